@@ -1,0 +1,263 @@
+"""A dedicated Docker engine for the test run.
+
+Starts its own ``dockerd`` with its own socket, data-root, exec-root, pidfile,
+config file, log file, default bridge (pre-created, so it never touches a host
+``docker0``) and a default address pool that avoids what the host already
+routes. Never talks to a user's daemon. ``stop()`` removes everything.
+
+Also usable by hand and by ``bench/``::
+
+    python -m tests.harness start   # prints DOCKER_HOST=... and keeps running
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+IMAGE = "dockscope-busybox:test"
+BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
+
+
+def _host_prefixes() -> list[ipaddress.IPv4Network]:
+    out = subprocess.run(["ip", "-4", "-j", "route", "show", "table", "all"],
+                         capture_output=True, text=True).stdout
+    nets = []
+    for r in json.loads(out or "[]"):
+        dst = r.get("dst")
+        if not dst or dst == "default":
+            continue
+        try:
+            nets.append(ipaddress.ip_network(dst if "/" in dst else dst + "/32", strict=False))
+        except ValueError:
+            pass
+    return nets
+
+
+def _free_slash16(start: int = 200) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
+    """Two free /16s under 10.0.0.0/8: one for the default bridge, one for the pool."""
+    used = _host_prefixes()
+    lockdir = Path("/tmp/dockscope-test-pools")
+    lockdir.mkdir(exist_ok=True)
+    found = []
+    for second in range(start, 250):
+        cand = ipaddress.ip_network(f"10.{second}.0.0/16")
+        if any(cand.overlaps(u) for u in used if u.prefixlen > 0):
+            continue
+        marker = lockdir / str(second)
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            # stale marker from a dead run?
+            try:
+                pid = int(marker.read_text() or "0")
+                os.kill(pid, 0)
+                continue
+            except (ValueError, ProcessLookupError):
+                marker.write_text(str(os.getpid()))
+                found.append((cand, marker))
+        else:
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            found.append((cand, marker))
+        if len(found) == 2:
+            break
+    if len(found) < 2:
+        raise RuntimeError("no free 10.x/16 for the test daemon")
+    return found[0][0], found[1][0]
+
+
+class TestDaemon:
+    """One dockerd owned by the test run."""
+
+    def __init__(self, base: str | None = None):
+        self.id = uuid.uuid4().hex[:6]
+        self.root = Path(base or tempfile.mkdtemp(prefix=f"dockscope-{self.id}-"))
+        self.socket = self.root / "docker.sock"
+        self.data_root = self.root / "data"
+        self.exec_root = Path(f"/tmp/dsx-{self.id}")  # short: unix socket paths are limited
+        self.pidfile = self.root / "docker.pid"
+        self.config_file = self.root / "daemon.json"
+        self.log_file = self.root / "dockerd.log"
+        self.bridge = f"dsbr{self.id}"[:15]
+        self.proc: subprocess.Popen | None = None
+        self.swarm = False
+        self.bridge_net, self.pool = _free_slash16()
+        self.bridge_cidr = ipaddress.ip_network(
+            f"{self.bridge_net.network_address}/24")
+        self.bridge_ip = f"{self.bridge_cidr.network_address + 1}/24"
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DOCKER_HOST"] = self.host
+        env.pop("DOCKER_CONTEXT", None)
+        return env
+
+    def argv(self) -> list[str]:
+        return [
+            shutil.which("dockerd") or "dockerd",
+            "--host", self.host,
+            "--data-root", str(self.data_root),
+            "--exec-root", str(self.exec_root),
+            "--pidfile", str(self.pidfile),
+            "--config-file", str(self.config_file),
+            "--bridge", self.bridge,
+            "--default-address-pool", f"base={self.pool},size=24",
+        ]
+
+    def start(self, timeout: float = 60.0) -> "TestDaemon":
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.config_file.exists():
+            self.config_file.write_text("{}\n")
+        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
+        subprocess.run(["ip", "addr", "add", self.bridge_ip, "dev", self.bridge], check=True)
+        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+        self._spawn()
+        self.wait_ready(timeout)
+        self.build_image()
+        return self
+
+    def _spawn(self) -> None:
+        logf = open(self.log_file, "ab")
+        self.proc = subprocess.Popen(self.argv(), stdout=logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        logf.close()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError("dockerd exited:\n" + self.log_tail())
+            if self.socket.exists():
+                r = subprocess.run(["docker", "-H", self.host, "version", "-f",
+                                    "{{.Server.Version}}"], capture_output=True, text=True)
+                if r.returncode == 0:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("dockerd did not come up:\n" + self.log_tail())
+
+    def restart(self) -> None:
+        """Stop and start dockerd keeping its state (for reconnect tests)."""
+        self.stop_process()
+        self._spawn()
+        self.wait_ready()
+
+    def stop_process(self, timeout: float = 30.0) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def log_tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.cleanup_objects()
+        if self.swarm:
+            self.docker("swarm", "leave", "--force", check=False)
+        self.stop_process()
+        # unmount whatever dockerd left (netns bind mounts, overlay mounts)
+        for base in (str(self.exec_root), str(self.data_root)):
+            with contextlib.suppress(OSError):
+                mounts = [ln.split()[1] for ln in open("/proc/self/mounts")
+                          if ln.split()[1].startswith(base)]
+                for m in sorted(mounts, key=len, reverse=True):
+                    subprocess.run(["umount", "-l", m], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        # leftover bridges of networks we created (br-<id>) are deleted by dockerd on rm
+        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.exec_root, ignore_errors=True)
+        for net in (self.bridge_net, self.pool):
+            with contextlib.suppress(OSError):
+                os.unlink(f"/tmp/dockscope-test-pools/{str(net).split('.')[1]}")
+
+    # ------------------------------------------------------------------ helpers
+    def docker(self, *args: str, check: bool = True, input: str | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess:
+        r = subprocess.run(["docker", "-H", self.host, *args], capture_output=True,
+                           text=True, input=input, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
+        return r
+
+    def client(self, **kw):
+        import docker  # lazy
+        return docker.DockerClient(base_url=self.host, version="auto", **kw)
+
+    def build_image(self) -> None:
+        busybox = next((p for p in BUSYBOX_CANDIDATES if Path(p).exists()), None)
+        if not busybox:
+            raise RuntimeError("busybox-static is not installed (apt-get install busybox-static)")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.add(busybox, arcname="busybox")
+            df = (b'FROM scratch\nCOPY busybox /bin/busybox\n'
+                  b'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+                  b'CMD ["/bin/sh"]\n')
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(df)
+            tar.addfile(info, io.BytesIO(df))
+        buf.seek(0)
+        cli = self.client()
+        try:
+            cli.images.build(fileobj=buf, custom_context=True, tag=IMAGE, rm=True)
+        finally:
+            cli.close()
+
+    def swarm_init(self) -> None:
+        if not self.swarm:
+            self.docker("swarm", "init", "--advertise-addr", "127.0.0.1",
+                        "--listen-addr", "127.0.0.1:2377", timeout=120)
+            self.swarm = True
+
+    def cleanup_objects(self) -> None:
+        ids = self.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids, check=False)
+        nets = self.docker("network", "ls", "-q", "--filter", "type=custom",
+                           check=False).stdout.split()
+        for n in nets:
+            self.docker("network", "rm", n, check=False)
+
+
+def _main() -> None:  # pragma: no cover - manual use
+    import sys
+    d = TestDaemon()
+    d.start()
+    print(f"DOCKER_HOST={d.host}")
+    print(f"log: {d.log_file}  config: {d.config_file}", flush=True)
+    if "--swarm" in sys.argv:
+        d.swarm_init()
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        d.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()
