@@ -1,0 +1,416 @@
+"""The joined model: network <-> bridge <-> veth <-> endpoint <-> sandbox <-> container,
+and published port <-> host listener.
+
+:class:`Model` builds a :class:`~inspectors.model.Snapshot` once (engine, kernel,
+sandboxes, sockets read concurrently) and then keeps it current with cheap,
+targeted updates after docker events: :meth:`Model.refresh_container` costs one
+container inspect plus one namespace read; :meth:`Model.refresh_network` one
+network inspect. The join itself is in-memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from inspectors import engine as eng
+from inspectors.api import BaseAPI, EngineError, open_api
+from inspectors.model import (
+    Bridge,
+    Container,
+    DaemonProcess,
+    Engine,
+    Endpoint,
+    Link,
+    Listener,
+    Network,
+    Snapshot,
+)
+
+DOCKER_BRIDGE_RE = re.compile(r"^br-[0-9a-f]{12}$")
+
+
+class Model:
+    """Owns the engine connection, a warm netlink socket and the current snapshot."""
+
+    def __init__(self, host: str | None = None, context: str | None = None,
+                 with_kernel: bool = True, with_sandboxes: bool = True,
+                 with_listeners: bool = True, threads: int = 8):
+        self.host = host
+        self.context = context
+        self.with_kernel = with_kernel
+        self.with_sandboxes = with_sandboxes
+        self.with_listeners = with_listeners
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
+        self.api: BaseAPI | None = None
+        self._ipr = None
+        self._lock = threading.RLock()
+        self.snapshot = Snapshot()
+        self.is_root = os.geteuid() == 0
+
+    # ------------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        if self.api is not None:
+            self.api.close()
+        if self._ipr is not None:
+            try:
+                self._ipr.close()
+            except Exception:
+                pass
+            self._ipr = None
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _connect(self) -> tuple[BaseAPI | None, EngineError | None]:
+        if self.api is not None:
+            return self.api, None
+        try:
+            self.api = open_api(self.host, self.context)
+            return self.api, None
+        except EngineError as e:
+            return None, e
+
+    def ipr(self):
+        if self._ipr is None:
+            from pyroute2 import IPRoute
+
+            self._ipr = IPRoute()
+        return self._ipr
+
+    # ------------------------------------------------------------------ full build
+    def build(self) -> Snapshot:
+        with self._lock:
+            snap = Snapshot(taken_at=time.time(), is_root=self.is_root)
+            api, err = self._connect()
+            local = True
+            if api is None:
+                from inspectors.api import resolve_target
+
+                try:
+                    target = resolve_target(self.host, self.context)
+                    local = target.is_local
+                    snap.engine = Engine(host=target.host, context=target.context,
+                                         local=local)
+                except EngineError as e2:
+                    snap.engine = Engine(host=self.host or "")
+                    err = err or e2
+                snap.engine.reachable = False
+                snap.engine.error = str(err)
+                snap.engine.error_kind = err.kind
+            else:
+                local = api.target.is_local
+
+            futures = {}
+            if api is not None:
+                futures["info"] = self.pool.submit(api.info)
+                futures["networks"] = self.pool.submit(eng.read_networks, api, self.pool)
+                futures["containers"] = self.pool.submit(eng.read_containers, api, self.pool)
+            if local and self.with_listeners:
+                futures["listeners"] = self.pool.submit(_read_listeners)
+            if local and self.with_kernel:
+                links, bridges = self._read_kernel()
+                snap.links, snap.bridges = links, bridges
+            elif not local:
+                snap.notes.append(
+                    f"engine {snap.engine.host} is not on this host: kernel, sandbox and "
+                    "socket views are empty (they can only be read on the engine's host)")
+            if api is not None:
+                try:
+                    info = futures["info"].result()
+                    snap.engine = eng.read_engine(api, info)
+                    snap.networks = futures["networks"].result()
+                    snap.containers = futures["containers"].result()
+                except EngineError as e:
+                    snap.engine.reachable = False
+                    snap.engine.error = str(e)
+                    snap.engine.error_kind = e.kind
+                    self.api = None
+            if "listeners" in futures:
+                snap.listeners, note = futures["listeners"].result()
+                if note:
+                    snap.notes.append(note)
+            if local and snap.engine.reachable:
+                snap.engine.daemon = _find_daemon(snap.engine.host)
+            if local and self.with_sandboxes and snap.containers:
+                self._read_sandboxes(snap, snap.containers)
+            if not self.is_root and local:
+                snap.notes.append(
+                    "not root: container namespaces (interfaces, routes), the pids of other "
+                    "users' sockets and daemon.json edits are unavailable; run with sudo")
+            join(snap)
+            self.snapshot = snap
+            return snap
+
+    def _read_kernel(self) -> tuple[list[Link], list[Bridge]]:
+        try:
+            from inspectors import kernel
+
+            return kernel.read_kernel(self.ipr())
+        except Exception as e:  # netlink unavailable (not Linux, seccomp...)
+            self.snapshot.notes.append(f"kernel view unavailable: {e}")
+            return [], []
+
+    def _read_sandboxes(self, snap: Snapshot, containers: list[Container]) -> None:
+        targets = [(c.id, c.pid, c.sandbox_key) for c in containers
+                   if c.pid and c.state in ("running", "paused", "restarting")]
+        if not targets:
+            return
+        try:
+            from inspectors import sandbox
+        except ImportError as e:  # pragma: no cover
+            snap.notes.append(f"sandbox view unavailable: {e}")
+            return
+        links_by_index = {l.index: l for l in snap.links}
+        infos = sandbox.read_sandboxes(targets, links_by_index)
+        for c in containers:
+            info = infos.get(c.id)
+            if info is None:
+                continue
+            if info.error:
+                c.sandbox_note = info.error
+                continue
+            c.interfaces = info.interfaces
+            c.routes = info.routes
+            c.netns = info.netns
+        # DNS config: the host-side resolv.conf copy (under the data-root)
+        for c in containers:
+            if c.dns.path and c.state == "running":
+                path = c.dns.path
+                c.dns = sandbox.read_resolv_conf(path)
+                c.dns.path = path
+
+    # ------------------------------------------------------------------ targeted updates
+    def refresh_container(self, cid: str) -> Snapshot:
+        """After a container event: one inspect, one namespace read, in-memory join."""
+        with self._lock:
+            snap = self.snapshot
+            api, err = self._connect()
+            if api is None:
+                return snap
+            c = eng.read_container(api, cid)
+            snap.containers = [x for x in snap.containers if x.id != cid and not cid.startswith(x.id)]
+            if c is not None:
+                if api.target.is_local and self.with_sandboxes and c.pid:
+                    if self.with_kernel:
+                        self._refresh_links_for(snap, c)
+                    self._read_sandboxes(snap, [c])
+                snap.containers.append(c)
+                snap.containers.sort(key=lambda x: x.name)
+            # the container's attachments, as the networks see them
+            for n in snap.networks:
+                n.endpoints = [e for e in n.endpoints if e.container_id != cid]
+                if c is not None:
+                    for e in c.endpoints:
+                        if e.attached and (e.network_id == n.id or e.network == n.name):
+                            n.endpoints.append(Endpoint(**{**e.__dict__, "aliases": list(e.aliases)}))
+                    n.endpoints.sort(key=lambda e: (e.container, e.container_id))
+            snap.taken_at = time.time()
+            join(snap)
+            return snap
+
+    def _refresh_links_for(self, snap: Snapshot, c: Container) -> None:
+        """New veths appear with a started container: re-read only the bridge ports."""
+        from inspectors import kernel
+
+        try:
+            links, bridges = kernel.read_kernel(self.ipr())
+        except Exception:
+            return
+        snap.links, snap.bridges = links, bridges
+
+    def refresh_network(self, nid: str) -> Snapshot:
+        with self._lock:
+            snap = self.snapshot
+            api, err = self._connect()
+            if api is None:
+                return snap
+            try:
+                n = eng.read_network(api, nid)
+            except EngineError as e:
+                if e.kind != "notfound":
+                    raise
+                n = None
+            snap.networks = [x for x in snap.networks if x.id != nid and x.name != nid]
+            if n is not None:
+                snap.networks.append(n)
+                snap.networks.sort(key=lambda x: x.name)
+            if api.target.is_local and self.with_kernel:
+                try:
+                    snap.links, snap.bridges = self._read_kernel()
+                except Exception:
+                    pass
+            snap.taken_at = time.time()
+            join(snap)
+            return snap
+
+    def refresh_listeners(self) -> Snapshot:
+        with self._lock:
+            snap = self.snapshot
+            snap.listeners, _ = _read_listeners()
+            join(snap)
+            return snap
+
+    def refresh_kernel(self) -> Snapshot:
+        with self._lock:
+            snap = self.snapshot
+            snap.links, snap.bridges = self._read_kernel()
+            join(snap)
+            return snap
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_listeners() -> tuple[list[Listener], str | None]:
+    try:
+        from inspectors import sockets
+
+        return sockets.read_listeners(), (None if os.geteuid() == 0 else
+                                          "not root: processes owning other users' sockets are hidden")
+    except Exception as e:
+        return [], f"host sockets unavailable: {e}"
+
+
+def _find_daemon(host: str) -> DaemonProcess:
+    try:
+        from inspectors import daemon
+
+        return daemon.find_daemon(host)
+    except Exception as e:
+        return DaemonProcess(note=f"daemon process not found: {e}")
+
+
+def _addr_matches(listen_ip: str, host_ip: str | None) -> bool:
+    if host_ip in (None, ""):
+        return listen_ip in ("0.0.0.0", "::")
+    if listen_ip == host_ip:
+        return True
+    # an IPv6 wildcard socket without V6ONLY also takes the IPv4 port
+    return host_ip == "0.0.0.0" and listen_ip == "::"
+
+
+def join(snap: Snapshot) -> None:
+    """Cross-link every part of the snapshot in place. Pure, in-memory, cheap."""
+    by_cid = {c.id: c for c in snap.containers}
+    links_by_index = {l.index: l for l in snap.links}
+    links_by_name = {l.name: l for l in snap.links}
+
+    # sandbox interfaces <-> endpoints (by MAC), and host veth -> container
+    veth_owner: dict[str, tuple[Container, str, str | None]] = {}
+    for c in snap.containers:
+        by_mac = {i.mac.lower(): i for i in c.interfaces if i.mac}
+        for e in c.endpoints:
+            iface = by_mac.get((e.mac or "").lower()) if e.mac else None
+            if iface is not None:
+                e.sandbox_ifname = iface.name
+                e.host_veth = iface.host_veth
+                iface.network = e.network
+        for i in c.interfaces:
+            if i.host_veth:
+                veth_owner[i.host_veth] = (c, i.name, i.network)
+            elif i.peer_ifindex and i.peer_ifindex in links_by_index and i.name != "lo":
+                hl = links_by_index[i.peer_ifindex]
+                if hl.kind == "veth":
+                    i.host_veth = hl.name
+                    i.bridge = hl.master_name
+                    veth_owner[hl.name] = (c, i.name, i.network)
+
+    # networks <-> container endpoints
+    for n in snap.networks:
+        for e in n.endpoints:
+            c = by_cid.get(e.container_id)
+            if c is None:
+                continue
+            ce = next((x for x in c.endpoints if x.network_id == n.id or x.network == n.name), None)
+            if ce is None:
+                continue
+            e.aliases = list(ce.aliases)
+            e.dns_names = list(ce.dns_names)
+            e.gateway = ce.gateway
+            e.host_veth = ce.host_veth
+            e.sandbox_ifname = ce.sandbox_ifname
+            e.ipv6 = e.ipv6 or ce.ipv6
+            if not e.mac:
+                e.mac = ce.mac
+            if not e.ipv4:
+                e.ipv4, e.ipv4_prefixlen = ce.ipv4, ce.ipv4_prefixlen
+    # bridges <-> networks
+    bridge_net = {n.bridge: n for n in snap.networks if n.bridge}
+    for b in snap.bridges:
+        n = bridge_net.get(b.name)
+        b.network = n.name if n else None
+        b.network_id = n.id if n else None
+        b.docker_owned = n is not None or bool(DOCKER_BRIDGE_RE.match(b.name)) or b.name == "docker0"
+        b.orphan = n is None and bool(DOCKER_BRIDGE_RE.match(b.name))
+        for p in b.ports:
+            owner = veth_owner.get(p.name)
+            if owner:
+                c, ifname, netname = owner
+                p.container, p.container_id, p.sandbox_ifname = c.name, c.id, ifname
+                p.network = netname or b.network
+            else:
+                p.container = p.container_id = p.sandbox_ifname = None
+                p.network = None
+    # links <-> containers
+    for l in snap.links:
+        owner = veth_owner.get(l.name)
+        if owner:
+            l.container, l.container_id, l.network = owner[0].name, owner[0].id, owner[2]
+        elif l.kind == "bridge" and l.name in bridge_net:
+            l.network = bridge_net[l.name].name
+    # container sandbox interfaces: bridge name of the host side
+    for c in snap.containers:
+        for i in c.interfaces:
+            if i.host_veth and not i.bridge:
+                hl = links_by_name.get(i.host_veth)
+                if hl is not None:
+                    i.bridge = hl.master_name
+    # listeners <-> published ports
+    ip_owner: dict[str, Container] = {}
+    for c in snap.containers:
+        for e in c.endpoints:
+            if e.ipv4 and e.attached:
+                ip_owner[e.ipv4] = c
+    try:
+        from inspectors.sockets import classify_owner, proxy_target
+    except Exception:  # pragma: no cover - module missing
+        classify_owner = proxy_target = None
+    for l in snap.listeners:
+        if classify_owner is not None:
+            l.owner = classify_owner(l)
+            tgt = proxy_target(l.cmdline) if l.owner == "docker-proxy" else None
+            if tgt:
+                c = ip_owner.get(tgt[3])
+                l.container = c.name if c else None
+    by_port: dict[tuple[str, int], list[Listener]] = {}
+    for l in snap.listeners:
+        by_port.setdefault((l.protocol, l.port), []).append(l)
+    for c in snap.containers:
+        for p in c.ports:
+            p.listener_pid = p.listener_process = None
+            p.owner = None
+            if not p.host_port:
+                continue
+            cands = by_port.get((p.protocol, p.host_port), [])
+            hit = next((l for l in cands if _addr_matches(l.ip, p.host_ip)), None) or \
+                (cands[0] if cands else None)
+            if hit is None:
+                p.owner = "none" if snap.listeners else None
+                continue
+            p.listener_pid, p.listener_process = hit.pid, hit.process
+            p.owner = hit.owner or ("docker-proxy" if (hit.process or "") == "docker-proxy" else
+                                    "dockerd" if (hit.process or "") == "dockerd" else "foreign")
+    # engine counts from the list we hold
+    if snap.engine.reachable:
+        snap.engine.containers_total = len(snap.containers)
+        snap.engine.containers_running = sum(1 for c in snap.containers if c.state == "running")
+
+
+def build_snapshot(host: str | None = None, context: str | None = None) -> Snapshot:
+    m = Model(host, context)
+    try:
+        return m.build()
+    finally:
+        m.close()
