@@ -79,6 +79,34 @@ class Model:
             self._ipr = IPRoute()
         return self._ipr
 
+    # ------------------------------------------------------------------ first paint
+    def quick(self) -> Snapshot:
+        """Two list calls, no inspects, no kernel: enough to paint names at once.
+
+        Networks come from the list call (no endpoints yet), containers from the
+        container list (IPs, MACs, ports; no pid or aliases). :meth:`build`
+        fills the rest.
+        """
+        snap = Snapshot(taken_at=time.time(), is_root=self.is_root)
+        api, err = self._connect()
+        if api is None:
+            snap.engine = Engine(host=self.host or "", reachable=False, error=str(err),
+                                 error_kind=err.kind)
+            return snap
+        try:
+            v = getattr(api, "server_version_info", None) or {}
+            snap.engine = Engine(host=api.target.host, context=api.target.context, reachable=True,
+                                 local=api.target.is_local, server_version=v.get("Version"),
+                                 api_version=api.api_version)
+            snap.networks = sorted((eng.parse_network(n) for n in api.networks()),
+                                   key=lambda n: n.name)
+            snap.containers = sorted((eng.parse_summary(s) for s in api.containers(all=True)),
+                                     key=lambda c: c.name)
+        except EngineError as e:
+            snap.engine.reachable = False
+            snap.engine.error, snap.engine.error_kind = str(e), e.kind
+        return snap
+
     # ------------------------------------------------------------------ full build
     def build(self) -> Snapshot:
         with self._lock:
