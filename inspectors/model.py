@@ -28,6 +28,12 @@ class DaemonProcess:
     log_source: str | None = None  # "journald:docker.service", "file:/var/log/docker.log", ...
     socket: str | None = None  # unix socket path it listens on (when known)
     note: str | None = None  # why something is unknown
+    # added by inspectors.daemon:
+    hosts: list[str] = field(default_factory=list)  # every -H/--host (or daemon.json "hosts")
+    pidfile: str | None = None  # --pidfile / daemon.json "pidfile" / default
+    rootless: bool = False  # runs as a non-root user (rootlesskit)
+    matched_by: str | None = None  # host-flag | default-socket | pidfile | open-socket
+    others: list[int] = field(default_factory=list)  # pids of other dockerds on the host
 
 
 @dataclass
@@ -295,7 +301,10 @@ class Listener:
     cmdline: list[str] = field(default_factory=list)
     # enriched by the join:
     container: str | None = None  # for docker-proxy listeners: the container behind it
-    owner: str | None = None  # docker-proxy | dockerd | foreign
+    owner: str | None = None  # docker-proxy | dockerd | rootlesskit | foreign
+    # set by sockets.classify_owner for docker-proxy (its -container-ip/-container-port):
+    container_ip: str | None = None
+    container_port: int | None = None
 
 
 # --------------------------------------------------------------------------- snapshot
