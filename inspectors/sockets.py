@@ -1,0 +1,353 @@
+"""Who listens where: host sockets (psutil) and a namespace's sockets (/proc).
+
+* :func:`read_listeners` - every listening TCP socket and bound (unconnected)
+  UDP socket of the host network namespace, IPv4 and IPv6, with the owning
+  pid, process name and command line. One ``psutil.net_connections("inet")``
+  call: psutil reads ``/proc/net/{tcp,tcp6,udp,udp6}`` once and maps socket
+  inodes to pids with one walk of ``/proc/*/fd``; we add nothing to that walk.
+* :func:`classify_owner` / :func:`proxy_target` - docker-proxy, dockerd,
+  rootlesskit or a foreign process.
+* :func:`read_netns_listeners` - the same for another network namespace
+  (a container's), read from ``/proc/<pid>/net/*``: psutil only ever reads the
+  caller's namespace.
+
+psutil is imported inside the functions (CLI start-up time).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+
+from inspectors.model import Listener
+
+TCP_LISTEN = "0A"
+TCP_CLOSE = "07"  # what an unconnected (bound) UDP socket shows
+
+PROXY_NAMES = ("docker-proxy", "rootlesskit-docker-proxy")
+ROOTLESSKIT_NAMES = ("rootlesskit",)
+DOCKERD_NAMES = ("dockerd",)
+
+NOTE_NOT_ROOT = ("not root: the owning process of sockets of other users is unknown "
+                 "(pid is empty); run as root to see it")
+NOTE_NO_PID = ("{n} listening socket(s) have no owning process visible here "
+               "(held by a process outside this pid namespace, or by the kernel)")
+
+
+# --------------------------------------------------------------------------- host
+
+
+def _proc_info(pid: int, cache: dict[int, tuple[str | None, list[str]]]):
+    if pid in cache:
+        return cache[pid]
+    import psutil
+
+    name: str | None = None
+    cmdline: list[str] = []
+    try:
+        p = psutil.Process(pid)
+        with p.oneshot():
+            name = p.name()
+            try:
+                cmdline = p.cmdline()
+            except (psutil.AccessDenied, psutil.ZombieProcess):
+                cmdline = []
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        pass
+    cache[pid] = (name, cmdline)
+    return cache[pid]
+
+
+def _dedupe(items: list[Listener]) -> list[Listener]:
+    """One entry per (protocol, family, ip, port, pid).
+
+    psutil attributes a socket to the first (pid, fd) it finds holding it, so a
+    socket shared by a pre-fork server's processes is one row (``ss`` lists
+    every pid on one line). Several sockets on one address (SO_REUSEPORT) in
+    one process become one row. A pid-less row is dropped when the same
+    address also has a row with a pid.
+    """
+    seen: dict[tuple, Listener] = {}
+    for li in items:
+        seen.setdefault((li.protocol, li.family, li.ip, li.port, li.pid), li)
+    with_pid = {k[:4] for k in seen if k[4] is not None}
+    out = [li for k, li in seen.items() if k[4] is not None or k[:4] not in with_pid]
+    out.sort(key=lambda li: (li.protocol, li.port, li.family, li.ip, li.pid or 0))
+    return out
+
+
+def read_listeners(notes: list[str] | None = None) -> list[Listener]:
+    """Listening TCP and bound UDP sockets of this (the host) network namespace.
+
+    ``notes`` (optional) receives one line per thing that could not be known
+    (not root: pids of other users' sockets are None). Never raises for lack
+    of privileges: falls back to ``/proc/net/*`` without pids if psutil is
+    refused.
+    """
+    import psutil
+
+    try:
+        conns = psutil.net_connections(kind="inet")
+    except psutil.AccessDenied:
+        if notes is not None:
+            notes.append("psutil was refused the socket table; read /proc/net "
+                         "without owning processes")
+        return _dedupe([li for li, _ in _read_proc_net("/proc/net")])
+
+    cache: dict[int, tuple[str | None, list[str]]] = {}
+    out: list[Listener] = []
+    for c in conns:
+        if not c.laddr:
+            continue
+        if c.type == socket.SOCK_STREAM:
+            if c.status != psutil.CONN_LISTEN:
+                continue
+            proto = "tcp"
+        elif c.type == socket.SOCK_DGRAM:
+            if c.raddr:  # connected UDP: a client socket, not a bound service
+                continue
+            proto = "udp"
+        else:
+            continue
+        fam = 6 if c.family == socket.AF_INET6 else 4
+        name, cmd = _proc_info(c.pid, cache) if c.pid else (None, [])
+        out.append(Listener(protocol=proto, ip=c.laddr.ip, port=c.laddr.port, pid=c.pid,
+                            process=name, family=fam, cmdline=list(cmd)))
+    out = _dedupe(out)
+    if notes is not None:
+        missing = sum(1 for li in out if li.pid is None)
+        if missing:
+            notes.append(NOTE_NOT_ROOT if os.geteuid() != 0 else NOTE_NO_PID.format(n=missing))
+    return out
+
+
+# --------------------------------------------------------------------------- owners
+
+
+def _go_flags(args: list[str]) -> dict[str, str]:
+    """Go ``flag`` package syntax: -f v, -f=v, --f v, --f=v."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-") and len(a) > 1:
+            name = a.lstrip("-")
+            if "=" in name:
+                k, v = name.split("=", 1)
+                out[k] = v
+            elif i + 1 < len(args) and not args[i + 1].startswith("-"):
+                out[name] = args[i + 1]
+                i += 1
+            else:
+                out[name] = "true"
+        i += 1
+    return out
+
+
+def _basename(cmdline: list[str]) -> str:
+    return os.path.basename(cmdline[0]) if cmdline else ""
+
+
+def proxy_target(cmdline: list[str]) -> tuple[str, str | None, int | None, str, int] | None:
+    """``(proto, host_ip, host_port, container_ip, container_port)`` of a
+    docker-proxy command line, or None if it is not one.
+
+    ``docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080
+    -container-ip 172.17.0.2 -container-port 80 [-use-listen-fd]``
+    """
+    if not cmdline:
+        return None
+    f = _go_flags(cmdline[1:])
+    cip, cport = f.get("container-ip"), f.get("container-port")
+    if not cip or not cport:
+        return None
+    try:
+        container_port = int(cport)
+    except ValueError:
+        return None
+    hport: int | None
+    try:
+        hport = int(f["host-port"]) if f.get("host-port") else None
+    except ValueError:
+        hport = None
+    return (f.get("proto") or "tcp", f.get("host-ip") or None, hport, cip, container_port)
+
+
+def classify_owner(listener: Listener) -> str | None:
+    """docker-proxy | dockerd | rootlesskit | foreign; None when the owner is
+    unknown (no pid: not root, or outside our pid namespace).
+
+    Sets ``listener.owner`` and, for docker-proxy, ``listener.container_ip`` /
+    ``listener.container_port`` (the join maps the IP to a container).
+    """
+    names = {listener.process or "", _basename(listener.cmdline)}
+    names.discard("")
+    if not names:
+        listener.owner = None
+        return None
+    target = proxy_target(listener.cmdline)
+    if target and (names & set(PROXY_NAMES) or any("docker-proxy" in n for n in names)):
+        owner = "docker-proxy"
+        listener.container_ip, listener.container_port = target[3], target[4]
+    elif names & set(DOCKERD_NAMES):
+        owner = "dockerd"
+    elif any(n.startswith(ROOTLESSKIT_NAMES) for n in names):
+        owner = "rootlesskit"
+    else:
+        owner = "foreign"
+    listener.owner = owner
+    return owner
+
+
+# --------------------------------------------------------------------------- other netns
+
+
+def _hex_ip(h: str, family: int) -> str:
+    """Kernel hex address -> text, formatted as psutil does (inet_ntop)."""
+    # the kernel prints each 32-bit word of the address as a number in host
+    # byte order: the printed value, stored natively, gives the address bytes
+    words = struct.unpack(">%dI" % (len(h) // 8), bytes.fromhex(h))
+    packed = struct.pack("=%dI" % len(words), *words)
+    return socket.inet_ntop(socket.AF_INET if family == 4 else socket.AF_INET6, packed)
+
+
+def parse_proc_net(text: str, proto: str, family: int) -> list[tuple[str, int, str, int]]:
+    """Rows of a ``/proc/<pid>/net/{tcp,tcp6,udp,udp6}`` file that listen
+    (TCP state 0A) or are bound and unconnected (UDP state 07, no peer):
+    ``(ip, port, state, inode)``."""
+    out = []
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) < 10:
+            continue
+        local, remote, state = parts[1], parts[2], parts[3]
+        if proto == "tcp":
+            if state != TCP_LISTEN:
+                continue
+        else:
+            rport = remote.rsplit(":", 1)[1]
+            if state != TCP_CLOSE or int(rport, 16) != 0:
+                continue
+        lip, lport = local.rsplit(":", 1)
+        try:
+            out.append((_hex_ip(lip, family), int(lport, 16), state, int(parts[9])))
+        except ValueError:
+            continue
+    return out
+
+
+def _read_proc_net(base: str) -> list[tuple[Listener, int]]:
+    """``(listener without pid, socket inode)`` rows of ``<base>/{tcp,tcp6,udp,udp6}``."""
+    out = []
+    for fname, proto, fam in (("tcp", "tcp", 4), ("tcp6", "tcp", 6),
+                              ("udp", "udp", 4), ("udp6", "udp", 6)):
+        try:
+            with open(f"{base}/{fname}") as fh:
+                text = fh.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # no IPv6 in that namespace, or the process is gone
+        for ip, port, _state, inode in parse_proc_net(text, proto, fam):
+            out.append((Listener(protocol=proto, ip=ip, port=port, family=fam), inode))
+    return out
+
+
+def _scan_fds(p: int, result: dict, wanted: set[int] | None = None) -> None:
+    try:
+        fds = os.listdir(f"/proc/{p}/fd")
+    except OSError:
+        return
+    info = None
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{p}/fd/{fd}")
+        except OSError:
+            continue
+        if not link.startswith("socket:["):
+            continue
+        ino = int(link[8:-1])
+        if wanted is not None and ino not in wanted:
+            continue
+        if info is None:
+            info = _comm_cmdline(p)
+        lst = result.setdefault(ino, [])
+        if all(x[0] != p for x in lst):
+            lst.append((p, *info))
+
+
+def _netns_inode_map(pid: int, inodes: set[int]) -> dict[int, list[tuple[int, str | None, list[str]]]]:
+    """socket inode -> [(pid, name, cmdline)].
+
+    First the processes sharing ``pid``'s network namespace (one readlink per
+    process, then only their fds); then, for sockets still without an owner,
+    the dockerd processes (the embedded DNS server on 127.0.0.11 is a socket
+    that dockerd, in the host namespace, opened inside the container's).
+    """
+    try:
+        target_ns = os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return {}
+    result: dict[int, list[tuple[int, str | None, list[str]]]] = {}
+    others: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        p = int(entry)
+        try:
+            same = p == pid or os.readlink(f"/proc/{p}/ns/net") == target_ns
+        except OSError:
+            continue
+        if same:
+            _scan_fds(p, result)
+        else:
+            others.append(p)
+    left = inodes - result.keys()
+    if left:
+        for p in others:
+            try:
+                with open(f"/proc/{p}/comm") as fh:
+                    if fh.read().strip() not in DOCKERD_NAMES:
+                        continue
+            except OSError:
+                continue
+            _scan_fds(p, result, left)
+    return result
+
+
+def _comm_cmdline(pid: int) -> tuple[str | None, list[str]]:
+    name = cmd = None
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            name = fh.read().strip()
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        pass
+    if name and cmd and len(name) == 15:  # comm is cut to 15 chars
+        base = os.path.basename(cmd[0])
+        if base.startswith(name):
+            name = base
+    return name, cmd or []
+
+
+def read_netns_listeners(pid: int, with_pids: bool = True) -> list[Listener]:
+    """Listeners of the network namespace that process ``pid`` is in, from
+    ``/proc/<pid>/net/{tcp,tcp6,udp,udp6}`` (root needed for another user's
+    process). With ``with_pids`` the owning processes are found among the
+    processes of that namespace; otherwise ``pid`` is None.
+
+    Raises ``ProcessLookupError`` if the process is gone and ``PermissionError``
+    if its namespace files are not readable.
+    """
+    if not os.path.exists(f"/proc/{pid}"):
+        raise ProcessLookupError(f"no process {pid}")
+    rows = _read_proc_net(f"/proc/{pid}/net")
+    if not with_pids or not rows:
+        return _dedupe([li for li, _ in rows])
+    inode_map = _netns_inode_map(pid, {ino for _, ino in rows})
+    out = []
+    for li, ino in rows:
+        for p, name, cmd in inode_map.get(ino) or [(None, None, [])]:
+            out.append(Listener(protocol=li.protocol, ip=li.ip, port=li.port, pid=p,
+                                process=name, family=li.family, cmdline=list(cmd)))
+    return _dedupe(out)
