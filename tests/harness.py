@@ -17,6 +17,7 @@ import io
 import ipaddress
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -78,6 +79,22 @@ def _free_slash16(start: int = 200) -> tuple[ipaddress.IPv4Network, ipaddress.IP
     return found[0][0], found[1][0]
 
 
+def _alive(pid: int) -> bool:
+    """Running and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return not fh.read().rsplit(") ", 1)[-1].startswith("Z")
+    except OSError:
+        return False
+
+
+def _is_dockerd(pid: int) -> bool:
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/exe")).startswith("dockerd")
+    except OSError:
+        return False
+
+
 class TestDaemon:
     """One dockerd owned by the test run."""
 
@@ -133,9 +150,10 @@ class TestDaemon:
         self.build_image()
         return self
 
-    def _spawn(self) -> None:
+    def _spawn(self, extra_args: tuple[str, ...] | list[str] = ()) -> None:
         logf = open(self.log_file, "ab")
-        self.proc = subprocess.Popen(self.argv(), stdout=logf, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(self.argv() + list(extra_args), stdout=logf,
+                                     stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         logf.close()
 
@@ -152,11 +170,55 @@ class TestDaemon:
             time.sleep(0.2)
         raise RuntimeError("dockerd did not come up:\n" + self.log_tail())
 
-    def restart(self) -> None:
-        """Stop and start dockerd keeping its state (for reconnect tests)."""
+    def restart(self, extra_args: tuple[str, ...] | list[str] = ()) -> None:
+        """Stop and start dockerd keeping its state (for reconnect tests).
+
+        ``extra_args`` are appended to :meth:`argv` for this run only (e.g. ``-D``).
+        """
         self.stop_process()
-        self._spawn()
+        self._spawn(extra_args)
         self.wait_ready()
+
+    def pid(self) -> int | None:
+        """The running dockerd's pid from its pidfile (also after an outside restart)."""
+        try:
+            pid = int(self.pidfile.read_text().strip() or "0")
+        except (OSError, ValueError):
+            return None
+        return pid if pid and _alive(pid) else None
+
+    def restart_script(self, path: str | Path, extra_args: tuple[str, ...] | list[str] = ()) -> str:
+        """Write a shell script that restarts this dockerd (found by its pidfile) with
+        :meth:`argv`, the way an init script would; returns the command to run it.
+        After it ran, call :meth:`adopt`."""
+        argv = " ".join(shlex.quote(a) for a in self.argv() + list(extra_args))
+        script = f"""#!/bin/sh
+pidfile={shlex.quote(str(self.pidfile))}
+pid=$(cat "$pidfile" 2>/dev/null)
+if [ -n "$pid" ]; then
+  kill -TERM "$pid" 2>/dev/null
+  i=0
+  while [ -e "$pidfile" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+fi
+setsid {argv} >>{shlex.quote(str(self.log_file))} 2>&1 </dev/null &
+i=0
+while [ ! -S {shlex.quote(str(self.socket))} ] || ! docker -H {shlex.quote(self.host)} version >/dev/null 2>&1; do
+  sleep 0.2; i=$((i+1)); [ $i -lt 300 ] || exit 1
+done
+"""
+        path = Path(path)
+        path.write_text(script)
+        path.chmod(0o755)
+        return str(path)
+
+    def adopt(self, timeout: float = 60.0) -> None:
+        """After dockerd was restarted from outside (restart_script, a restart
+        command): forget the old child and wait for the new process."""
+        if self.proc is not None:
+            with contextlib.suppress(Exception):
+                self.proc.wait(timeout)
+            self.proc = None
+        self.wait_ready(timeout)
 
     def stop_process(self, timeout: float = 30.0) -> None:
         if self.proc and self.proc.poll() is None:
@@ -166,6 +228,17 @@ class TestDaemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        # a dockerd started from outside (restart_script): stop it through the pidfile
+        pid = self.pid()
+        if pid and (self.proc is None or pid != self.proc.pid) and _is_dockerd(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.time() + timeout
+            while _alive(pid) and time.time() < deadline:
+                time.sleep(0.1)
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def log_tail(self, n: int = 30) -> str:
         try:
