@@ -1,0 +1,361 @@
+"""Container sandboxes (network namespaces) read from the host, without forking.
+
+For each running container: open ``/proc/<pid>/ns/net`` (fallback: the
+``SandboxKey`` path, e.g. ``/var/run/docker/netns/<id>`` or under a custom
+exec-root), ``setns()`` one worker thread into it just long enough to create
+a NETLINK_ROUTE socket, return the thread to its own netns, and dump links,
+addresses and routes (IPv4 + IPv6, main table) through that socket. No
+process per container, no ``docker exec``, nothing created: namespace files
+are only ever opened read-only (the pyroute2 ``O_CREAT`` trap does not apply).
+About 0.35 ms per namespace; the namespace switching always happens in worker
+threads (``workers``, default 1: more threads do not help on CPython, the
+work is decoding, not waiting), never in the caller's thread.
+
+The join with the host (see :func:`veth_map`): a host veth whose
+``peer_netnsid == SandboxInfo.nsid`` and ``peer_ifindex == Interface.ifindex``
+is that interface's other end. Equivalently, from inside: ``Interface.peer_ifindex``
+(IFLA_LINK) *is* the host veth's ifindex. Ifindexes are only unique per
+netns, so :func:`read_sandboxes` checks both directions (and the nsid when
+known) before it fills ``host_veth`` / ``bridge``.
+
+Never imports textual or pyroute2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+
+from .model import DnsConfig, Interface, Link, Route
+from . import netns as nl
+
+NEEDS_ROOT = "needs root to enter network namespaces"
+
+__all__ = ["SandboxInfo", "read_sandboxes", "read_sandbox", "read_resolv_conf",
+           "veth_map", "NEEDS_ROOT"]
+
+
+@dataclass
+class SandboxInfo:
+    """What one container's network namespace holds."""
+
+    interfaces: list[Interface] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    netns: str | None = None  # the path actually used (/proc/<pid>/ns/net or SandboxKey)
+    nsid: int | None = None  # the host's id for this netns (matches Link.peer_netnsid)
+    error: str | None = None  # why it could not be read (then lists are empty)
+    host_netns: bool = False  # the namespace is the reader's own (network_mode: host)
+    netns_inode: int | None = None  # equal inodes == shared sandbox (network_mode: container:)
+    notes: list[str] = field(default_factory=list)  # e.g. why a fallback path was used
+
+
+Target = tuple  # (container_id, pid | None, sandbox_key | None)
+
+
+# --------------------------------------------------------------------------- join helpers
+
+
+def veth_map(links: list[Link]) -> dict[int, tuple[int | None, int]]:
+    """host veth ifindex -> (peer_netnsid, peer_ifindex) for every host link
+    whose peer lives in another netns (veth, and macvlan/ipvlan parents seen
+    from inside are not here: this is the host side).
+
+    Match a sandbox interface ``i`` of a sandbox ``s`` with
+    ``veth_map[h] == (s.nsid, i.ifindex)``; or simply ``h == i.peer_ifindex``
+    after checking the former (ifindexes repeat across namespaces).
+    """
+    return {lk.index: (lk.peer_netnsid, lk.peer_ifindex) for lk in links
+            if lk.peer_ifindex is not None and lk.peer_netnsid is not None}
+
+
+def _join(info: SandboxInfo, by_index: dict[int, Link]) -> None:
+    if info.host_netns:
+        return
+    for itf in info.interfaces:
+        if itf.peer_ifindex is None:
+            continue
+        host = by_index.get(itf.peer_ifindex)
+        # both directions must agree; a host link without IFLA_LINK_NETNSID has
+        # its peer in the host netns, so it cannot be this interface's peer
+        if host is None or host.peer_ifindex != itf.ifindex or host.peer_netnsid is None:
+            continue
+        if info.nsid is not None and host.peer_netnsid != info.nsid:
+            continue
+        itf.host_veth = host.name
+        itf.bridge = host.master_name
+
+
+# --------------------------------------------------------------------------- reading one netns
+
+
+def _read_ns(rt: nl.Rtnl) -> tuple[list[Interface], list[Route]]:
+    links = rt.links()
+    addrs = rt.addrs()
+    routes = rt.routes(table=nl.RT_TABLE_MAIN)
+    by_idx: dict[int, list[str]] = {}
+    for a in addrs:
+        if a["address"]:
+            by_idx.setdefault(a["index"], []).append(a["address"])
+    names = {r["index"]: r["name"] for r in links}
+    ifaces = []
+    for r in links:
+        peer = r["link"]
+        ifaces.append(Interface(
+            name=r["name"], ifindex=r["index"], mac=r["mac"], mtu=r["mtu"],
+            operstate=r["operstate"], kind=r["kind"], addresses=by_idx.get(r["index"], []),
+            peer_ifindex=peer if peer and peer != r["index"] else None))
+    out_routes = []
+    for r in routes:
+        if r["table"] != nl.RT_TABLE_MAIN or r["family"] not in (nl.AF_INET, nl.AF_INET6):
+            continue
+        if r["type"] != 1:
+            # unicast only: model.Route has no type, and a blackhole/unreachable/
+            # prohibit route would read as a normal one
+            continue
+        out_routes.append(Route(
+            dst=r["dst"], gateway=r["gateway"],
+            dev=names.get(r["oif"]) if r["oif"] else None, src=r["prefsrc"],
+            family=4 if r["family"] == nl.AF_INET else 6, table=r["table"],
+            scope=nl.RT_SCOPES.get(r["scope"], str(r["scope"]))))
+    return ifaces, out_routes
+
+
+def _clone(info: SandboxInfo) -> SandboxInfo:
+    """A copy the join may enrich independently (cheaper than deepcopy)."""
+    return dataclasses.replace(
+        info,
+        interfaces=[dataclasses.replace(i, addresses=list(i.addresses)) for i in info.interfaces],
+        routes=[dataclasses.replace(r) for r in info.routes],
+        notes=list(info.notes))
+
+
+def _errmsg(e: OSError, path: str) -> str:
+    if e.errno in (errno.EPERM, errno.EACCES):
+        if os.geteuid() != 0:
+            return NEEDS_ROOT
+        # root and still refused: ptrace access check (LSM, yama, another user ns)
+        return f"{path}: permission denied even as root (LSM/ptrace restriction?)"
+    if e.errno in (errno.ENOENT, errno.ESRCH):
+        return f"{path}: no such namespace (container stopped?)"
+    return f"{path}: {e.strerror or e}"
+
+
+class _Reader:
+    """Shared state of one read_sandboxes() call."""
+
+    def __init__(self):
+        self.home_fd = nl.open_netns(nl.thread_netns_path())
+        st = os.fstat(self.home_fd)
+        self.home_key = (st.st_dev, st.st_ino)
+        self.host = nl.Rtnl()  # for RTM_GETNSID, guarded by its lock
+        self.lock = threading.Lock()
+        self.by_inode: dict[tuple[int, int], "Future"] = {}
+
+    def close(self) -> None:
+        self.host.close()
+        os.close(self.home_fd)
+
+    def nsid(self, fd: int) -> int | None:
+        try:
+            with self.host.lock:
+                return self.host.get_netnsid(fd=fd)
+        except OSError:
+            return None
+
+    def open_target(self, pid, key) -> tuple[int | None, str | None, str | None, list[str]]:
+        """(fd, path, error, notes) trying /proc/<pid>/ns/net then SandboxKey."""
+        notes: list[str] = []
+        err = None
+        cands = []
+        if pid:
+            cands.append(f"/proc/{int(pid)}/ns/net")
+        if key:
+            cands.append(key)
+        for path in cands:
+            try:
+                fd = nl.open_netns(path)
+            except OSError as e:
+                msg = _errmsg(e, path)
+                if msg == NEEDS_ROOT:  # the SandboxKey would be refused as well
+                    return None, path, NEEDS_ROOT, notes
+                notes.append(msg)
+                err = err or msg
+                continue
+            if path != cands[0]:
+                notes.append(f"used SandboxKey {path}")
+            elif key and path != key:
+                fd, path = self._check_pid_against_key(fd, path, key, notes)
+            return fd, path, None, notes
+        if not cands:
+            err = "no pid and no SandboxKey: not running?"
+        return None, None, err, notes
+
+    @staticmethod
+    def _check_pid_against_key(fd: int, path: str, key: str, notes: list[str]
+                               ) -> tuple[int, str]:
+        """Both handles are nsfs files but differ: the pid is not the container's
+        (we run in another PID namespace, or the pid was reused). Trust the key.
+        A key that is not an nsfs file (dockerd's private mount namespace) is ignored."""
+        try:
+            kfd = nl.open_netns(key)
+        except OSError:
+            return fd, path
+        a, b = os.fstat(fd), os.fstat(kfd)
+        if a.st_dev == b.st_dev and a.st_ino != b.st_ino:
+            os.close(fd)
+            notes.append(f"{path} is not the SandboxKey's netns (another PID namespace, "
+                         f"or the pid was reused): used SandboxKey {key}")
+            return kfd, key
+        os.close(kfd)
+        return fd, path
+
+    def read_fd(self, fd: int) -> SandboxInfo:
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        info = SandboxInfo(netns_inode=st.st_ino, host_netns=key == self.home_key)
+        try:
+            sock = nl.netlink_socket_in(fd, self.home_fd)
+        except OSError as e:
+            if e.errno == errno.EPERM and os.geteuid() == 0:
+                info.error = "setns refused (netns owned by another user namespace, e.g. rootless?)"
+            else:
+                info.error = NEEDS_ROOT if e.errno == errno.EPERM else (e.strerror or str(e))
+            return info
+        try:
+            with nl.Rtnl(sock) as rt:
+                info.interfaces, info.routes = _read_ns(rt)
+        except OSError as e:
+            info.error = f"netlink: {e.strerror or e}"
+        if not info.host_netns:
+            info.nsid = self.nsid(fd)
+        return info
+
+    def read_target(self, pid, key) -> SandboxInfo:
+        fd, path, err, notes = self.open_target(pid, key)
+        if fd is None:
+            return SandboxInfo(netns=path, error=err, notes=notes)
+        try:
+            st = os.fstat(fd)
+            ikey = (st.st_dev, st.st_ino)
+            from concurrent.futures import Future
+            with self.lock:
+                fut = self.by_inode.get(ikey)
+                owner = fut is None
+                if owner:
+                    fut = self.by_inode[ikey] = Future()
+            if owner:
+                try:
+                    fut.set_result(self.read_fd(fd))
+                except BaseException as e:  # pragma: no cover - programming error
+                    fut.set_exception(e)
+                    raise
+            info = _clone(fut.result())
+        finally:
+            os.close(fd)
+        info.netns = path
+        info.notes = notes + info.notes
+        return info
+
+
+def read_sandboxes(targets: list[Target], links_by_index: dict[int, Link] | None = None,
+                   workers: int = 1) -> dict[str, SandboxInfo]:
+    """container_id -> SandboxInfo for each (container_id, pid, sandbox_key).
+
+    ``links_by_index``: host links by ifindex (from :func:`inspectors.kernel.read_links`,
+    read *before* this call so the kernel has assigned nsids); when given,
+    each interface gets ``host_veth`` and ``bridge``. Never raises for one
+    container: problems land in ``SandboxInfo.error`` ("needs root to enter
+    network namespaces" without privileges).
+    """
+    targets = list(targets)
+    if not targets:
+        return {}
+    try:
+        reader = _Reader()
+    except OSError as e:
+        msg = NEEDS_ROOT if e.errno in (errno.EPERM, errno.EACCES) else str(e)
+        return {t[0]: SandboxInfo(error=msg) for t in targets}
+    results: dict[str, SandboxInfo] = {}
+    try:
+        def one(t) -> SandboxInfo:
+            cid, pid, key = (tuple(t) + (None, None))[:3]
+            try:
+                return reader.read_target(pid, key)
+            except Exception as e:  # never let one container break the batch
+                return SandboxInfo(error=f"{type(e).__name__}: {e}")
+
+        # Always in worker threads, never the caller's: setns() switches the
+        # calling thread, and a thread that failed to switch back must not be
+        # the caller's. One thread is the default: the work is CPU-bound
+        # Python (decoding), so on CPython more threads only add GIL hand-offs
+        # (measured: 300 namespaces ~105 ms with 1 thread, ~200 ms with 2-16).
+        from concurrent.futures import ThreadPoolExecutor
+        n = max(1, min(workers, len(targets)))
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="dockscope-netns") as ex:
+            for t, info in zip(targets, ex.map(one, targets)):
+                results[t[0]] = info
+    finally:
+        reader.close()
+    if links_by_index:
+        for info in results.values():
+            _join(info, links_by_index)
+    return results
+
+
+def read_sandbox(pid: int | None = None, sandbox_key: str | None = None,
+                 links_by_index: dict[int, Link] | None = None) -> SandboxInfo:
+    """One sandbox (convenience for the CLI)."""
+    return read_sandboxes([("_", pid, sandbox_key)], links_by_index, workers=1)["_"]
+
+
+# --------------------------------------------------------------------------- resolv.conf
+
+_EXT_RE = re.compile(r"^#\s*ExtServers:\s*\[(.*)\]\s*$")
+
+
+def read_resolv_conf(path: str) -> DnsConfig:
+    """Parse a resolv.conf: nameservers, search (``domain`` when no ``search``),
+    options, and Docker's ``# ExtServers: [host(127.0.0.53) 8.8.8.8]`` comment
+    (entries kept verbatim, ``host(...)`` means queried from the host netns).
+
+    The container's file is inspect's ``ResolvConfPath`` (under data-root) or
+    ``/proc/<pid>/root/etc/resolv.conf``. Errors go to ``DnsConfig.error``.
+    """
+    cfg = DnsConfig(path=path)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError as e:
+        cfg.error = f"{path}: permission denied (needs root)" \
+            if e.errno in (errno.EPERM, errno.EACCES) else f"{path}: {e.strerror or e}"
+        return cfg
+    domain: list[str] = []
+    search_seen = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line[0] in "#;":
+            m = _EXT_RE.match(line)
+            if m:
+                cfg.ext_servers = [x for x in re.split(r"[\s,]+", m.group(1)) if x]
+            continue
+        parts = line.split()
+        kw, args = parts[0], parts[1:]
+        if kw == "nameserver" and args:
+            cfg.nameservers.append(args[0])
+        elif kw == "search":
+            cfg.search = args  # the last search/domain line wins (resolv.conf(5))
+            search_seen, domain = True, []
+        elif kw == "domain" and args:
+            domain, search_seen = [args[0]], False
+            cfg.search = []
+        elif kw == "options":
+            cfg.options.extend(args)
+    if domain and not search_seen:
+        cfg.search = domain
+    return cfg
