@@ -73,10 +73,11 @@ class Model:
             return None, e
 
     def ipr(self):
+        """A warm netlink socket (stdlib netlink client; the lock makes it shareable)."""
         if self._ipr is None:
-            from pyroute2 import IPRoute
+            from inspectors.netns import Rtnl
 
-            self._ipr = IPRoute()
+            self._ipr = Rtnl()
         return self._ipr
 
     # ------------------------------------------------------------------ first paint
@@ -175,7 +176,8 @@ class Model:
         try:
             from inspectors import kernel
 
-            return kernel.read_kernel(self.ipr())
+            with self.ipr().lock:
+                return kernel.read_kernel(self.ipr())
         except Exception as e:  # netlink unavailable (not Linux, seccomp...)
             self.snapshot.notes.append(f"kernel view unavailable: {e}")
             return [], []
@@ -240,13 +242,9 @@ class Model:
 
     def _refresh_links_for(self, snap: Snapshot, c: Container) -> None:
         """New veths appear with a started container: re-read only the bridge ports."""
-        from inspectors import kernel
-
-        try:
-            links, bridges = kernel.read_kernel(self.ipr())
-        except Exception:
-            return
-        snap.links, snap.bridges = links, bridges
+        links, bridges = self._read_kernel()
+        if links:
+            snap.links, snap.bridges = links, bridges
 
     def refresh_network(self, nid: str) -> Snapshot:
         with self._lock:

@@ -145,8 +145,17 @@ class TestDaemon:
         subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
         subprocess.run(["ip", "addr", "add", self.bridge_ip, "dev", self.bridge], check=True)
         subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
-        self._spawn()
-        self.wait_ready(timeout)
+        for attempt in range(3):
+            self._spawn()
+            try:
+                self.wait_ready(timeout)
+                break
+            except RuntimeError:
+                # two dockerds starting at once can race on the shared iptables chains
+                self.stop_process()
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
         self.build_image()
         return self
 

@@ -62,60 +62,44 @@ def _port_labels(snap) -> dict[str, str]:
     return out
 
 
+def _bridges_for_cli(args):
+    """Kernel only (fast) unless --containers asks for the join."""
+    from inspectors import kernel
+
+    if not args.containers:
+        links, bridges = kernel.read_kernel()
+        return links, bridges, None
+    from inspectors.snapshot import Model
+
+    m = Model(with_listeners=False)
+    try:
+        snap = m.build()
+    finally:
+        m.close()
+    if not snap.engine.reachable:
+        _err(snap.engine.error or "engine unreachable")
+    return snap.links, snap.bridges, _port_labels(snap)
+
+
 def cmd_brctl_show(args) -> int:
     from inspectors import kernel
 
-    if args.containers:
-        from inspectors.snapshot import Model
-
-        m = Model(with_listeners=False)
-        try:
-            snap = m.build()
-        finally:
-            m.close()
-        bridges, labels = snap.bridges, _port_labels(snap)
-        if not snap.engine.reachable:
-            _err(snap.engine.error or "engine unreachable")
-    else:
-        _, bridges = kernel.read_kernel()
-        labels = None
-    if args.bridge:
-        one = [b for b in bridges if b.name == args.bridge]
-        if not one:
-            sys.stdout.write(kernel.format_brctl_show([], labels))
-            _err(f"bridge {args.bridge} does not exist")
-            return 1
-        bridges = one
-    sys.stdout.write(kernel.format_brctl_show(bridges, labels))
-    return 0
+    links, bridges, labels = _bridges_for_cli(args)
+    out, err, rc = kernel.brctl_show(bridges, labels, names=[args.bridge] if args.bridge else None,
+                                     links=links)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return rc
 
 
 def cmd_brctl_showmacs(args) -> int:
     from inspectors import kernel
 
-    if args.containers:
-        from inspectors.snapshot import Model
-
-        m = Model(with_listeners=False)
-        try:
-            snap = m.build()
-        finally:
-            m.close()
-        bridges = snap.bridges
-    else:
-        _, bridges = kernel.read_kernel()
-    br = next((b for b in bridges if b.name == args.bridge), None)
-    if br is None:
-        _err(f"bridge {args.bridge} does not exist")
-        return 1
-    sys.stdout.write(kernel.format_brctl_showmacs(br))
-    if args.containers:
-        who = {p.name: p.container for p in br.ports if p.container}
-        rows = [f"  {f.mac}  {f.port:<16} {who.get(f.port, '')}" for f in br.fdb
-                if not f.is_local and who.get(f.port)]
-        if rows:
-            sys.stdout.write("\nlearned MACs behind container ports:\n" + "\n".join(rows) + "\n")
-    return 0
+    links, bridges, labels = _bridges_for_cli(args)
+    out, err, rc = kernel.brctl_showmacs(bridges, args.bridge, labels, links=links)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return rc
 
 
 # --------------------------------------------------------------------------- text view
