@@ -1,0 +1,560 @@
+"""Host facts the doctor rules need, read once and read-only.
+
+:func:`gather_facts` collects, in one pass:
+
+* sysctls: ``net.ipv4.ip_forward``, per-interface ``forwarding`` of the
+  engine's bridges and of the egress interface, ``bridge-nf-call-iptables``,
+  conntrack ``count``/``max``;
+* the host's routes (all tables) and interface addresses, the default
+  gateway and the egress interface with its MTU (a kernel route lookup of the
+  gateway: no packet is sent);
+* ``iptables-save`` (one run; plus the other variant's save when both
+  ``iptables-legacy`` and ``iptables-nft`` exist, to spot a split ruleset),
+  parsed into chains, policies and Docker's DNAT rules;
+* the host ``/etc/resolv.conf`` nameservers;
+* the engine's daemon.json (parsed as dockerd does) and dockerd's flags;
+* per container, *which other containers it names* (env values, command,
+  legacy links): only the names, never the values (secrets stay out).
+
+Two knobs make the facts testable without breaking the host:
+
+* ``netns=PATH`` reads everything that is per network namespace (sysctls
+  under ``/proc/sys/net``, routes, addresses, iptables) from inside that
+  namespace: a worker thread ``setns()``-es into it; subprocesses it starts
+  inherit the namespace.
+* ``proc_root=DIR`` reads sysctls from ``DIR/sys/...`` instead of
+  ``/proc/sys/...`` (a directory laid out like ``/proc``).
+
+Never imports Textual. Never writes anything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from inspectors.model import Snapshot
+
+LOOPBACK_NETS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+# env keys whose values never name a peer
+_ENV_SKIP = {"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "SHLVL", "PWD", "LD_LIBRARY_PATH",
+             "PYTHONPATH", "GOPATH", "JAVA_HOME", "TZ", "USER", "SHELL"}
+_TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+# --------------------------------------------------------------------------- dataclasses
+
+
+@dataclass
+class HostRoute:
+    dst: str  # CIDR or "default"
+    dev: str | None = None
+    gateway: str | None = None
+    table: int | None = None
+    type: str | None = None  # unicast, local, blackhole...
+    metric: int | None = None
+    family: int = 4
+
+
+@dataclass
+class DnatRule:
+    proto: str
+    dport: int
+    to_ip: str
+    to_port: int | None
+    dst: str | None = None  # -d (host address the rule is limited to)
+    in_iface: str | None = None  # "! br-xxx" style kept as text
+    chain: str = "DOCKER"
+    line: str = ""
+
+
+@dataclass
+class IptablesFacts:
+    available: bool = False
+    command: str | None = None  # iptables-save binary used
+    variant: str | None = None  # "nf_tables" | "legacy"
+    version: str | None = None
+    error: str | None = None
+    # table -> chain -> policy ("-" for user chains)
+    chains: dict[str, dict[str, str]] = field(default_factory=dict)
+    rules: dict[str, list[str]] = field(default_factory=dict)  # table -> ["-A ...", ...]
+    dnat: list[DnatRule] = field(default_factory=list)
+    # the other variant (legacy vs nft) also holds DOCKER chains: split ruleset
+    other_variant: str | None = None
+    other_variant_docker: bool = False
+
+    def has_chain(self, table: str, chain: str) -> bool:
+        return chain in self.chains.get(table, {})
+
+    def policy(self, table: str, chain: str) -> str | None:
+        return self.chains.get(table, {}).get(chain)
+
+
+@dataclass
+class ContainerRefs:
+    """What a container's configuration says about its peers (no values kept)."""
+
+    name: str
+    refs: dict[str, str] = field(default_factory=dict)  # other container -> "env DB_HOST" | "command" | "link"
+    links: list[str] = field(default_factory=list)  # legacy --link targets (container names)
+    dns: list[str] = field(default_factory=list)  # HostConfig.Dns
+    env_keys: list[str] = field(default_factory=list)  # keys only
+
+
+@dataclass
+class HostFacts:
+    proc_root: str = "/proc"
+    netns: str | None = None
+    is_root: bool = True
+    ip_forward: int | None = None
+    forwarding: dict[str, int] = field(default_factory=dict)  # iface -> conf/<if>/forwarding
+    bridge_nf_call_iptables: int | None = None  # None: br_netfilter not loaded
+    conntrack_count: int | None = None
+    conntrack_max: int | None = None
+    routes: list[HostRoute] = field(default_factory=list)
+    addresses: list[tuple[str, str]] = field(default_factory=list)  # (ifname, cidr)
+    link_mtu: dict[str, int] = field(default_factory=dict)  # ifname -> mtu (the netns read)
+    default_gateway: str | None = None
+    egress_iface: str | None = None
+    egress_mtu: int | None = None
+    iptables: IptablesFacts = field(default_factory=IptablesFacts)
+    resolv_conf_path: str = "/etc/resolv.conf"
+    resolv_nameservers: list[str] = field(default_factory=list)
+    resolv_error: str | None = None
+    daemon_config_path: str | None = None
+    daemon_config: dict | None = None
+    daemon_config_error: str | None = None
+    daemon_flags: dict[str, list[str]] = field(default_factory=dict)
+    container_refs: dict[str, ContainerRefs] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def daemon_setting(self, key: str, default=None):
+        """Effective value of a daemon option: flag first, then daemon.json, then default."""
+        flag = "--" + key
+        vals = self.daemon_flags.get(flag)
+        if vals:
+            v = vals[-1]
+            if v.lower() in ("true", "false"):
+                return v.lower() == "true"
+            return v
+        if self.daemon_config and key in self.daemon_config:
+            return self.daemon_config[key]
+        return default
+
+
+# --------------------------------------------------------------------------- netns runner
+
+
+def run_in_netns(path: str | None, fn, *args, timeout: float = 30.0):
+    """Run ``fn(*args)`` in a fresh thread that first enters the network
+    namespace ``path`` (only that thread moves). ``path=None``: no switch."""
+    if path is None:
+        return fn(*args)
+    from inspectors import netns as nl
+
+    box: dict = {}
+
+    def target():
+        try:
+            fd = nl.open_netns(path)
+            try:
+                nl._setns(fd)
+            finally:
+                os.close(fd)
+            box["v"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box["e"] = e
+
+    t = threading.Thread(target=target, name="dockscope-netns", daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise TimeoutError(f"reading netns {path} took more than {timeout:.0f}s")
+    if "e" in box:
+        raise box["e"]
+    return box.get("v")
+
+
+# --------------------------------------------------------------------------- small readers
+
+
+def read_int(path: str) -> int | None:
+    try:
+        with open(path) as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def parse_resolv_conf(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        parts = line.split("#", 1)[0].split()
+        if len(parts) >= 2 and parts[0] == "nameserver":
+            out.append(parts[1])
+    return out
+
+
+def is_loopback(addr: str) -> bool:
+    try:
+        a = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    return a.is_loopback
+
+
+# --------------------------------------------------------------------------- iptables
+
+_DNAT_RE = re.compile(r"-j DNAT\b.*--to-destination\s+(\S+)")
+
+
+def parse_iptables_save(text: str) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
+    """``iptables-save`` text -> (table -> chain -> policy, table -> rule lines)."""
+    chains: dict[str, dict[str, str]] = {}
+    rules: dict[str, list[str]] = {}
+    table = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            table = line[1:]
+            chains.setdefault(table, {})
+            rules.setdefault(table, [])
+        elif line.startswith(":") and table:
+            parts = line[1:].split()
+            if parts:
+                chains[table][parts[0]] = parts[1] if len(parts) > 1 else "-"
+        elif line.startswith("-A") and table:
+            rules[table].append(line)
+    return chains, rules
+
+
+def parse_dnat(rules: list[str]) -> list[DnatRule]:
+    out = []
+    for line in rules:
+        m = _DNAT_RE.search(line)
+        if not m:
+            continue
+        toks = line.split()
+        chain = toks[1] if len(toks) > 1 else ""
+        proto = _opt(toks, "-p") or "all"
+        dport = _opt(toks, "--dport")
+        dest = m.group(1)
+        if dest.startswith("["):  # [v6]:port
+            host, _, port = dest[1:].partition("]:")
+        else:
+            host, _, port = dest.rpartition(":") if dest.count(":") == 1 else (dest, "", "")
+        try:
+            dp = int(dport.split(":")[0]) if dport else None
+        except ValueError:
+            dp = None
+        if dp is None:
+            continue
+        dst = _opt(toks, "-d")
+        iif = None
+        if "-i" in toks:
+            i = toks.index("-i")
+            neg = i > 0 and toks[i - 1] == "!"
+            iif = ("! " if neg else "") + toks[i + 1] if i + 1 < len(toks) else None
+        out.append(DnatRule(proto=proto, dport=dp, to_ip=host or dest,
+                            to_port=int(port) if port.isdigit() else None,
+                            dst=dst.split("/")[0] if dst else None, in_iface=iif,
+                            chain=chain, line=line))
+    return out
+
+
+def _opt(toks: list[str], name: str) -> str | None:
+    try:
+        i = toks.index(name)
+    except ValueError:
+        return None
+    if i > 0 and toks[i - 1] == "!":
+        return None
+    return toks[i + 1] if i + 1 < len(toks) else None
+
+
+def _run(cmd: list[str], timeout: float = 10.0) -> tuple[int, str, str]:
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout, r.stderr
+    except FileNotFoundError:
+        return 127, "", f"{cmd[0]}: not found"
+    except subprocess.TimeoutExpired:
+        return 124, "", f"{cmd[0]}: timed out"
+
+
+def read_iptables() -> IptablesFacts:
+    """Run ``iptables-save`` once (in the calling thread's netns) and parse it."""
+    f = IptablesFacts()
+    save = shutil.which("iptables-save")
+    if not save:
+        f.error = "iptables-save is not installed"
+        return f
+    rc, out, _ = _run(["iptables", "-V"], 5)
+    if rc == 0:
+        f.version = out.strip()
+        f.variant = "nf_tables" if "nf_tables" in out else "legacy" if "legacy" in out else None
+    rc, out, err = _run([save])
+    f.command = save
+    if rc != 0:
+        f.error = (err.strip() or f"iptables-save exited {rc}").splitlines()[-1]
+        return f
+    f.available = True
+    f.chains, f.rules = parse_iptables_save(out)
+    f.dnat = parse_dnat(f.rules.get("nat", []))
+    # the other variant: a DOCKER chain there means two rulesets fight (R19)
+    other = {"nf_tables": "iptables-legacy-save", "legacy": "iptables-nft-save"}.get(f.variant or "")
+    if other and shutil.which(other):
+        rc, out2, _ = _run([other])
+        if rc == 0:
+            ch, _r = parse_iptables_save(out2)
+            f.other_variant = other
+            f.other_variant_docker = any("DOCKER" in c for t in ch.values() for c in t)
+    return f
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _route_get(rt, dst: str) -> dict | None:
+    from inspectors import netns as nl
+
+    try:
+        addr = ipaddress.ip_address(dst)
+    except ValueError:
+        return None
+    fam = nl.AF_INET if addr.version == 4 else nl.AF_INET6
+    body = nl._RTMSG.pack(fam, addr.max_prefixlen, 0, 0, 0, 0, 0, 0, 0) + nl.nla(nl.RTA_DST, addr.packed)
+    try:
+        for t, p in rt.request(nl.RTM_GETROUTE, body):
+            if t == nl.RTM_NEWROUTE:
+                return nl.decode_route(p)
+    except OSError:
+        return None
+    return None
+
+
+def _read_net(facts: HostFacts) -> None:
+    """Routes, addresses, link MTUs, default gateway and egress (this thread's netns)."""
+    from inspectors import netns as nl
+
+    with nl.Rtnl() as rt:
+        links = rt.links()
+        names = {l["index"]: l["name"] for l in links}
+        facts.link_mtu = {l["name"]: l["mtu"] for l in links if l["mtu"] is not None}
+        for a in rt.addrs():
+            if a["address"]:
+                facts.addresses.append((names.get(a["index"], f"if{a['index']}"), a["address"]))
+        default = None
+        for r in rt.routes():
+            if r["family"] not in (nl.AF_INET, nl.AF_INET6) or r["table"] == 255:
+                continue  # the local table: host's own addresses, not routes
+            hr = HostRoute(dst=r["dst"] or "default", dev=names.get(r["oif"]) if r["oif"] else None,
+                           gateway=r["gateway"], table=r["table"],
+                           type=nl.RT_TYPES.get(r["type"], str(r["type"])), metric=r["priority"],
+                           family=4 if r["family"] == nl.AF_INET else 6)
+            facts.routes.append(hr)
+            if (hr.dst == "default" and hr.family == 4 and r["table"] == nl.RT_TABLE_MAIN
+                    and default is None):
+                default = hr
+        if default is not None:
+            facts.default_gateway = default.gateway
+            target = default.gateway
+            got = _route_get(rt, target) if target else None
+            oif = names.get(got["oif"]) if got and got.get("oif") else default.dev
+            facts.egress_iface = oif
+            facts.egress_mtu = facts.link_mtu.get(oif) if oif else None
+
+
+# --------------------------------------------------------------------------- per-netns block
+
+
+def _netns_part(facts: HostFacts, bridges: list[str], want_iptables: bool) -> None:
+    root = facts.proc_root.rstrip("/")
+    sysnet = f"{root}/sys/net"
+    facts.ip_forward = read_int(f"{sysnet}/ipv4/ip_forward")
+    facts.bridge_nf_call_iptables = read_int(f"{sysnet}/bridge/bridge-nf-call-iptables")
+    facts.conntrack_count = read_int(f"{sysnet}/netfilter/nf_conntrack_count")
+    facts.conntrack_max = read_int(f"{sysnet}/netfilter/nf_conntrack_max")
+    try:
+        _read_net(facts)
+    except OSError as e:
+        facts.notes.append(f"routes and addresses unavailable: {e}")
+    for ifname in set(bridges) | ({facts.egress_iface} if facts.egress_iface else set()):
+        v = read_int(f"{sysnet}/ipv4/conf/{ifname}/forwarding")
+        if v is not None:
+            facts.forwarding[ifname] = v
+    if want_iptables:
+        if facts.is_root:
+            facts.iptables = read_iptables()
+        else:
+            facts.iptables = IptablesFacts(error="needs root to read iptables")
+        if facts.iptables.error:
+            facts.notes.append(f"iptables: {facts.iptables.error}")
+
+
+# --------------------------------------------------------------------------- daemon
+
+
+def _daemon_part(facts: HostFacts, snap: Snapshot) -> None:
+    d = snap.engine.daemon
+    facts.daemon_flags = dict(d.flags or {})
+    path = d.config_file
+    if path is None and d.pid is not None:
+        path = "/etc/docker/daemon.json"
+    facts.daemon_config_path = path
+    if not path:
+        if snap.engine.local:
+            facts.notes.append("dockerd process not found: daemon.json and flags unchecked"
+                               + (f" ({d.note})" if d.note else ""))
+        return
+    try:
+        from inspectors.daemon import read_daemon_config
+    except ImportError:  # pragma: no cover
+        read_daemon_config = _read_json
+    facts.daemon_config, facts.daemon_config_error = read_daemon_config(path)
+
+
+def _read_json(path: str) -> tuple[dict | None, str | None]:  # pragma: no cover - fallback
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return {}, None
+    except OSError as e:
+        return None, str(e)
+    if not text.strip():
+        return {}, None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        return None, f"{path}: line {e.lineno} column {e.colno}: {e.msg}"
+    return (data, None) if isinstance(data, dict) else (None, "top level must be an object")
+
+
+# --------------------------------------------------------------------------- container refs
+
+
+def container_refs_from_inspect(raw: dict, names: set[str], services: dict[str, str],
+                                self_name: str) -> ContainerRefs:
+    """Which of ``names`` (other containers, or compose service names mapped to
+    their container in ``services``) this container's config mentions."""
+    cfg = raw.get("Config") or {}
+    hc = raw.get("HostConfig") or {}
+    r = ContainerRefs(name=self_name)
+    r.dns = list(hc.get("Dns") or [])
+
+    def look(text: str, how: str) -> None:
+        for tok in _TOKEN_RE.findall(text or ""):
+            for cand in (tok, tok.split(".")[0]):
+                target = cand if cand in names else services.get(cand)
+                if target and target != self_name and target not in r.refs:
+                    r.refs[target] = how
+
+    for kv in cfg.get("Env") or []:
+        k, _, v = kv.partition("=")
+        r.env_keys.append(k)
+        if k in _ENV_SKIP or k.startswith("LC_"):
+            continue
+        look(v, f"env {k}")
+    cmd = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
+    look(" ".join(str(x) for x in cmd), "command")
+    for link in hc.get("Links") or []:  # "/db:/web/db"
+        src = link.split(":", 1)[0].lstrip("/")
+        r.links.append(src)
+        if src != self_name:
+            r.refs.setdefault(src, "link")
+    return r
+
+
+def read_container_refs(snap: Snapshot, pool: ThreadPoolExecutor | None = None) -> dict[str, ContainerRefs]:
+    if not snap.engine.reachable or not snap.containers:
+        return {}
+    from inspectors.api import EngineError, open_api
+
+    try:
+        api = open_api(snap.engine.host or None)
+    except EngineError:
+        return {}
+    names = {c.name for c in snap.containers}
+    services: dict[str, str] = {}
+    for c in snap.containers:
+        svc = c.labels.get("com.docker.compose.service")
+        if svc and svc not in names:
+            services.setdefault(svc, c.name)
+        for e in c.endpoints:
+            for a in e.aliases:
+                if a not in names and len(a) >= 2 and not re.fullmatch(r"[0-9a-f]{12}", a):
+                    services.setdefault(a, c.name)
+
+    def one(c):
+        try:
+            raw = api.container(c.id)
+        except EngineError:
+            return None
+        return container_refs_from_inspect(raw, names, services, c.name)
+
+    try:
+        if pool is not None:
+            res = list(pool.map(one, snap.containers))
+        else:
+            with ThreadPoolExecutor(4) as p:
+                res = list(p.map(one, snap.containers))
+    finally:
+        api.close()
+    return {r.name: r for r in res if r is not None}
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def gather_facts(snap: Snapshot, *, proc_root: str = "/proc", netns: str | None = None,
+                 resolv_conf: str = "/etc/resolv.conf", iptables: bool = True,
+                 container_refs: bool = True) -> HostFacts:
+    """Read every host fact the doctor needs, once.
+
+    ``netns``: a netns handle path (``/var/run/netns/NAME``, ``/proc/PID/ns/net``)
+    to read the per-namespace facts from instead of the host's.
+    ``proc_root``: where sysctls live (``<proc_root>/sys/net/...``).
+    """
+    facts = HostFacts(proc_root=proc_root, netns=netns, is_root=os.geteuid() == 0,
+                      resolv_conf_path=resolv_conf)
+    local = snap.engine.local
+    if not local:
+        facts.notes.append("engine is not on this host: host facts describe this machine, "
+                           "not the engine's; kernel rules are skipped")
+    bridges = [n.bridge for n in snap.networks if n.bridge]
+    with ThreadPoolExecutor(2, thread_name_prefix="dockscope-facts") as pool:
+        refs_f = pool.submit(read_container_refs, snap) if container_refs else None
+        try:
+            run_in_netns(netns, _netns_part, facts, bridges, iptables and local)
+        except OSError as e:
+            facts.notes.append(f"namespace {netns} unreadable: {e}")
+        try:
+            with open(resolv_conf) as fh:
+                facts.resolv_nameservers = parse_resolv_conf(fh.read())
+        except OSError as e:
+            facts.resolv_error = str(e)
+        if local:
+            _daemon_part(facts, snap)
+        if refs_f is not None:
+            try:
+                facts.container_refs = refs_f.result()
+            except Exception as e:  # noqa: BLE001
+                facts.notes.append(f"container configs unreadable: {e}")
+    return facts
+
+
+__all__ = ["HostFacts", "IptablesFacts", "DnatRule", "HostRoute", "ContainerRefs",
+           "gather_facts", "run_in_netns", "parse_iptables_save", "parse_dnat",
+           "parse_resolv_conf", "read_iptables", "is_loopback", "read_int"]
