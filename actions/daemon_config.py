@@ -216,6 +216,8 @@ def check_value(key: str, value: Any) -> str | None:
         return f"{key!r} must be an object"
     if key in ENUM_KEYS and value not in ENUM_KEYS[key]:
         return f"{key!r} must be one of {', '.join(ENUM_KEYS[key])}, not {value!r}"
+    if key == "labels" and any(not isinstance(v, str) or "=" not in v for v in value):
+        return "labels must be \"key=value\" strings"
     if key == "log-opts" and any(not isinstance(v, str) for v in value.values()):
         return "log-opts values must be strings (e.g. \"max-file\": \"3\")"
     return None
@@ -566,6 +568,21 @@ def _send_reload(daemon: DaemonProcess, settings) -> tuple[bool, str, str]:
     return True, "", shown
 
 
+def _reload_refusal(text: str) -> str | None:
+    """The log line where dockerd refused a reload ("Error reloading configuration"
+    in recent releases, "file configuration validation failed" in 20.10)."""
+    if "reload" not in text:
+        return None
+    after = text.split("Got signal to reload configuration", 1)[-1]
+    for ln in after.splitlines():
+        low = ln.lower()
+        if "error reloading configuration" in low or (
+                ("level=error" in low or "level=fatal" in low) and "config" in low):
+            m = re.search(r'msg="((?:[^"\\]|\\.)*)"', ln)
+            return m.group(1) if m else ln.strip()
+    return None
+
+
 def _reload_event(client, t0_ns: int) -> dict | None:
     try:
         evs = client.events(since=int(t0_ns // 1_000_000_000), until=int(time.time()) + 1,
@@ -588,10 +605,9 @@ def _confirm(engine_host, key: str, value: Any, t0_ns: int, timeout: float, daem
     client = None
     try:
         while time.time() < deadline:
-            text = _log_since(daemon, log_offset)
-            if "Error reloading configuration" in text:
-                line = next((ln for ln in text.splitlines() if "Error reloading configuration" in ln), "")
-                return False, f"dockerd refused the new configuration: {line.strip()}"
+            refused = _reload_refusal(_log_since(daemon, log_offset))
+            if refused:
+                return False, f"dockerd refused the new configuration: {refused}"
             try:
                 if client is None:
                     client = _client(engine_host, timeout=5)
@@ -661,6 +677,9 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
     guard.check_writable(f"change {key!r} in daemon.json")
     if apply not in (None, "reload", "restart"):
         raise ValueError(f"apply must be reload, restart or None, not {apply!r}")
+    err = check_value(key, value)
+    if err:
+        raise ValidationFailed([FieldError(key, err)])
     settings = _settings(settings)
     daemon = _find(engine_host, daemon)
     if apply and not daemon.pid:

@@ -119,26 +119,27 @@ def read_host_links() -> list[Link]:
 
 
 def read_host_routes() -> list[HostRoute]:
-    """Main-table IPv4/IPv6 routes with their device (no default, no link-local)."""
-    import socket
+    """Main-table IPv4/IPv6 routes with their device (no default, no link-local).
 
-    from pyroute2 import IPRoute
+    Through ``inspectors.netns.Rtnl`` (plain netlink socket: safe in any thread,
+    with or without a running event loop).
+    """
+    from inspectors.netns import Rtnl
 
     out: list[HostRoute] = []
-    with IPRoute() as ipr:
-        names = {m["index"]: m.get("ifname") for m in list(ipr.get_links())}
-        for fam in (socket.AF_INET, socket.AF_INET6):
-            for r in list(ipr.get_routes(family=fam, table=254)):
-                dst = r.get("dst")
-                if not dst or not r["dst_len"]:
-                    continue
-                try:
-                    net = ipaddress.ip_network(f"{dst}/{r['dst_len']}", strict=False)
-                except ValueError:
-                    continue
-                if net.is_link_local or net.is_multicast:
-                    continue
-                out.append(HostRoute(str(net), names.get(r.get("oif"))))
+    with Rtnl() as r:
+        names = {lk["index"]: lk.get("name") for lk in r.links()}
+        for rec in r.routes(table=254):
+            dst = rec.get("dst")
+            if not dst or dst == "default":
+                continue
+            try:
+                net = ipaddress.ip_network(dst, strict=False)
+            except ValueError:
+                continue
+            if net.prefixlen == 0 or net.is_link_local or net.is_multicast:
+                continue
+            out.append(HostRoute(str(net), names.get(rec.get("oif"))))
     return out
 
 

@@ -1,0 +1,295 @@
+"""Pilot tests of the modal forms (tui/forms.py), with the real validators."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+
+import pytest
+from textual.app import App
+from textual.widgets import Button, Input, Select, Static
+
+from actions.daemon_config import DaemonStatus
+from actions.networks import (
+    ConnectSpec, NetworkSpec, create_network, gather_connect_context, gather_create_context,
+    validate_connect, validate_create,
+)
+from actions.validate import FieldError
+from tests.harness import IMAGE
+from tui.forms import ConfirmScreen, ConnectScreen, CreateNetworkScreen, DaemonDebugScreen, DebugRequest
+
+UNSET = object()
+
+
+class Host(App):
+    """A bare app that opens one screen and keeps what it dismisses with."""
+
+    def __init__(self, screen) -> None:
+        super().__init__()
+        self.form = screen
+        self.result = UNSET
+
+    def on_mount(self) -> None:
+        self.push_screen(self.form, self._done)
+
+    def _done(self, result) -> None:
+        self.result = result
+
+
+def _text(w: Static) -> str:
+    return str(w.render())
+
+
+def _free_subnet(ctx) -> str:
+    for _ in range(200):
+        cand = f"10.{random.randint(64, 127)}.{random.randint(0, 255)}.0/24"
+        if not validate_create(NetworkSpec(name="probe", subnet=cand), ctx):
+            return cand
+    raise RuntimeError("no free subnet")
+
+
+async def _type(pilot, widget_id: str, text: str) -> None:
+    scr = pilot.app.screen
+    scr.query_one(f"#{widget_id}", Input).focus()
+    await pilot.press(*text)
+
+
+# --------------------------------------------------------------------------- create
+
+
+@pytest.mark.engine
+async def test_create_form_bad_subnet_shows_inline_error_and_creates_nothing(daemon, uniq):
+    client = daemon.client()
+    try:
+        ctx = gather_create_context(client)
+        before = {n.name for n in client.networks.list()}
+        app = Host(CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links))
+        async with app.run_test(size=(110, 50)) as pilot:
+            await pilot.pause()
+            scr = app.screen
+            assert isinstance(scr, CreateNetworkScreen)
+            await _type(pilot, "name", f"form-{uniq}")
+            await _type(pilot, "subnet", "10.1.2.3/24")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            err = scr.query_one("#err-subnet", Static)
+            assert err.display
+            assert "host bits set (did you mean 10.1.2.0/24?)" in _text(err)
+            assert not scr.query_one("#err-name", Static).display
+            assert app.screen is scr and app.result is UNSET
+            # the preview shows the exact command
+            assert _text(scr.query_one("#preview", Static)) == (
+                f"docker network create --subnet 10.1.2.3/24 form-{uniq}")
+            # errors follow the typing after the first attempt
+            scr.query_one("#subnet", Input).value = "10.1.2.0/24x"
+            await pilot.pause()
+            assert "not a valid CIDR" in _text(err)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.result is None
+        assert {n.name for n in client.networks.list()} == before
+    finally:
+        client.close()
+
+
+@pytest.mark.engine
+async def test_create_form_valid_dismisses_with_the_spec(daemon, uniq):
+    client = daemon.client()
+    name = f"formok-{uniq}"
+    try:
+        ctx = gather_create_context(client)
+        sub = _free_subnet(ctx)
+        gw = str(ipaddress.ip_network(sub).network_address + 1)
+        app = Host(CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links))
+        async with app.run_test(size=(110, 50)) as pilot:
+            await pilot.pause()
+            await _type(pilot, "name", name)
+            await _type(pilot, "subnet", sub)
+            await _type(pilot, "gateway", gw)
+            await _type(pilot, "labels", "team=ops")
+            await pilot.press("enter")  # enter in a field submits
+            await pilot.pause()
+        assert app.result == NetworkSpec(name=name, subnet=sub, gateway=gw, labels=["team=ops"])
+        res = create_network(client, app.result)  # what the app's worker does
+        assert res.details["subnets"] == [sub]
+    finally:
+        try:
+            client.networks.get(name).remove()
+        except Exception:
+            pass
+        client.close()
+
+
+async def test_create_form_parent_select_for_macvlan_only():
+    from inspectors.model import Link
+
+    links = [Link(index=1, name="lo"), Link(index=2, name="eth0", operstate="UP", admin_up=True),
+             Link(index=3, name="wg0", kind="wireguard", operstate="UNKNOWN", admin_up=True)]
+    seen = []
+    app = Host(CreateNetworkScreen(lambda s: seen.append(s) or [], links=links))
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        scr = app.screen
+        parent = scr.query_one("#parent", Select)
+        assert not parent.display
+        assert [v for _, v in parent._options if isinstance(v, str)] == ["eth0", "wg0"]
+        scr.query_one("#driver", Select).value = "macvlan"
+        await pilot.pause()
+        assert parent.display
+        parent.value = "eth0"
+        await _type(pilot, "name", "mv")
+        await pilot.pause()
+        assert _text(scr.query_one("#preview", Static)) == (
+            "docker network create --driver macvlan -o parent=eth0 mv")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert app.result.driver == "macvlan" and app.result.parent == "eth0"
+
+
+async def test_errors_never_inject_markup():
+    msg = "[b]bold[/b] [link=http://x]click[/link] [@click=app.quit]q[/]"
+    app = Host(CreateNetworkScreen(lambda s: [FieldError("name", msg), FieldError("weird", msg)]))
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        scr = app.screen
+        assert msg in _text(scr.query_one("#err-name", Static))
+        assert msg in _text(scr.query_one("#err-form", Static))  # unknown fields land there
+        assert app.result is UNSET
+
+
+# --------------------------------------------------------------------------- connect
+
+
+@pytest.mark.engine
+async def test_connect_form_from_a_container(daemon, uniq):
+    client = daemon.client()
+    net = f"fc-{uniq}"
+    ctr = f"fcc-{uniq}"
+    try:
+        ctx0 = gather_create_context(client)
+        sub = ipaddress.ip_network(_free_subnet(ctx0))
+        create_network(client, NetworkSpec(name=net, subnet=str(sub)))
+        daemon.docker("run", "-d", "--name", ctr, IMAGE, "sleep", "600")
+        ctx = gather_connect_context(client)
+        choices = sorted(n.name for n in ctx.networks)
+        app = Host(ConnectScreen(lambda s: validate_connect(s, ctx), choices, container=ctr))
+        async with app.run_test(size=(110, 40)) as pilot:
+            await pilot.pause()
+            scr = app.screen
+            scr.query_one("#pick", Select).value = net
+            await _type(pilot, "aliases", "web, api")
+            await _type(pilot, "ipv4", "192.0.2.5")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "not inside" in _text(scr.query_one("#err-ipv4", Static))
+            assert app.result is UNSET
+            scr.query_one("#ipv4", Input).value = str(sub.network_address + 7)
+            await pilot.pause()
+            assert _text(scr.query_one("#preview", Static)) == (
+                f"docker network connect --alias web --alias api --ip {sub.network_address + 7} {net} {ctr}")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        assert app.result == ConnectSpec(network=net, container=ctr, aliases=["web", "api"],
+                                         ipv4=str(sub.network_address + 7))
+        # nothing was connected by the form itself
+        attrs = client.api.inspect_container(ctr)
+        assert net not in attrs["NetworkSettings"]["Networks"]
+    finally:
+        daemon.docker("rm", "-f", ctr, check=False)
+        daemon.docker("network", "rm", net, check=False)
+        client.close()
+
+
+async def test_connect_form_from_a_network_picks_the_container():
+    seen: list[ConnectSpec] = []
+
+    def v(spec):
+        seen.append(spec)
+        return [] if spec.container else [FieldError("container", "a container is required")]
+
+    app = Host(ConnectScreen(v, ["web1", "web2"], network="front"))
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "a container is required" in _text(app.screen.query_one("#err-container", Static))
+        app.screen.query_one("#pick", Select).value = "web2"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert app.result == ConnectSpec(network="front", container="web2", aliases=[], ipv4="")
+
+
+# --------------------------------------------------------------------------- confirm
+
+
+@pytest.mark.parametrize("keys, expected", [
+    (["y"], True), (["enter"], True), (["n"], False), (["escape"], False)])
+async def test_confirm_screen_keys(keys, expected):
+    app = Host(ConfirmScreen("Remove network [b]x[/b]?", "docker network rm x",
+                             detail="2 endpoints will be disconnected", danger=True))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        scr = app.screen
+        assert _text(scr.query_one("#command", Static)) == "docker network rm x"
+        await pilot.press(*keys)
+        await pilot.pause()
+    assert app.result is expected
+
+
+# --------------------------------------------------------------------------- daemon debug
+
+
+def _status(**kw) -> DaemonStatus:
+    base = dict(pid=1234, config_file="/etc/docker/daemon.json", config_exists=True,
+                running_debug=False, file_debug=None, live_restore=False,
+                reload_method="kill -HUP 1234", restart_method="systemctl restart docker.service")
+    base.update(kw)
+    return DaemonStatus(**base)
+
+
+async def test_debug_screen_reload_and_restart_warning():
+    app = Host(DaemonDebugScreen(_status()))
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        scr = app.screen
+        assert "/etc/docker/daemon.json" in _text(scr.query_one("#state", Static))
+        assert "STOPS every running container" in _text(scr.query_one("#restart-warning", Static))
+        await pilot.press("r")
+        await pilot.pause()
+    assert app.result == DebugRequest(enable=True, apply="reload")
+
+    app = Host(DaemonDebugScreen(_status(running_debug=True, live_restore=True)))
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        assert "keeps containers running" in _text(app.screen.query_one("#restart-warning", Static))
+        await pilot.press("R")
+        await pilot.pause()
+    assert app.result == DebugRequest(enable=False, apply="restart")
+
+
+async def test_debug_screen_blocks_on_flag_conflict():
+    st = _status(flag_conflicts=["the dockerd command line has --debug, which sets 'debug'"])
+    app = Host(DaemonDebugScreen(st))
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        scr = app.screen
+        assert "--debug" in _text(scr.query_one("#blocked", Static))
+        assert scr.query_one("#reload", Button).disabled and scr.query_one("#restart", Button).disabled
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.result is UNSET and app.screen is scr
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.result is None
+
+
+def test_every_binding_has_a_description():
+    for cls in (CreateNetworkScreen, ConnectScreen, ConfirmScreen, DaemonDebugScreen):
+        keys = set()
+        for b in cls.BINDINGS:
+            assert b.description, (cls.__name__, b.key)
+            assert b.id, (cls.__name__, b.key)
+            keys.update(b.key.split(","))
+        assert "escape" in keys, cls.__name__
