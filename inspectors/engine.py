@@ -254,12 +254,56 @@ def read_container(api: BaseAPI, cid: str, summary: dict | None = None) -> Conta
         raise
 
 
-def read_containers(api: BaseAPI, pool: ThreadPoolExecutor | None = None) -> list[Container]:
+def list_fingerprint(s: dict) -> tuple:
+    """What the container list says about a container that an inspect could change.
+
+    Aliases, pid, sandbox and port bindings can only change together with one of
+    these (a connect or a restart makes new endpoint IDs), so an inspect cached
+    under the same fingerprint is still true.
+    """
+    nets = (s.get("NetworkSettings") or {}).get("Networks") or {}
+    return (s.get("State"), s.get("Created"),
+            tuple(sorted((n, e.get("EndpointID"), e.get("IPAddress"), e.get("MacAddress"))
+                         for n, e in nets.items())),
+            tuple(sorted((p.get("IP"), p.get("PrivatePort"), p.get("PublicPort"), p.get("Type"))
+                         for p in s.get("Ports") or [])))
+
+
+def read_containers(api: BaseAPI, pool: ThreadPoolExecutor | None = None,
+                    cache: dict | None = None, pid_alive=None) -> list[Container]:
+    """Every container, inspected. With ``cache`` (id -> (fingerprint, inspect)),
+    only containers whose list entry changed are inspected again; ``pid_alive``
+    (pid -> bool) double-checks a cached running container's pid."""
     summaries = api.containers(all=True)
-    if pool is None:
-        out = [read_container(api, s["Id"], s) for s in summaries]
+
+    def one(s):
+        if cache is not None:
+            hit = cache.get(s["Id"])
+            fp = list_fingerprint(s)
+            if hit and hit[0] == fp:
+                pid = ((hit[1].get("State") or {}).get("Pid")) or None
+                if not (pid and pid_alive and not pid_alive(pid)):
+                    return parse_container(hit[1], s)
+            try:
+                raw = api.container(s["Id"])
+            except EngineError as e:
+                if e.kind == "notfound":
+                    return None
+                raise
+            cache[s["Id"]] = (fp, raw)
+            return parse_container(raw, s)
+        return read_container(api, s["Id"], s)
+
+    todo = summaries
+    if pool is None or (cache is not None and all(
+            cache.get(s["Id"], (None,))[0] == list_fingerprint(s) for s in summaries)):
+        out = [one(s) for s in todo]
     else:
-        out = list(pool.map(lambda s: read_container(api, s["Id"], s), summaries))
+        out = list(pool.map(one, todo))
+    if cache is not None:
+        live = {s["Id"] for s in summaries}
+        for k in [k for k in cache if k not in live]:
+            del cache[k]
     return sorted((c for c in out if c), key=lambda c: c.name)
 
 

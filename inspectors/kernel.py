@@ -202,6 +202,37 @@ def read_links(ipr=None) -> list[Link]:
     return _build_links(_dump_links(ipr), _dump_addrs(ipr))
 
 
+def read_link(index: int, ipr=None) -> Link | None:
+    """One host link by ifindex (RTM_GETLINK request, no dump); None if gone.
+
+    For targeted updates after an event: a started container's new veth.
+    ``ipr``: an :class:`inspectors.netns.Rtnl` (default: a private one).
+    """
+    body = nl._IFINFOMSG.pack(nl.AF_UNSPEC, 0, index, 0, 0)
+
+    def ask(r):
+        try:
+            msgs = r.request(nl.RTM_GETLINK, body)
+        except nl.NetlinkError:
+            return None
+        return [nl.decode_link(p) for t, p in msgs if t == nl.RTM_NEWLINK]
+
+    if ipr is None:
+        with nl.Rtnl() as r:
+            recs = ask(r)
+    else:
+        recs = ask(ipr)
+    if not recs:
+        return None
+    return _build_links(recs, [])[0]
+
+
+def bridge_ports(bridge_link: Link, port_links: list[Link]) -> list[BridgePort]:
+    """The ports of one bridge from its links (as :func:`read_bridges` builds them)."""
+    built = _build_bridges([bridge_link, *port_links], with_fdb=False)
+    return built[0].ports if built else []
+
+
 def links_by_index(links: Iterable[Link]) -> dict[int, Link]:
     return {lk.index: lk for lk in links}
 

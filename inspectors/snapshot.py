@@ -47,6 +47,8 @@ class Model:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
         self.api: BaseAPI | None = None
         self._ipr = None
+        self._inspects: dict[str, tuple] = {}  # container id -> (list fingerprint, inspect)
+        self._daemon: DaemonProcess | None = None
         self._lock = threading.RLock()
         self.snapshot = Snapshot()
         self.is_root = os.geteuid() == 0
@@ -135,7 +137,9 @@ class Model:
             if api is not None:
                 futures["info"] = self.pool.submit(api.info)
                 futures["networks"] = self.pool.submit(eng.read_networks, api, self.pool)
-                futures["containers"] = self.pool.submit(eng.read_containers, api, self.pool)
+                futures["containers"] = self.pool.submit(
+                    eng.read_containers, api, self.pool, self._inspects,
+                    _pid_alive if api.target.is_local else None)
             if local and self.with_listeners:
                 futures["listeners"] = self.pool.submit(_read_listeners)
             if local and self.with_kernel:
@@ -161,7 +165,7 @@ class Model:
                 if note:
                     snap.notes.append(note)
             if local and snap.engine.reachable:
-                snap.engine.daemon = _find_daemon(snap.engine.host)
+                snap.engine.daemon = self._find_daemon(snap.engine.host)
             if local and self.with_sandboxes and snap.containers:
                 self._read_sandboxes(snap, snap.containers)
             if not self.is_root and local:
@@ -211,23 +215,53 @@ class Model:
                 c.dns = sandbox.read_resolv_conf(path)
                 c.dns.path = path
 
+    def _find_daemon(self, host: str) -> DaemonProcess:
+        """The dockerd behind the engine; cached while that process lives."""
+        d = self._daemon
+        if d is not None and d.pid and d.cmdline:
+            try:
+                with open(f"/proc/{d.pid}/cmdline", "rb") as f:
+                    if f.read().split(b"\0")[:-1] == [a.encode() for a in d.cmdline]:
+                        return d
+            except OSError:
+                pass
+        self._daemon = _find_daemon(host)
+        return self._daemon
+
     # ------------------------------------------------------------------ targeted updates
     def refresh_container(self, cid: str) -> Snapshot:
-        """After a container event: one inspect, one namespace read, in-memory join."""
+        """After a container event: one inspect, one namespace read, the container's own
+        host veths fetched by ifindex, and an in-memory join. No dumps, no lists."""
         with self._lock:
             snap = self.snapshot
             api, err = self._connect()
             if api is None:
                 return snap
+            old = next((x for x in snap.containers if x.id == cid or x.id.startswith(cid)), None)
             c = eng.read_container(api, cid)
-            snap.containers = [x for x in snap.containers if x.id != cid and not cid.startswith(x.id)]
+            if c is not None:
+                cid = c.id
+            elif old is not None:
+                cid = old.id
+            self._inspects.pop(cid, None)
+            snap.containers = [x for x in snap.containers if x.id != cid]
+            old_veths = {i.host_veth for i in old.interfaces if i.host_veth} if old else set()
+            new_veths: set[str] = set()
             if c is not None:
                 if api.target.is_local and self.with_sandboxes and c.pid:
-                    if self.with_kernel:
-                        self._refresh_links_for(snap, c)
                     self._read_sandboxes(snap, [c])
+                    if self.with_kernel:
+                        new_veths = self._adopt_veths(snap, c)
                 snap.containers.append(c)
                 snap.containers.sort(key=lambda x: x.name)
+            gone = old_veths - new_veths
+            if gone:  # the kernel deletes a stopped container's veths
+                snap.links = [l for l in snap.links if l.name not in gone]
+                for b in snap.bridges:
+                    if any(p.name in gone for p in b.ports):
+                        b.ports = [p for p in b.ports if p.name not in gone]
+                        b.interfaces = [n for n in b.interfaces if n not in gone]
+                        b.fdb = [f for f in b.fdb if f.port not in gone]
             # the container's attachments, as the networks see them
             for n in snap.networks:
                 n.endpoints = [e for e in n.endpoints if e.container_id != cid]
@@ -240,11 +274,45 @@ class Model:
             join(snap)
             return snap
 
-    def _refresh_links_for(self, snap: Snapshot, c: Container) -> None:
-        """New veths appear with a started container: re-read only the bridge ports."""
-        links, bridges = self._read_kernel()
-        if links:
-            snap.links, snap.bridges = links, bridges
+    def _adopt_veths(self, snap: Snapshot, c: Container) -> set[str]:
+        """Fetch the host side of each of ``c``'s interfaces that the cached link list
+        does not know (a container that just started), by ifindex, and put the veth
+        into its bridge's port list."""
+        from inspectors import kernel
+
+        by_index = {l.index: l for l in snap.links}
+        names: set[str] = set()
+        masters: set[int] = set()
+        for i in c.interfaces:
+            if i.name == "lo" or i.peer_ifindex is None:
+                continue
+            if i.host_veth:
+                names.add(i.host_veth)
+                continue
+            try:
+                with self.ipr().lock:
+                    link = kernel.read_link(i.peer_ifindex, self.ipr())
+            except OSError:
+                link = None
+            if link is None or link.kind != "veth" or link.peer_ifindex != i.ifindex:
+                continue
+            if link.master and link.master in by_index:
+                link.master_name = by_index[link.master].name
+            snap.links = [l for l in snap.links if l.index != link.index] + [link]
+            snap.links.sort(key=lambda l: l.index)
+            by_index[link.index] = link
+            i.host_veth, i.bridge = link.name, link.master_name
+            names.add(link.name)
+            if link.master:
+                masters.add(link.master)
+        for m in masters:
+            bl = by_index.get(m)
+            br = snap.bridge(bl.name) if bl else None
+            if br is None:
+                continue
+            br.ports = kernel.bridge_ports(bl, [l for l in snap.links if l.master == m])
+            br.interfaces = [p.name for p in br.ports]
+        return names
 
     def refresh_network(self, nid: str) -> Snapshot:
         with self._lock:
@@ -297,6 +365,10 @@ def _read_listeners() -> tuple[list[Listener], str | None]:
                                           "not root: processes owning other users' sockets are hidden")
     except Exception as e:
         return [], f"host sockets unavailable: {e}"
+
+
+def _pid_alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
 
 
 def _find_daemon(host: str) -> DaemonProcess:
