@@ -518,3 +518,26 @@ def test_attachable_overlay_after_swarm_init(daemon):
     finally:
         daemon.docker("rm", "-f", cname, check=False)
         daemon.docker("network", "rm", name, check=False)
+
+
+def test_warm_rebuild_sees_changes_the_inspect_cache_must_not_hide(daemon, topo):
+    """A warm build reuses inspects only while the container list entry is unchanged."""
+    m = topo["model"]
+    u = topo["u"]
+    name = f"wc{u}"
+    daemon.docker("run", "-d", "--name", name, "--network", topo["fa"], IMG, "sleep", "600")
+    try:
+        snap = m.build()
+        pid1 = snap.container(name).pid
+        daemon.docker("network", "connect", "--alias", f"late{u}", topo["fb"], name)
+        snap = m.build()
+        ep = next(e for e in snap.network(topo["fb"]).endpoints if e.container == name)
+        assert f"late{u}" in ep.aliases and ep.host_veth
+        daemon.docker("restart", "-t", "0", name)
+        snap = m.build()
+        c = snap.container(name)
+        assert c.pid and c.pid != pid1
+        assert c.pid == int(daemon.docker("inspect", "-f", "{{.State.Pid}}", name).stdout)
+        assert all(i.host_veth for i in c.interfaces if i.name != "lo")
+    finally:
+        daemon.docker("rm", "-f", name, check=False)
