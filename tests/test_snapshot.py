@@ -541,3 +541,71 @@ def test_warm_rebuild_sees_changes_the_inspect_cache_must_not_hide(daemon, topo)
         assert all(i.host_veth for i in c.interfaces if i.name != "lo")
     finally:
         daemon.docker("rm", "-f", name, check=False)
+
+
+def test_remote_engine_engine_part_works_kernel_part_says_why(daemon, tmp_path):
+    """A tcp:// engine that is not loopback counts as remote: the engine views come
+    through the docker SDK, the kernel/sandbox/socket views are empty with a note.
+    The "remote" engine is the harness daemon behind a TCP relay on an address of a
+    veth this test creates."""
+    import threading
+
+    u = os.urandom(3).hex()
+    a, b = f"dsr{u}a", f"dsr{u}b"
+    second = str(daemon.pool).split(".")[1]
+    ip = f"10.{second}.251.1"
+    sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+    sh("ip", "addr", "add", f"{ip}/32", "dev", a)
+    sh("ip", "link", "set", a, "up")
+    srv = socket.socket()
+    srv.bind((ip, 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def pipe(x, y):
+        try:
+            while True:
+                d = x.recv(65536)
+                if not d:
+                    break
+                y.sendall(d)
+        except OSError:
+            pass
+        finally:
+            for s in (x, y):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def relay():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            up = socket.socket(socket.AF_UNIX)
+            up.connect(str(daemon.socket))
+            threading.Thread(target=pipe, args=(c, up), daemon=True).start()
+            threading.Thread(target=pipe, args=(up, c), daemon=True).start()
+
+    t = threading.Thread(target=relay, daemon=True)
+    t.start()
+    try:
+        env = dict(os.environ, DOCKER_HOST=f"tcp://{ip}:{port}")
+        r = subprocess.run([sys.executable, "-m", "tui", "snapshot", "--json"], capture_output=True,
+                           text=True, env=env, cwd=os.path.dirname(os.path.dirname(__file__)),
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        data = json.loads(r.stdout)
+        assert data["engine"]["reachable"] and data["engine"]["local"] is False
+        assert {n["name"] for n in data["networks"]} >= {"bridge", "host", "none"}
+        assert data["bridges"] == [] and data["listeners"] == []
+        assert any("not on this host" in n for n in data["notes"])
+    finally:
+        stop.set()
+        t.join(2)
+        srv.close()
+        subprocess.run(["ip", "link", "del", a], capture_output=True)
