@@ -200,13 +200,15 @@ def rule_default_bridge_names(snap: Snapshot, facts: HostFacts) -> list[Finding]
                                   "creates <project>_default) or attach a user-defined network",
                               check=f"docker inspect -f '{{{{.HostConfig.NetworkMode}}}}' {c.name}",
                               ref="R10"))
-        rest = [c.name for c in members if c.name not in flagged]
-        if len(members) >= 2 and rest:
+        # those with no user-defined network can only ever talk by IP
+        rest = [c.name for c in members if c.name not in flagged and not any(
+            (m := snap.network(x)) is not None and m.dns_by_name for x in c.networks)]
+        if len(rest) >= 2:
             out.append(_f("default_bridge_names", "info", "network", [n.name] + rest,
-                          f"{len(members)} running containers share the default bridge {n.name}: "
+                          f"{len(rest)} running containers share only the default bridge {n.name}: "
                           "they can reach each other only by IP address",
                           why="Names, aliases and service discovery need a user-defined network.",
-                          evidence=[f"running on {n.name}: {', '.join(c.name for c in members)}"],
+                          evidence=[f"only on {n.name}: {', '.join(rest)}"],
                           fix="put containers that talk to each other on a user-defined network",
                           check=f"docker network inspect {n.name}", ref="R10"))
     return out
@@ -707,8 +709,12 @@ def subnet_capacity(n: Network) -> list[tuple[str, int, int]]:
         usable = total if sn.prefixlen >= 31 else total - (
             (1 if sn.network_address in rng else 0) + (1 if sn.broadcast_address in rng else 0))
         reserved = set()
-        if s.gateway:
-            reserved.add(s.gateway)
+        # IPAM.Config may omit the gateway (explicit --subnet on 20.10); the bridge
+        # driver still takes the first address for it
+        gw = s.gateway or next((e.gateway for e in eps if e.gateway), None) or (
+            str(sn.network_address + 1) if n.driver == "bridge" and sn.prefixlen < 31 else None)
+        if gw:
+            reserved.add(gw)
         reserved.update(v for v in s.aux_addresses.values())
         for r in reserved:
             try:
