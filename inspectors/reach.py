@@ -289,7 +289,7 @@ def _dns_hop(rep: PathReport, snap: Snapshot, a: Container, b: Container, shared
 
 def _side_hops(rep: PathReport, snap: Snapshot, c: Container, net: Network, target_ip: str | None,
                facts, is_src: bool) -> None:
-    """Interface (+route when source), veth and bridge hops of one side."""
+    """Source side: interface (+route), veth, bridge. Destination side: veth, interface."""
     e, iface = _iface_for(c, net)
     ip = e.ipv4 if e else None
     ifname = iface.name if iface else (e.sandbox_ifname if e else None) or "?"
@@ -337,6 +337,9 @@ def _side_hops(rep: PathReport, snap: Snapshot, c: Container, net: Network, targ
             h_v.add("forwarding", OK if p.state == "forwarding" else FAIL, f"bridge port state {p.state}")
     if is_src:
         _bridge_hop(rep, snap, net)
+    else:  # the destination side is walked from the bridge: veth first, then the interface
+        rep.hops.remove(h_v)
+        rep.hops.insert(rep.hops.index(h_if), h_v)
 
 
 def _bridge_hop(rep: PathReport, snap: Snapshot, net: Network) -> Hop:
