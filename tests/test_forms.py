@@ -293,3 +293,129 @@ def test_every_binding_has_a_description():
             assert b.id, (cls.__name__, b.key)
             keys.update(b.key.split(","))
         assert "escape" in keys, cls.__name__
+
+
+# --------------------------------------------------------------------------- flows (form -> worker -> action)
+
+
+class FlowHost(App):
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        from tui.forms import ActionFlows
+
+        self.changes: list = []
+        self.flows = ActionFlows(self, host, on_changed=self.changes.append,
+                                 settings=__import__("inspectors.config", fromlist=["Settings"]).Settings())
+
+
+async def _until(pilot, cond, timeout: float = 20.0):
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        await pilot.pause(0.05)
+        if cond():
+            return True
+    raise AssertionError("timed out waiting")
+
+
+def _showing(app, cls) -> bool:
+    """``cls`` is on top and composed (its buttons, the last widgets, are mounted)."""
+    scr = app.screen
+    return isinstance(scr, cls) and scr.is_mounted and bool(scr.query(Button))
+
+
+def _notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+@pytest.mark.engine
+async def test_flow_create_then_undo_and_remove_with_confirm(daemon, uniq):
+    client = daemon.client()
+    name = f"flow-{uniq}"
+    ctr = f"flowc-{uniq}"
+    try:
+        sub = _free_subnet(gather_create_context(client))
+        app = FlowHost(daemon.host)
+        async with app.run_test(size=(110, 50)) as pilot:
+            app.flows.open("CreateNetworkScreen")
+            await _until(pilot, lambda: _showing(app, CreateNetworkScreen))
+            await _type(pilot, "name", name)
+            await _type(pilot, "subnet", sub)
+            await pilot.press("ctrl+s")
+            await _until(pilot, lambda: app.changes)
+            assert client.networks.get(name).attrs["IPAM"]["Config"][0]["Subnet"] == sub
+            assert any(f"created network {name}" in n and f"$ docker network create --subnet {sub} {name}" in n
+                       for n in _notes(app))
+            # undo removes it
+            app.flows.undo_last()
+            await _until(pilot, lambda: len(app.changes) == 2)
+            assert name not in {n.name for n in client.networks.list()}
+            # remove with an endpoint: the confirm screen lists it, y removes (forced)
+            create_network(client, NetworkSpec(name=name, subnet=sub))
+            daemon.docker("run", "-d", "--name", ctr, "--network", name, IMAGE, "sleep", "600")
+            app.flows.open("remove_network", network=name)
+            await _until(pilot, lambda: _showing(app, ConfirmScreen))
+            assert ctr in _text(app.screen.query_one("#detail", Static))
+            assert f"docker network disconnect -f {name} {ctr} && docker network rm {name}" == \
+                _text(app.screen.query_one("#command", Static))
+            await pilot.press("y")
+            await _until(pilot, lambda: len(app.changes) == 3)
+            assert name not in {n.name for n in client.networks.list()}
+    finally:
+        daemon.docker("rm", "-f", ctr, check=False)
+        daemon.docker("network", "rm", name, check=False)
+        client.close()
+
+
+@pytest.mark.engine
+async def test_flow_engine_refusal_is_notified_as_text(daemon, uniq):
+    app = FlowHost(daemon.host)
+    async with app.run_test(size=(110, 50)) as pilot:
+        app.flows.open("CreateNetworkScreen")
+        await _until(pilot, lambda: _showing(app, CreateNetworkScreen))
+        await _type(pilot, "name", f"fr-{uniq}")
+        await _type(pilot, "options", "com.docker.network.driver.mtu=[b]x[/b]")
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: any("the engine refused" in n for n in _notes(app)))
+    note = next(n for n in _notes(app) if "the engine refused" in n)
+    assert "failed to parse com.docker.network.driver.mtu value: [b]x[/b]" in note
+    assert not app.changes
+
+
+@pytest.mark.engine
+async def test_flow_daemon_debug_reload(daemon):
+    import json as _json
+    import os
+    import signal
+
+    raw = daemon.config_file.read_bytes()
+    app = FlowHost(daemon.host)
+    try:
+        async with app.run_test(size=(110, 50)) as pilot:
+            app.flows.open("DaemonDebugScreen")
+            await _until(pilot, lambda: _showing(app, DaemonDebugScreen))
+            await pilot.press("r")
+            await _until(pilot, lambda: app.changes, timeout=30)
+            assert app.changes[0].ok and app.changes[0].confirmed
+            c = daemon.client()
+            try:
+                assert c.info()["Debug"] is True
+            finally:
+                c.close()
+    finally:
+        daemon.config_file.write_text(_json.dumps({**_json.loads(raw or b"{}"), "debug": False}))
+        os.kill(daemon.pid(), signal.SIGHUP)
+        import time
+
+        c = daemon.client()
+        try:
+            deadline = time.time() + 10
+            while c.info()["Debug"] and time.time() < deadline:
+                time.sleep(0.2)
+        finally:
+            c.close()
+        daemon.config_file.write_bytes(raw)
+        for f in os.listdir(daemon.config_file.parent):
+            if f.startswith("daemon.json.bak."):
+                os.unlink(daemon.config_file.parent / f)

@@ -28,6 +28,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Switch
 
@@ -225,7 +226,11 @@ class CreateNetworkScreen(_FormScreen):
 
     def on_mount(self) -> None:
         self._sync_parent()
-        self.query_one("#name", Input).focus()
+        self.call_after_refresh(self._sync_parent)
+        try:
+            self.query_one("#name", Input).focus()
+        except NoMatches:
+            self.call_after_refresh(lambda: self.query_one("#name", Input).focus())
 
     def spec(self) -> NetworkSpec:
         q = self.query_one
@@ -247,12 +252,18 @@ class CreateNetworkScreen(_FormScreen):
         )
 
     def _sync_parent(self) -> None:
-        driver = self.query_one("#driver", Select).value
+        try:
+            driver = self.query_one("#driver", Select).value
+        except NoMatches:  # an event during compose: the next one will do
+            return
         for w in self.query(".parent-row"):
             w.display = driver in PARENT_DRIVERS
 
     def _refresh(self) -> None:
-        spec = self.spec()
+        try:
+            spec = self.spec()
+        except NoMatches:
+            return
         self.query_one("#preview", Static).update(_plain(create_command(spec)))
         if self.submitted:  # after a first attempt, errors follow the typing
             self.show_errors(self.validator(spec))
@@ -377,14 +388,17 @@ class ConnectScreen(_FormScreen):
     def _command(self) -> str:
         try:
             s = self.spec()
-        except Exception:
+        except NoMatches:
             s = ConnectSpec(network=self.fixed_network or "", container=self.fixed_container or "")
         return connect_command(s.network, s.container, s.aliases, s.ipv4 or None)
 
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
-        self.query_one("#preview", Static).update(_plain(self._command()))
+        try:
+            self.query_one("#preview", Static).update(_plain(self._command()))
+        except NoMatches:
+            return
         if self.submitted:
             self.show_errors(self.validator(self.spec()))
 
@@ -593,5 +607,283 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
         self.action_cancel()
 
 
+
+
+# --------------------------------------------------------------------------- flows
+
+
+class ActionFlows:
+    """Form -> confirm -> action-in-a-worker -> notify, for an app.
+
+    ``ActionFlows(app, host).open(which, **kw)`` with ``which`` one of
+    ``CreateNetworkScreen``, ``ConnectScreen`` (``network=`` or ``container=``),
+    ``disconnect`` (``network=``, ``container=``), ``remove_network``
+    (``network=``), ``DaemonDebugScreen``. Engine reads and actions run in
+    thread workers (group ``actions``); every message is shown with
+    ``markup=False``. ``on_changed(result)`` runs on the app thread after a
+    change (e.g. to refresh); :meth:`undo_last` reverts the last result that
+    has an undo.
+    """
+
+    def __init__(self, app, host: str | None = None,
+                 on_changed: Callable[[object], None] | None = None, settings=None) -> None:
+        self.app = app
+        self.host = host
+        self.on_changed = on_changed
+        self.settings = settings
+        self.last = None  # last ActionResult with an undo
+
+    # ---- plumbing
+    def _client(self):
+        from inspectors.api import sdk_client
+
+        return sdk_client(self.host)
+
+    def _worker(self, fn: Callable[[], None], name: str) -> None:
+        self.app.run_worker(fn, thread=True, group="actions", exit_on_error=False,
+                            name=name, description=name)
+
+    def _notify(self, message: str, title: str = "actions", severity: str = "information") -> None:
+        self.app.call_from_thread(self.app.notify, message, title=title, severity=severity,
+                                  markup=False, timeout=8 if severity == "information" else 15)
+
+    def _push(self, screen, callback) -> None:
+        self.app.call_from_thread(self.app.push_screen, screen, callback)
+
+    def _guarded(self, title: str, fn: Callable[[], object]) -> None:
+        """Run ``fn`` (in a worker thread); report its result or error."""
+        from actions.validate import ActionError, ValidationFailed
+
+        try:
+            res = fn()
+        except ValidationFailed as e:
+            self._notify("\n".join(str(x) for x in e.errors) + "\nnothing was changed",
+                         title=title, severity="error")
+            return
+        except ActionError as e:
+            self._notify(f"{e.title}: {e.detail}" if e.detail else e.title, title=title,
+                         severity="error")
+            return
+        except Exception as e:  # engine unreachable and the like: one line, no traceback
+            self._notify(f"{type(e).__name__}: {e}", title=title, severity="error")
+            return
+        if res is None:
+            return
+        self.report(res, title)
+
+    def report(self, res, title: str = "actions") -> None:
+        lines = list(res.changed)
+        if getattr(res, "message", ""):
+            lines.append(res.message)
+        lines += [f"warning: {w}" for w in res.warnings]
+        if res.command:
+            lines.append(f"$ {res.command}")
+        if res.ok:
+            if res.undo is not None:
+                self.last = res
+                lines.append(f"undo: {res.undo_description}")
+        else:
+            tail = getattr(res, "log_tail", None) or []
+            if tail:
+                lines.append("daemon log:")
+                lines += [f"  {ln[:200]}" for ln in tail[-5:]]
+        self._notify("\n".join(lines), title=title, severity="information" if res.ok else "error")
+        if self.on_changed is not None:
+            self.app.call_from_thread(self.on_changed, res)
+
+    # ---- entry point
+    def open(self, which: str, **kw) -> None:
+        flows = {
+            "CreateNetworkScreen": self.create_network, "create": self.create_network,
+            "ConnectScreen": self.connect, "connect": self.connect,
+            "disconnect": self.disconnect, "remove_network": self.remove_network,
+            "DaemonDebugScreen": self.daemon_debug, "debug": self.daemon_debug,
+        }
+        if which not in flows:
+            raise ValueError(f"unknown flow {which!r}")
+        flows[which](**kw)
+
+    def undo_last(self) -> None:
+        res = self.last
+        if res is None or res.undo is None:
+            self.app.notify("nothing to undo", title="undo", severity="warning", markup=False)
+            return
+        self.last = None
+
+        def go():
+            if res.action.startswith("daemon.json"):
+                self._guarded("undo", res.undo)
+                return
+            client = self._client()
+            try:
+                self._guarded("undo", lambda: res.undo(client))
+            finally:
+                client.close()
+        self._worker(go, "undo")
+
+    # ---- flows
+    def create_network(self, **_ignored) -> None:
+        from actions.networks import create_network, gather_create_context, validate_create
+
+        def gather():
+            client = self._client()
+            try:
+                ctx = gather_create_context(client)
+            except Exception as e:
+                client.close()
+                self._notify(f"cannot read the engine: {e}", title="create network", severity="error")
+                return
+
+            def done(spec):
+                if spec is None:
+                    client.close()
+                    return
+
+                def act():
+                    try:
+                        self._guarded("create network", lambda: create_network(client, spec))
+                    finally:
+                        client.close()
+                self._worker(act, "create network")
+
+            self._push(CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links), done)
+        self._worker(gather, "gather create context")
+
+    def connect(self, network: str | None = None, container: str | None = None, **_ignored) -> None:
+        from actions.networks import connect, gather_connect_context, validate_connect
+
+        def gather():
+            client = self._client()
+            try:
+                ctx = gather_connect_context(client)
+            except Exception as e:
+                client.close()
+                self._notify(f"cannot read the engine: {e}", title="connect", severity="error")
+                return
+            if container:
+                ref = next((c for c in ctx.containers if c.name == container or c.id == container), None)
+                joined = set(ref.networks) if ref else set()
+                choices = sorted(n.name for n in ctx.networks
+                                 if n.name not in joined and n.driver not in ("host", "null"))
+                screen = ConnectScreen(lambda s: validate_connect(s, ctx), choices,
+                                       container=ref.name if ref else container)
+            else:
+                net = next((n for n in ctx.networks if n.name == network or n.id == network), None)
+                name = net.name if net else (network or "")
+                choices = sorted(c.name for c in ctx.containers if name not in c.networks)
+                screen = ConnectScreen(lambda s: validate_connect(s, ctx), choices, network=name)
+
+            def done(spec):
+                if spec is None:
+                    client.close()
+                    return
+
+                def act():
+                    try:
+                        self._guarded("connect", lambda: connect(
+                            client, spec.network, spec.container, aliases=spec.aliases,
+                            ipv4=spec.ipv4 or None))
+                    finally:
+                        client.close()
+                self._worker(act, "connect")
+
+            self._push(screen, done)
+        self._worker(gather, "gather connect context")
+
+    def disconnect(self, network: str, container: str, force: bool = False, **_ignored) -> None:
+        from actions.networks import disconnect
+        from actions.validate import cli
+
+        command = cli("docker", "network", "disconnect", "-f" if force else None, network, container)
+
+        def done(ok):
+            if not ok:
+                return
+
+            def act():
+                client = self._client()
+                try:
+                    self._guarded("disconnect", lambda: disconnect(client, network, container,
+                                                                   force=force))
+                finally:
+                    client.close()
+            self._worker(act, "disconnect")
+
+        self.app.push_screen(ConfirmScreen(f"Disconnect {container} from {network}?", command,
+                                           detail="undo (u) reconnects it with the same IP and "
+                                                  "aliases"), done)
+
+    def remove_network(self, network: str, **_ignored) -> None:
+        from actions.networks import remove_network
+        from actions.validate import cli
+
+        def gather():
+            client = self._client()
+            try:
+                attrs = client.api.inspect_network(network)
+            except Exception as e:
+                client.close()
+                self._notify(f"{e}", title="remove network", severity="error")
+                return
+            name = attrs.get("Name", network)
+            eps = sorted((ep.get("Name") or cid[:12]) for cid, ep in (attrs.get("Containers") or {}).items()
+                         if not cid.startswith("lb-"))
+            if eps:
+                detail = (f"{len(eps)} endpoint(s) will be disconnected first: {', '.join(eps)}")
+                command = " && ".join([cli("docker", "network", "disconnect", "-f", name, e) for e in eps]
+                                      + [cli("docker", "network", "rm", name)])
+            else:
+                detail, command = "", cli("docker", "network", "rm", name)
+
+            def done(ok):
+                if not ok:
+                    client.close()
+                    return
+
+                def act():
+                    try:
+                        self._guarded("remove network",
+                                      lambda: remove_network(client, name, force=bool(eps)))
+                    finally:
+                        client.close()
+                self._worker(act, "remove network")
+
+            self._push(ConfirmScreen(f"Remove network {name}?", command, detail=detail,
+                                     confirm_label="Remove", danger=bool(eps)), done)
+        self._worker(gather, "inspect network")
+
+    def daemon_debug(self, **_ignored) -> None:
+        from actions.daemon_config import daemon_status, set_debug
+
+        def gather():
+            try:
+                st = daemon_status(engine_host=self.host, settings=self.settings)
+            except Exception as e:
+                self._notify(f"cannot read the daemon: {e}", title="daemon debug", severity="error")
+                return
+
+            def run(req: DebugRequest):
+                self._worker(lambda: self._guarded("daemon debug", lambda: set_debug(
+                    req.enable, engine_host=self.host, apply=req.apply, settings=self.settings)),
+                    "daemon debug")
+
+            def done(req):
+                if req is None:
+                    return
+                if req.apply != "restart":
+                    run(req)
+                    return
+                warn = ("live-restore is on: containers keep running" if st.live_restore else
+                        "live-restore is OFF: restarting dockerd STOPS every running container")
+                self.app.push_screen(
+                    ConfirmScreen(f"Restart dockerd to turn debug {'on' if req.enable else 'off'}?",
+                                  st.restart_method or "", detail=warn, confirm_label="Restart",
+                                  danger=not st.live_restore),
+                    lambda ok: run(req) if ok else None)
+
+            self._push(DaemonDebugScreen(st), done)
+        self._worker(gather, "daemon status")
+
+
 __all__ = ["CreateNetworkScreen", "ConnectScreen", "ConfirmScreen", "DaemonDebugScreen",
-           "DebugRequest"]
+           "DebugRequest", "ActionFlows"]
