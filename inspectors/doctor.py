@@ -638,9 +638,19 @@ def rule_orphan_bridge(snap: Snapshot, facts: HostFacts) -> list[Finding]:
     if not _kernel_ok(snap):
         return out
     others = len(snap.engine.daemon.others or [])
-    for b in snap.bridges:
-        if not b.orphan:
-            continue
+    orphans = [b for b in snap.bridges if b.orphan]
+    if len(orphans) > 3:  # one finding, not a screenful (several engines on one host)
+        return [_f("orphan_bridge", "warning", "bridge", [b.name for b in orphans],
+                   f"{len(orphans)} bridges look Docker-made but are not networks of this engine",
+                   why="Leftover bridges keep their subnets routed on the host: new networks skip "
+                       "them, or containers of another engine collide with them.",
+                   evidence=[f"{b.name}: {', '.join(b.addresses) or 'no address'}, "
+                             f"{len(b.interfaces)} port(s)" for b in orphans]
+                   + ([f"{others} other dockerd process(es) run on this host and may own them"]
+                      if others else []),
+                   fix="for each one no engine on this host has as a network: ip link del <bridge>",
+                   check="docker network ls --no-trunc; ip -br link show type bridge", ref="R5")]
+    for b in orphans:
         ev = [f"addresses: {', '.join(b.addresses) or 'none'}",
               f"ports: {', '.join(b.interfaces) or 'none'}"]
         if others:

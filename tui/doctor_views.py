@@ -120,6 +120,7 @@ class FindingsPane(Vertical):
         self.min_severity = "info"
         self.facts_options = dict(facts_options or {})  # gather_facts(**options)
         self.running = False
+        self._pending = False
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -135,12 +136,19 @@ class FindingsPane(Vertical):
 
     # ------------------------------------------------------------------ data
     def update_snapshot(self, snap) -> None:
-        """Re-run the doctor on ``snap`` in a thread worker (latest call wins)."""
+        """Re-run the doctor on ``snap`` in a thread worker. While a run is going on,
+        newer snapshots are coalesced: one more run on the latest when it ends."""
         self.snapshot = snap
+        if self.running:
+            self._pending = True
+            return
+        self._start(snap)
+
+    def _start(self, snap) -> None:
         self.running = True
+        self._pending = False
         self._title()
-        self.run_worker(lambda: self._doctor(snap), thread=True, exclusive=True,
-                        group="doctor", name="doctor")
+        self.run_worker(lambda: self._doctor(snap), thread=True, group="doctor", name="doctor")
 
     def _doctor(self, snap) -> None:
         from inspectors.doctor import run_doctor
@@ -152,9 +160,15 @@ class FindingsPane(Vertical):
             err = None
         except Exception as e:  # noqa: BLE001 - shown in the title line
             findings, err = [], f"{type(e).__name__}: {e}"
-        if snap is not self.snapshot:
-            return  # a newer snapshot is being checked
-        self.app.call_from_thread(self.set_findings, findings, err)
+        try:
+            self.app.call_from_thread(self._done, findings, err)
+        except RuntimeError:  # the app is gone
+            pass
+
+    def _done(self, findings: list[Finding], error: str | None) -> None:
+        self.set_findings(findings, error)
+        if self._pending and self.snapshot is not None:
+            self._start(self.snapshot)
 
     def set_findings(self, findings: list[Finding], error: str | None = None) -> None:
         """Show ``findings`` (also usable directly, without running the doctor)."""
