@@ -873,47 +873,57 @@ def open_container_logs(client, containers: list[str], *, follow: bool = True,
 
 
 def tail_lines(f, n: int, block: int = 65536, max_bytes: int = 256 << 20) -> tuple[list[bytes], int]:
-    """The last ``n`` complete-or-final lines of a binary file object, seeking
-    from the end (never reads more than needed, nor more than ``max_bytes``).
+    """The last ``n`` lines of a binary file object, seeking from the end: reads
+    only the blocks that hold them (never more than ``max_bytes``).
     Returns (lines without newlines, offset just after what was read = EOF)."""
     f.seek(0, os.SEEK_END)
     end = f.tell()
     if n <= 0 or end == 0:
         return [], end
     pos = end
-    data = b""
-    while pos > 0 and data.count(b"\n") <= n and end - pos < max_bytes:
+    blocks: list[bytes] = []
+    count = 0
+    while pos > 0 and count <= n and end - pos < max_bytes:
         step = min(block, pos)
         pos -= step
         f.seek(pos)
-        data = f.read(step) + data
+        b = f.read(step)
+        blocks.append(b)
+        count += b.count(b"\n")
+    data = b"".join(reversed(blocks))
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     if pos > 0 and lines:
-        lines = lines[1:]  # first one is probably partial
+        lines = lines[1:]  # the first one is probably partial
     return lines[-n:], end
 
 
 def lines_since(f, since: float, parse: Callable[[bytes], datetime | None],
-                max_lines: int, block: int = 262144) -> tuple[list[bytes], int]:
+                max_lines: int, block: int = 262144,
+                max_bytes: int = 256 << 20) -> tuple[list[bytes], int]:
     """Lines whose timestamp is >= ``since`` at the end of a file (seeking back a
     block at a time until a block starts before ``since``), at most ``max_lines``."""
     f.seek(0, os.SEEK_END)
     end = f.tell()
     pos = end
-    data = b""
-    while pos > 0:
+    blocks: list[bytes] = []
+    count = 0
+    while pos > 0 and end - pos < max_bytes:
         step = min(block, pos)
         pos -= step
         f.seek(pos)
-        data = f.read(step) + data
-        first = data.split(b"\n", 2)[1 if pos > 0 else 0] if b"\n" in data else data
+        b = f.read(step)
+        blocks.append(b)
+        count += b.count(b"\n")
+        parts = b.split(b"\n", 2)
+        first = parts[1] if (pos > 0 and len(parts) > 1) else parts[0]
         ts = parse(first)
         if ts is not None and ts.timestamp() < since:
             break
-        if data.count(b"\n") > max_lines * 2:
+        if count > max_lines * 2:
             break
+    data = b"".join(reversed(blocks))
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -1240,7 +1250,7 @@ def _systemd_running() -> bool:
 def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = None,
                       follow: bool = True, tail: int | str | None = None,
                       since: float | None = None, journalctl: str | None = None,
-                      known_paths=KNOWN_DAEMON_LOGS) -> LogSource:
+                      known_paths=KNOWN_DAEMON_LOGS, max_lines: int | None = None) -> LogSource:
     """Choose where to read dockerd's log, in this order:
 
     1. ``path`` (CLI ``--file``), then ``settings.daemon_log``;
@@ -1255,7 +1265,8 @@ def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = 
     :class:`LogStreamError` when a given path cannot be read, or when nothing
     was found (saying what was tried).
     """
-    max_lines = int(getattr(settings, "log_buffer_lines", 50_000) or 50_000)
+    if max_lines is None:  # what a view keeps; the CLI may ask for everything
+        max_lines = int(getattr(settings, "log_buffer_lines", 50_000) or 50_000)
     if tail is None:
         tail = int(getattr(settings, "log_tail", 500) or 500)
     kw = dict(follow=follow, tail=tail, since=since, max_lines=max_lines)

@@ -246,6 +246,24 @@ def test_log_driver_none_gives_a_clear_message(daemon, client, image, uniq):
     assert "--log-driver none" in str(ei.value) and name in str(ei.value)
 
 
+def test_driver_that_cannot_be_read_back_gives_the_501_message(daemon, client, image, uniq):
+    # gelf over UDP needs no server; without the dual-logging cache the engine
+    # answers 501 "configured logging driver does not support reading"
+    gelf = ("--log-driver", "gelf", "--log-opt", "gelf-address=udp://127.0.0.1:12201")
+    name = run(daemon, image, f"logs-gelf-{uniq}", "echo lost", *gelf,
+               "--log-opt", "cache-disabled=true")
+    with pytest.raises(LogStreamError) as ei:
+        read_all(open_container_logs(client, [name], follow=False))
+    assert ei.value.kind == "unsupported"
+    msg = str(ei.value)
+    assert "'gelf' logging driver" in msg and "does not support reading" in msg
+    # with the cache (the default since 20.10) the same driver is readable
+    name = run(daemon, image, f"logs-gelfc-{uniq}", "echo kept", *gelf)
+    src = open_container_logs(client, [name], follow=False)
+    assert "gelf driver" in src.describe
+    assert [ln.text for ln in read_all(src)] == ["kept"]
+
+
 def test_unknown_container(client):
     with pytest.raises(LogStreamError) as ei:
         open_container_logs(client, ["no-such-container-xyz"])

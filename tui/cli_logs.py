@@ -70,11 +70,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if daemon:
             tail = _tail(args.tail, int(settings.log_tail or 500))
-            if tail == "all":
-                tail = int(settings.log_buffer_lines or 50_000) * 20
             dp = None if (args.file or settings.daemon_log) else L.find_daemon_process(None)
             src = L.daemon_log_source(dp, settings, path=args.file, follow=args.follow,
-                                      tail=tail, since=since)
+                                      tail=tail, since=since, max_lines=10**9)
             if dp is not None and getattr(dp, "note", None) and "guessed" in dp.note:
                 src.describe += f" [{L.sanitize(dp.note)}]"
         else:

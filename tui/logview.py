@@ -58,6 +58,7 @@ from inspectors.logs import (
 )
 
 BATCH_SECONDS = 0.05
+MIN_FRAME = 0.1  # the view redraws at most 10 times a second for new lines
 BATCH_LINES = 5000
 # since-windows cycled by `s`: (label, seconds back or None, kind)
 WINDOWS: tuple[tuple[str, float | None], ...] = (
@@ -378,7 +379,8 @@ class LogView(ScrollView, can_focus=True):
     LogView {
         background: $surface;
         color: $text;
-        overflow: scroll;
+        overflow-x: auto;
+        overflow-y: scroll;
         scrollbar-size-vertical: 1;
     }
     LogView:focus {
@@ -391,12 +393,13 @@ class LogView(ScrollView, can_focus=True):
         Binding("k", "scroll_up", "Up", show=False),
         Binding("ctrl+d", "page_down", "Page down", show=False),
         Binding("ctrl+u", "page_up", "Page up", show=False),
-        Binding("h", "scroll_left", "Left", show=False),
-        Binding("l", "scroll_right", "Right", show=False),
     ]
 
     class Scrolled(Message):
         """The follow state or the new-line counter changed."""
+
+    class Synced(Message):
+        """New lines reached the screen (the pane updates its status line)."""
 
     def __init__(self, model: LogModel, **kw: Any):
         super().__init__(**kw)
@@ -417,10 +420,18 @@ class LogView(ScrollView, can_focus=True):
         self._wrap_layout_key: Any = None
         self._wrap_layout: list[Strip] = []
         self.render_count = 0  # frames rendered (bench: key latency)
+        self.rendered_state: tuple = ()  # what the last frame showed (bench: key latency)
         self._bottom_top = 0  # wrap mode: first row shown when anchored at the end
+        self._base_style: Style | None = None
+        self._dirty = False
+        self._drop_pending = 0
+        self._last_sync = 0.0
+        self._sync_timer = None
 
     # ---------------------------------------------------------------- options
     def invalidate(self) -> None:
+        self._dirty = True
+        self.sync()
         self._cache.clear()
         self._wrap_layout_key = None
         self.update_virtual_size()
@@ -430,6 +441,14 @@ class LogView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._cache.clear()
         self._wrap_layout_key = None
+        self._base_style = None
+
+    def _base(self) -> Style:
+        """The widget's rich style (costly to compute: cached until styles change)."""
+        st = self._base_style
+        if st is None:
+            st = self._base_style = self.rich_style
+        return st
 
     def set_sources(self, names: list[str]) -> None:
         self._source_styles = {n: Style(color=SOURCE_COLORS[i % len(SOURCE_COLORS)], bold=True)
@@ -470,18 +489,49 @@ class LogView(ScrollView, can_focus=True):
             return
         at_end = new_value >= self.max_scroll_y or (self.wrap and new_value >= self._bottom_top)
         if new_value < old_value and not at_end:
-            if self.following:
+            if self.following:  # scrollbar drag and the like
                 self.following = False
                 self.post_message(self.Scrolled())
-        elif new_value < old_value and self.wrap and self.following:
-            # wrapped rows: the end shows fewer lines than the height; step back from there
-            self.following = False
-            self._set_y(max(0, self._bottom_top - max(1, round(old_value - new_value))))
-            self.post_message(self.Scrolled())
         elif new_value > old_value and at_end and not self.following:
             self.resume_follow()
 
+    # the user scrolls up: stop following *before* scrolling, so that a batch
+    # arriving meanwhile does not pull the view back to the end
+    def _user_up(self) -> None:
+        self.sync()
+        if self.following and self.max_scroll_y > 0:
+            self.following = False
+            if self.wrap:  # wrapped: the end shows fewer rows than lines; start from there
+                self._set_y(min(self.scroll_y, self._bottom_top))
+            self.post_message(self.Scrolled())
+
+    def action_scroll_up(self) -> None:
+        self._user_up()
+        self.scroll_up(animate=False)
+
+    def action_page_up(self) -> None:
+        self._user_up()
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self._user_up()
+        self.scroll_home(animate=False)
+
+    def action_scroll_down(self) -> None:
+        self.scroll_down(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.resume_follow()
+
+    def on_mouse_scroll_up(self, event) -> None:
+        self._user_up()
+
     def resume_follow(self) -> None:
+        self._dirty = True
+        self.sync()
         self.following = True
         self.new_lines = 0
         self._set_y(self.max_scroll_y)
@@ -489,26 +539,52 @@ class LogView(ScrollView, can_focus=True):
         self.post_message(self.Scrolled())
 
     def pause_follow(self) -> None:
+        self.sync()
         if self.following:
             self.following = False
             self.post_message(self.Scrolled())
 
     def add_lines(self, lines: list[LogLine]) -> int:
-        """Append a batch; keeps following or keeps the view still."""
+        """Append a batch; keeps following or keeps the view still.
+
+        The model changes at once; the screen at most every MIN_FRAME seconds
+        (a full-screen Textual frame costs ~10-25 ms: rendering every batch of
+        a fast stream would take the CPU the reader needs)."""
         dropped, added = self.model.append(lines)
+        if not self.following:
+            self.new_lines += added
+        self._drop_pending += dropped
+        self._dirty = True
+        now = time.monotonic()
+        wait = self._last_sync + MIN_FRAME - now
+        if wait <= 0:
+            self.sync()
+        elif self._sync_timer is None:
+            self._sync_timer = self.set_timer(wait, self.sync)
+        return added
+
+    def sync(self) -> None:
+        """Bring size, scroll position and screen up to date with the model."""
+        if self._sync_timer is not None:
+            self._sync_timer.stop()
+            self._sync_timer = None
+        if not self._dirty:
+            return
+        self._dirty = False
+        self._last_sync = time.monotonic()
         self.update_virtual_size()
         self._wrap_layout_key = None
+        dropped, self._drop_pending = self._drop_pending, 0
         if self.following:
             self._set_y(self.max_scroll_y)
-        else:
-            self.new_lines += added
-            if dropped:
-                self._set_y(max(0, self.scroll_y - dropped))
+        elif dropped:
+            self._set_y(max(0, self.scroll_y - dropped))
         self.refresh()
-        return added
+        self.post_message(self.Synced())
 
     def scroll_to_row(self, r: int) -> None:
         """Bring row ``r`` into view (a third from the top) and stop following."""
+        self._dirty = True
         self.pause_follow()
         h = self.scrollable_content_region.height or 1
         y = max(0, r - h // 3)
@@ -530,7 +606,7 @@ class LogView(ScrollView, can_focus=True):
 
     def line_segments(self, seq: int, line: LogLine) -> list[Segment]:
         """The segments of one line (plain text, styled; never markup)."""
-        base = self.rich_style
+        base = self._base()
         segs: list[Segment] = []
         if self.show_timestamps:
             segs.append(Segment(format_timestamp(line.timestamp) + " ", base + S_DIM))
@@ -582,7 +658,7 @@ class LogView(ScrollView, can_focus=True):
         if strip is not None:
             return strip
         if isinstance(item, float):
-            strip = Strip([Segment("--", self.rich_style + S_SEPARATOR)])
+            strip = Strip([Segment("--", self._base() + S_SEPARATOR)])
         else:
             line = self.model.buffer.get(item)
             if line is None:
@@ -594,36 +670,38 @@ class LogView(ScrollView, can_focus=True):
 
     def _hint_strip(self, y: int, width: int) -> Strip:
         if y == 0 and self.empty_hint:
-            return Strip([Segment(self.empty_hint[:width], self.rich_style + S_DIM)]).extend_cell_length(
-                width, self.rich_style)
-        return Strip.blank(width, self.rich_style)
+            return Strip([Segment(self.empty_hint[:width], self._base() + S_DIM)]).extend_cell_length(
+                width, self._base())
+        return Strip.blank(width, self._base())
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
             self.render_count += 1
+            self.rendered_state = (self.show_timestamps, self.wrap, self.following,
+                                   self.model.version)
         if self.model.row_count() == 0:
             return self._hint_strip(y, width)
         if self.wrap:
             layout = self._layout_wrapped(width, self.scrollable_content_region.height)
             if y < len(layout):
                 return layout[y]
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base())
         scroll_x, scroll_y = self.scroll_offset
         item = self.model.row_item(scroll_y + y)
         if item is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base())
         strip = self._strip_for(item)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, self._base())
 
     def _wrapped(self, item: float, width: int) -> list[Strip]:
         strip = self._strip_for(item)
         n = strip.cell_length
         if n <= width:
-            return [strip.extend_cell_length(width, self.rich_style)]
+            return [strip.extend_cell_length(width, self._base())]
         # character wrap (like less); lines are capped, so at most ~10k/width rows
         cuts = list(range(width, n, width)) + [n]
-        return [s.extend_cell_length(width, self.rich_style) for s in strip.divide(cuts)]
+        return [s.extend_cell_length(width, self._base()) for s in strip.divide(cuts)]
 
     def _layout_wrapped(self, width: int, height: int) -> list[Strip]:
         key = (int(self.scroll_y), width, height, self.model.version, self.following)
@@ -888,6 +966,8 @@ class LogPane(Vertical):
         self._prompt_mode: str | None = None
         self._prompt_before = ""
         self._filter_timer = None
+        self._open_on_mount = False
+        self._mounted = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Logs ", style="bold reverse"), id="log-title")
@@ -896,9 +976,13 @@ class LogPane(Vertical):
         yield PromptInput(id="log-prompt")
 
     def on_mount(self) -> None:
+        self._mounted = True
         self.view.empty_hint = "no log open: press l on a container, or open the daemon log"
         self._update_title()
         self._update_status()
+        if self._open_on_mount:
+            self._open_on_mount = False
+            self._restart()
 
     def on_unmount(self) -> None:
         self.close_streams()
@@ -956,6 +1040,9 @@ class LogPane(Vertical):
         return f"since {label} ago"
 
     def _restart(self) -> None:
+        if not self._mounted:
+            self._open_on_mount = True  # opened before being mounted: start on mount
+            return
         self.close_streams()
         session = self._session
         self.model.clear()
@@ -1084,6 +1171,9 @@ class LogPane(Vertical):
         if self.state == "opening":
             self.state = "streaming"
         self.view.add_lines(msg.lines)
+
+    def on_log_view_synced(self, msg: LogView.Synced) -> None:
+        msg.stop()
         self._update_status()
 
     def on_log_pane_stream_status(self, msg: "LogPane.StreamStatus") -> None:

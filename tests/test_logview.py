@@ -1,0 +1,346 @@
+"""LogPane (tui/logview.py) in a tiny app, fed by the real test engine.
+
+The pane reads through its real sources (inspectors/logs.py) from the
+harness dockerd; nothing is mocked. "Rendered text" below is what the
+line-API widget hands Textual for each screen row.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.worker import WorkerState
+
+from inspectors.config import Settings
+from tui.logview import S_MATCH_CURRENT, LogPane, LogView, SaveLogScreen
+
+INJECT = r"printf '\033]0;pwned\007\033[31mred [bold]x[/bold] [link=http://x]y[/link]\n'"
+SIZE = (100, 30)
+
+
+class PaneApp(App):
+    def __init__(self, daemon, **settings):
+        super().__init__()
+        s = Settings(log_tail=settings.pop("log_tail", 500),
+                     log_buffer_lines=settings.pop("log_buffer_lines", 50_000))
+        self.pane = LogPane(s, host=daemon.host, client_factory=daemon.client)
+
+    def compose(self) -> ComposeResult:
+        yield self.pane
+
+    def on_mount(self) -> None:
+        self.pane.focus_main()
+
+
+def run_ctr(daemon, image, name, script, *extra, wait=True):
+    daemon.docker("run", "-d", "--name", name, *extra, image, "sh", "-c", script)
+    if wait:
+        daemon.docker("wait", name, timeout=60)
+    return name
+
+
+async def wait_until(pilot, pred, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        await pilot.pause(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def rows(view: LogView) -> list[str]:
+    """The rendered text of every screen row of the log view."""
+    return ["".join(seg.text for seg in view.render_line(y)).rstrip()
+            for y in range(view.scrollable_content_region.height)]
+
+
+def texts(pane: LogPane) -> list[str]:
+    return [ln.text for ln in pane.model.visible_lines()]
+
+
+def workers_running(app) -> list:
+    return [w for w in app.workers if w.group == "logpane-io"
+            and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+
+
+NEEDLES = ("for i in $(seq 1 200); do if [ $((i % 50)) = 0 ]; then echo needle $i; "
+           "else echo line $i; fi; done")
+
+
+async def test_search_n_and_N_move_between_highlighted_matches(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-search-{uniq}", NEEDLES)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([name])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the whole log")
+        assert len(pane.model.buffer) == 201  # 200 lines + "container exited"
+        await pilot.press("g")  # top
+        await pilot.press("slash", *"needle", "enter")
+        assert pane.model.match_count() == 4
+
+        def current() -> str:
+            return pane.model.buffer.get(view.current_seq).text
+
+        assert current() == "needle 50"
+        assert "search 'needle' 1/4" in pane.status_text().plain
+        # the current match is on screen and highlighted as the current one
+        y = rows(view).index("  needle 50")
+        segs = list(view.render_line(y))
+        assert any(s.text == "needle" and s.style.bgcolor == S_MATCH_CURRENT.bgcolor for s in segs)
+        await pilot.press("n")
+        assert current() == "needle 100"
+        assert "  needle 100" in rows(view)
+        await pilot.press("n", "n")
+        assert current() == "needle 200" and "4/4" in pane.status_text().plain
+        await pilot.press("n")  # wraps around
+        assert current() == "needle 50"
+        await pilot.press("N")
+        assert current() == "needle 200"
+        await pilot.press("N")
+        assert current() == "needle 150" and "3/4" in pane.status_text().plain
+        assert "  needle 150" in rows(view)
+
+
+async def test_filter_shows_only_matches_and_keeps_context(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-filter-{uniq}", NEEDLES)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([name])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the whole log")
+        await pilot.press("ampersand", *"needle", "enter")
+        assert texts(pane) == ["needle 50", "needle 100", "needle 150", "needle 200"]
+        shown = [r.strip() for r in rows(view) if r.strip()]
+        assert shown == ["needle 50", "needle 100", "needle 150", "needle 200"]
+        assert "4 shown" in pane.status_text().plain
+        await pilot.press("plus")  # one context line each side, grep-style "--" between groups
+        assert texts(pane) == ["line 49", "needle 50", "line 51", "line 99", "needle 100",
+                               "line 101", "line 149", "needle 150", "line 151", "line 199",
+                               "needle 200", "container exited (exit code 0)"]
+        shown = [r.strip() for r in rows(view) if r.strip()]
+        assert shown[:4] == ["line 49", "needle 50", "line 51", "--"]
+        assert "+1 ctx" in pane.status_text().plain
+        await pilot.press("minus")
+        assert len(texts(pane)) == 4
+        # `f` is the same filter; esc in the input closes it and restores
+        await pilot.press("f", "backspace", "backspace", "escape")
+        assert len(texts(pane)) == 4 and not app.query_one("#log-prompt").has_class("-open")
+        await pilot.press("escape")  # clears the filter
+        assert len(texts(pane)) == 201
+
+
+async def test_follow_pauses_on_scroll_up_and_counts_new_lines(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-follow-{uniq}",
+                   "seq 1 100; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done",
+                   wait=False)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([name])
+        await wait_until(pilot, lambda: len(pane.model.buffer) > 110, what="lines")
+        assert view.following and view.scroll_y == view.max_scroll_y
+        await wait_until(pilot, lambda: rows(view)[-1].strip().startswith("tick"),
+                         what="the newest line at the bottom")
+        await pilot.press("pageup")
+        await pilot.pause(0.1)
+        assert not view.following
+        top = rows(view)[0]
+        await wait_until(pilot, lambda: view.new_lines >= 5, what="new lines while paused")
+        assert rows(view)[0] == top  # the view stays where the user put it
+        status = pane.status_text().plain
+        assert "paused" in status and f"{view.new_lines:,} new lines" in status
+        await pilot.press("G")
+        assert view.following and view.new_lines == 0
+        n = len(pane.model.buffer)
+        await wait_until(pilot, lambda: len(pane.model.buffer) > n + 2, what="more lines")
+        await pilot.pause(0.1)
+        assert view.scroll_y == view.max_scroll_y  # following again
+        assert "following" in pane.status_text().plain
+        await pilot.press("k")
+        assert not view.following
+        await pilot.press("end")
+        assert view.following
+    daemon.docker("rm", "-f", name)
+
+
+async def test_save_writes_the_visible_filtered_lines(daemon, image, uniq, tmp_path):
+    name = run_ctr(daemon, image, f"lv-save-{uniq}", NEEDLES)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        pane.open_container([name])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the whole log")
+        await pilot.press("ampersand", *"needle", "enter")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SaveLogScreen), what="save screen")
+        inp = app.screen.query_one("#save-path")
+        assert inp.value.startswith(f"./dockscope-lv-save-{uniq}-") and inp.value.endswith(".log")
+        out = tmp_path / "saved.log"
+        inp.value = str(out)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: out.exists(), what="the file")
+        assert out.read_text().splitlines() == ["needle 50", "needle 100", "needle 150",
+                                                "needle 200"]
+        assert any(str(out) in n.message for n in app._notifications)
+        # esc cancels: nothing written
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SaveLogScreen), what="save screen")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SaveLogScreen)
+
+
+async def test_escape_and_markup_injection_rendered_inert(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-inj-{uniq}", INJECT + "; echo plain")
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([name])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the log")
+        screen = rows(view)
+        assert "  red [bold]x[/bold] [link=http://x]y[/link]" in screen
+        assert not any("\x1b" in r or "\x07" in r or "pwned" in r for r in screen)
+        # and as Textual composes the screen (markup would have eaten the brackets)
+        shot = app.export_screenshot()
+        assert "[bold]x[/bold]" in shot and "[link=http://x]y[/link]" in shot
+        # search highlighting splits the line, still no markup
+        await pilot.press("slash", *"bold", "enter")
+        assert "  red [bold]x[/bold] [link=http://x]y[/link]" in rows(view)
+
+
+async def test_huge_line_and_binary_garbage_do_not_hang(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-huge-{uniq}",
+                   "head -c 1000000 /dev/zero | tr '\\0' a; echo; "
+                   "head -c 100000 /dev/urandom; echo; echo done")
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([name])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the log", timeout=30)
+        assert any(t == "done" for t in texts(pane))
+        big = pane.model.buffer[0]
+        assert big.text.endswith("… [990000 bytes cut]")
+        t0 = time.monotonic()
+        await pilot.press("g")
+        screen = rows(view)
+        assert screen[0].startswith("  aaaa")
+        assert len(screen[0]) == view.scrollable_content_region.width  # cropped to the view
+        for r in screen:
+            assert all(ch == "\t" or ord(ch) >= 0x20 for ch in r)
+        await pilot.press("w")  # wrap: the capped line takes ~10k/width rows, no more
+        screen = rows(view)
+        assert screen[0].startswith("  aaaa") and screen[1].startswith("aaaa")
+        await pilot.press("G", "k", "g", "t", "w", "right", "end")
+        assert time.monotonic() - t0 < 10
+
+
+async def test_merged_view_has_a_name_column(daemon, image, uniq):
+    a, b = f"lv-a-{uniq}", f"lv-bb-{uniq}"
+    run_ctr(daemon, image, a, "echo from-a")
+    run_ctr(daemon, image, b, "echo from-b >&2")
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([a, b])
+        await wait_until(pilot, lambda: len(pane.model.buffer) >= 2, what="both lines")
+        await pilot.pause(0.1)
+        screen = [r.rstrip() for r in rows(view) if r.strip()]
+        assert f"{a.ljust(len(b))} │   from-a" in screen
+        assert f"{b} │ ▌ from-b" in screen  # stderr marked
+        assert "2 containers merged" in pane.describe
+
+
+async def test_switching_source_drops_the_old_session_and_ends_its_threads(daemon, image, uniq):
+    live = run_ctr(daemon, image, f"lv-live-{uniq}",
+                   "while true; do echo live; sleep 0.05; done", wait=False)
+    done = run_ctr(daemon, image, f"lv-done-{uniq}", "echo one; echo two")
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        pane.open_container([live])
+        await wait_until(pilot, lambda: len(pane.model.buffer) > 5, what="live lines")
+        pane.open_container([done])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the second log")
+        await pilot.pause(0.5)  # the live container is still writing
+        assert texts(pane) == ["one", "two", "container exited (exit code 0)"]
+        # the follow of the running container was closed: no reader is left
+        await wait_until(pilot, lambda: not workers_running(app), what="readers to end", timeout=10)
+        # and close_streams() stops a follow that would never end by itself
+        pane.open_container([live])
+        await wait_until(pilot, lambda: len(pane.model.buffer) > 2, what="live again")
+        assert workers_running(app)
+        pane.close_streams()
+        await wait_until(pilot, lambda: not workers_running(app), what="close_streams", timeout=10)
+        n = len(pane.model.buffer)
+        await pilot.pause(0.3)
+        assert len(pane.model.buffer) == n  # nothing from the closed session
+    daemon.docker("rm", "-f", live)
+
+
+async def test_since_window_cycle_refetches_and_says_which(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-since-{uniq}", "seq 1 30", wait=True)
+    app = PaneApp(daemon, log_tail=10)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        pane.open_container([name])
+        await wait_until(pilot, lambda: pane.state == "ended", what="tail")
+        assert texts(pane)[:10] == [str(i) for i in range(21, 31)]
+        title = str(app.query_one("#log-title").render())
+        assert "window: last 10 lines" in title
+        await pilot.press("s")
+        await wait_until(pilot, lambda: pane.state == "ended", what="since 1m")
+        assert texts(pane)[:30] == [str(i) for i in range(1, 31)]
+        assert "window: since 1m ago" in str(app.query_one("#log-title").render())
+        await pilot.press("s", "s", "s")
+        await wait_until(pilot, lambda: pane.state == "ended", what="all")
+        assert "window: everything" in str(app.query_one("#log-title").render())
+
+
+async def test_daemon_log_levels_and_min_level_filter(daemon):
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_daemon()
+        await wait_until(pilot, lambda: len(pane.model.buffer) > 5, what="daemon lines")
+        assert str(daemon.log_file) in pane.describe
+        lines = list(pane.model.buffer)
+        assert all(ln.stream == "daemon" for ln in lines)
+        assert {ln.level for ln in lines} >= {"info"}
+        screen = [r for r in rows(view) if r.strip()]
+        assert all(r[25:29] in ("DEBU", "INFO", "WARN", "ERRO", "FATA", "    ") for r in screen)
+        await pilot.press("v", "v")  # all -> info -> warning
+        assert pane.model.min_level == "warning"
+        assert all(ln.level in ("warning", "error", "fatal", None) for ln in pane.model.visible_lines())
+        assert "level ≥ warning" in pane.status_text().plain
+        await pilot.press("v", "v")
+        assert pane.model.min_level is None
+    # an unreadable source says so in the pane
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        app.pane.open_daemon("/nonexistent/docker.log")
+        await wait_until(pilot, lambda: app.pane.state == "failed", what="failure")
+        assert "/nonexistent/docker.log: no such file" in app.pane.status_text().plain
+
+
+async def test_bindings_have_descriptions_and_the_prompt_closes_on_escape(daemon):
+    for b in LogPane.BINDINGS:
+        assert b.description, b
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        prompt = app.query_one("#log-prompt")
+        assert prompt.has_focus and prompt.has_class("-open")
+        await pilot.press("x", "escape")
+        assert not prompt.has_class("-open") and app.pane.view.has_focus
+        assert app.pane.model.search_re is None
+
+
+async def test_open_before_mount_starts_on_mount(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-early-{uniq}", "echo early")
+    app = PaneApp(daemon)
+    app.pane.open_container([name])  # the console may do this before mounting the pane
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.pane.state == "ended", what="the log")
+        assert texts(app.pane)[0] == "early"
