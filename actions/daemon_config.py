@@ -742,8 +742,26 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
             res.changed.append(f"dockerd {daemon.pid} reloaded its configuration ({shown})")
             res.message = f"{key} is now {json.dumps(value)} (reload confirmed by the engine)"
             return res
-        return _roll_back(res, plan, daemon, settings, f"reload failed: {why}", None, engine_host,
-                          restart_timeout)
+        res = _roll_back(res, plan, daemon, settings, f"reload failed: {why}", None, engine_host,
+                         restart_timeout)
+        if ok is False and res.rolled_back and "exited with status" not in why:
+            # the reload may have been applied late: reload the restored file and say what runs
+            _send_reload(daemon, settings)
+            field_name = INFO_FIELDS.get(key)
+            if field_name:
+                time.sleep(0.5)
+                try:
+                    c = _client(engine_host, timeout=5)
+                    try:
+                        now = c.info().get(field_name)
+                    finally:
+                        c.close()
+                    if now == value:
+                        res.message += (f"; dockerd still reports {key}={json.dumps(value)} (a reload "
+                                        "keeps keys the file does not set): set it explicitly")
+                except Exception:
+                    pass
+        return res
 
     # restart
     ok, why = _restart(restart_cmd, daemon.pid, restart_timeout)

@@ -185,8 +185,17 @@ class TestDaemon:
         ``extra_args`` are appended to :meth:`argv` for this run only (e.g. ``-D``).
         """
         self.stop_process()
-        self._spawn(extra_args)
-        self.wait_ready()
+        for attempt in range(3):
+            self._spawn(extra_args)
+            try:
+                self.wait_ready()
+                return
+            except RuntimeError:
+                # another dockerd starting at the same time can race on the iptables chains
+                self.stop_process()
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
 
     def pid(self) -> int | None:
         """The running dockerd's pid from its pidfile (also after an outside restart)."""

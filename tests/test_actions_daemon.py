@@ -381,10 +381,15 @@ def test_cli_daemon_debug_and_status(daemon, cfg, monkeypatch, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "debug is now true (reload confirmed by the engine)" in out
     assert _info(daemon)["Debug"] is True
-    # a restart needs --yes when nobody can be asked
+    # no restart command known here: refused before anything
     monkeypatch.setattr("sys.stdin", open(os.devnull))
+    assert main(["daemon", "debug", "off", "--restart", "--yes"]) == 2
+    assert "no restart command is known" in capsys.readouterr().err
+    # with one, a restart still needs --yes when nobody can be asked
+    monkeypatch.setenv("DOCKSCOPE_RESTART_COMMAND", "false")
     assert main(["daemon", "debug", "off", "--restart"]) == 2
-    assert "pass --yes" in capsys.readouterr().err
+    assert "live-restore is OFF" in capsys.readouterr().err
+    monkeypatch.delenv("DOCKSCOPE_RESTART_COMMAND")
     assert main(["daemon", "debug", "off"]) == 0
     assert _info(daemon)["Debug"] is False
     # an invalid file: exit 2 with line/column

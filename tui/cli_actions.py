@@ -240,8 +240,14 @@ def _debug(args) -> int:
         settings = load_settings()
         host = _engine_host(args)
         apply = None if args.apply == "none" else args.apply
-        if apply == "restart" and not args.yes:
+        if apply == "restart":
             st = daemon_status(engine_host=host, settings=settings)
+            if not st.restart_method:
+                _err("dockscope: cannot restart: no restart command is known for this dockerd "
+                     "(not run by systemd or /etc/init.d/docker); set restart_command in "
+                     "dockscope's settings, or use --reload")
+                return 2
+        if apply == "restart" and not args.yes:
             warn = ("live-restore is on: containers keep running" if st.live_restore else
                     "live-restore is OFF: restarting dockerd STOPS every running container")
             if not sys.stdin.isatty():
