@@ -852,7 +852,7 @@ def rule_forward_policy_drop(snap: Snapshot, facts: HostFacts) -> list[Finding]:
                       check="iptables -S FORWARD", ref="R2"))
     if facts.bridge_nf_call_iptables == 1:
         for b in snap.bridges:
-            if b.name in own or b.docker_owned or b.name.startswith("dsbr"):
+            if b.name in own or b.docker_owned:
                 continue
             if _forward_rules_for(facts, b.name) or not b.ports:
                 continue

@@ -681,6 +681,15 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
             rep.notes.append(f"host facts unavailable: {e}")
     if not _source_hop(rep, a):
         return rep.finish()
+    mode = a.network_mode or ""
+    if mode.startswith("container:"):  # the path is the namespace owner's
+        owner = snap.container(mode[10:])
+        if owner is not None:
+            rep.notes.append(f"{a.name} shares the network namespace of {owner.name}: its path is "
+                             f"{owner.name}'s")
+            a = owner
+    if mode == "host":
+        return _from_host_mode(rep, snap, a, kind, b, ip, port, proto, by_name, dst, probe, facts)
     a_nets = [n for n in (snap.network(x) for x in a.networks) if n is not None]
     probe_ip, dns_name = None, None
 
@@ -781,6 +790,48 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
 
     if probe:
         _probe(rep, snap, a, probe_ip, port, proto, dns_name if kind == "container" else None)
+    return rep.finish()
+
+
+def _from_host_mode(rep: PathReport, snap: Snapshot, a: Container, kind: str, b, ip, port, proto,
+                    by_name: bool, dst: str, probe: bool, facts) -> PathReport:
+    """Source in network mode host: it is the host talking."""
+    h = rep.hop(f"{a.name} uses the host's network stack", "routing", a.name)
+    h.add("network mode", INFO, "network mode host: packets leave through the host's own routes")
+    probe_ip = None
+    if kind == "container":
+        if by_name:
+            d = rep.hop(f"name '{dst.split(':')[0]}'", "dns", b.name)
+            d.add("embedded DNS", FAIL, "host network mode has no embedded DNS: container names "
+                  "don't resolve (use the container's IP or publish a port)")
+        if b.state != "running":
+            d = rep.hop(f"{b.name} (destination)", "destination", b.name)
+            d.add("running", FAIL, f"{b.name} is {b.state or 'not running'}")
+            return rep.finish()
+        nets = [n for n in (snap.network(x) for x in b.networks) if n is not None and n.bridge]
+        if ip:
+            nets = [n for n in nets if (_endpoint(b, n) and _endpoint(b, n).ipv4 == ip)] or nets
+        if not nets:
+            d = rep.hop(f"{b.name} (destination)", "destination", b.name)
+            d.add("networks", FAIL, f"{b.name} is on no bridge network the host routes to")
+            return rep.finish()
+        n = nets[0]
+        eb = _endpoint(b, n)
+        rep.dst_ip = ip or (eb.ipv4 if eb else None)
+        _bridge_hop(rep, snap, n)
+        _side_hops(rep, snap, b, n, None, facts, False)
+        if port:
+            _listener_hop(rep, b, rep.dst_ip, port, proto)
+        probe_ip = rep.dst_ip
+    elif kind == "host":
+        rep.dst_ip = ip or "127.0.0.1"
+        _host_hop(rep, snap, rep.dst_ip, port, proto, facts)
+        probe_ip = rep.dst_ip
+    else:
+        rep.dst_ip = ip
+        h.add("outside address", INFO, f"{ip} is not on this host: evaluated statically, never probed")
+    if probe:
+        _probe(rep, snap, a, probe_ip, port, proto, None)
     return rep.finish()
 
 

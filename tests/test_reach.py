@@ -332,3 +332,22 @@ def test_dns_query_and_answer_codec():
     assert parse_dns_answer(nx, 0x1234) == (3, [])
     with pytest.raises(ValueError):
         parse_dns_answer(ans, 0x9999)
+
+
+def test_host_mode_and_shared_namespace_sources(daemon, topo):
+    net = topo.net("modes")
+    b = topo.run("mweb", "--network", net, cmd=("httpd", "-f", "-p", "8080"))
+    h = topo.run("mhost", "--network", "host")
+    side = topo.run("mside", "--network", f"container:{b}")
+    time.sleep(0.3)
+    snap = snapshot(daemon)
+    bip = ip_of(snap, b)
+    rep = explain_path(snap, h, f"{bip}:8080", probe=True)
+    assert rep.verdict == "reachable", rep.to_dict()
+    assert checks(rep, "probe")["tcp connect"] == "ok"
+    rep = explain_path(snap, h, b, port=8080)
+    assert rep.first_failure == f"name '{b}'"  # host mode: no embedded DNS
+    a = topo.run("mcli", "--network", net)
+    rep = explain_path(snapshot(daemon), side, a, probe=True)
+    assert rep.verdict == "reachable", rep.to_dict()
+    assert any(f"its path is {b}'s" in n for n in rep.notes)
