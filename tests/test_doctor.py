@@ -343,6 +343,15 @@ def test_subnet_overlapping_a_vpn_route(daemon, res):
     finally:
         sh("ip", "route", "del", subnet, "dev", vpn, "metric", "4242")
     assert not hits(doctor(daemon), "subnet_overlap", net)
+    # an address of the subnet on another interface (a /32: no route comes with it)
+    addr = str(ipaddress.ip_network(subnet).network_address + 250) + "/32"
+    sh("ip", "addr", "add", addr, "dev", vpn)
+    try:
+        hit = hits(doctor(daemon), "subnet_overlap", net, vpn, severity="error")
+        assert hit and f"address {addr} on {vpn}" in hit[0].message
+    finally:
+        sh("ip", "addr", "del", addr, "dev", vpn)
+    assert not hits(doctor(daemon), "subnet_overlap", net)
 
 
 # --------------------------------------------------------------------------- R21
