@@ -115,9 +115,19 @@ def build_report_json(snap: Snapshot, findings: list, events=None, daemon_log_li
                       default=str)
 
 
-def _cell(v: Any) -> str:
+_UNSAFE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
+                     r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(v: Any) -> str:
+    """One line, no escape sequences or control characters (reports get cat'ed too)."""
     s = "" if v is None else str(v)
-    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return _UNSAFE.sub("", s.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+
+
+def _cell(v: Any) -> str:
+    s = _safe(v)
+    s = s.replace("\\", "\\\\").replace("|", "\\|")
     return s.replace("`", "'")
 
 
@@ -125,7 +135,7 @@ def _code(v: Any, table: bool = False) -> str:
     """An inline code span (outside tables pipes need no escaping)."""
     if v in (None, ""):
         return ""
-    s = str(v).replace("\r", " ").replace("\n", " ").replace("`", "'")
+    s = _safe(v).replace("`", "'")
     return "`" + (s.replace("|", "\\|") if table else s) + "`"
 
 
@@ -222,12 +232,12 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
         w("```")
         for ev in data["events"]:
             if "text" in ev:
-                w(ev["text"].replace("```", "'''"))
+                w(_safe(ev["text"]).replace("```", "'''"))
                 continue
             t = ev["time"]
             ts = time.strftime("%H:%M:%S", time.gmtime(t)) if isinstance(t, (int, float)) else str(t or "")
             name = ev["attributes"].get("name", "")
-            w(f"{ts} {ev['type']} {ev['action']} {ev['id']} {name}".replace("```", "'''"))
+            w(_safe(f"{ts} {ev['type']} {ev['action']} {ev['id']} {name}").replace("```", "'''"))
         w("```")
         w("")
     if data["daemon_log"]:
@@ -235,7 +245,7 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
         w("")
         w("```")
         for line in data["daemon_log"]:
-            w(line.replace("```", "'''"))
+            w(_safe(line).replace("```", "'''"))
         w("```")
         w("")
     if data["notes"]:

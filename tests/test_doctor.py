@@ -734,7 +734,8 @@ def test_cli_doctor_exit_code_follows_errors(daemon, res):
 def test_report_leaves_secrets_out(daemon, res, tmp_path):
     c = res.run(res.name("rep"), "-e", "DB_PASSWORD=hunter2-env-value",
                 "-l", "app.db.password=hunter2-label-value", "-l", "team=payments",
-                "-l", "api_token=tok-secret-value")
+                "-l", "api_token=tok-secret-value",
+                "-l", "com.docker.compose.project=evil\x1b[2J\x1b]0;owned\x07proj")
     out = tmp_path / "report.md"
     r = subprocess.run([sys.executable, "-m", "tui", "report", "-o", str(out)], capture_output=True,
                        text=True, env=daemon.env(), cwd=ROOT, timeout=120)
@@ -745,6 +746,11 @@ def test_report_leaves_secrets_out(daemon, res, tmp_path):
     for secret in ("hunter2-env-value", "hunter2-label-value", "tok-secret-value", "DB_PASSWORD"):
         assert secret not in md
     assert "app.db.password=<redacted>" in md
+    # the label reaches a finding's message, but no escape sequence reaches the file
+    assert "evil" in md and "\x1b" not in md and "\x07" not in md
+    txt = subprocess.run([sys.executable, "-m", "tui", "doctor"], capture_output=True, text=True,
+                         env=daemon.env(), cwd=ROOT, timeout=120).stdout
+    assert "evil" in txt and "\x1b" not in txt
     assert "## Last daemon log lines" in md
     rj = subprocess.run([sys.executable, "-m", "tui", "report", "--json"], capture_output=True,
                         text=True, env=daemon.env(), cwd=ROOT, timeout=120)

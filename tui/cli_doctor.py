@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 MARK = {"ok": "✓", "fail": "✗", "warn": "!", "info": "i", "skip": "-"}
+# container-controlled text (names, labels) must not drive the terminal
+_UNSAFE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
+                     r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """Text output without escape sequences or control characters (newlines kept)."""
+    return _UNSAFE.sub("", text)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +106,7 @@ def render_findings_text(findings, notes=()) -> str:
     out.append(f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")
     for n in notes:
         out.append(f"note: {n}")
-    return "\n".join(out) + "\n"
+    return safe("\n".join(out) + "\n")
 
 
 def cmd_doctor(args) -> int:
@@ -134,7 +143,7 @@ def render_path_text(rep) -> str:
                                             if rep.first_failure else ""))
     for n in rep.notes:
         out.append(f"note: {n}")
-    return "\n".join(out) + "\n"
+    return safe("\n".join(out) + "\n")
 
 
 def cmd_path(args) -> int:
