@@ -477,7 +477,22 @@ def container_refs_from_inspect(raw: dict, names: set[str], services: dict[str, 
     return r
 
 
+# container id -> the few inspect fields the refs need (immutable after create):
+# repeated doctor runs in the console inspect only new containers
+_CONFIG_CACHE: dict[str, dict] = {}
+_CACHE_MAX = 4096
+_cache_lock = threading.Lock()
+
+
+def _config_subset(raw: dict) -> dict:
+    cfg, hc = raw.get("Config") or {}, raw.get("HostConfig") or {}
+    return {"Config": {k: cfg.get(k) for k in ("Env", "Cmd", "Entrypoint")},
+            "HostConfig": {k: hc.get(k) for k in ("Links", "Dns")}}
+
+
 def read_container_refs(snap: Snapshot, pool: ThreadPoolExecutor | None = None) -> dict[str, ContainerRefs]:
+    """Per container: which other containers its env/command/links name (one inspect
+    per container the first time, then from a small cache)."""
     if not snap.engine.reachable or not snap.containers:
         return {}
     from inspectors.api import EngineError, open_api
@@ -498,10 +513,17 @@ def read_container_refs(snap: Snapshot, pool: ThreadPoolExecutor | None = None) 
                     services.setdefault(a, c.name)
 
     def one(c):
-        try:
-            raw = api.container(c.id)
-        except EngineError:
-            return None
+        with _cache_lock:
+            raw = _CONFIG_CACHE.get(c.id)
+        if raw is None:
+            try:
+                raw = _config_subset(api.container(c.id))
+            except EngineError:
+                return None
+            with _cache_lock:
+                if len(_CONFIG_CACHE) >= _CACHE_MAX:
+                    _CONFIG_CACHE.clear()
+                _CONFIG_CACHE[c.id] = raw
         return container_refs_from_inspect(raw, names, services, c.name)
 
     try:
