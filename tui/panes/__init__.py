@@ -1,0 +1,1 @@
+"""One widget per pane of the console (see tui/app.py)."""

@@ -1,0 +1,495 @@
+"""Shared pieces of the console's panes.
+
+* :func:`clean` / :func:`txt`: everything that comes from a container or the
+  engine (names, labels, aliases, errors) goes through these. They drop ANSI
+  escape sequences and control characters and build a plain
+  :class:`rich.text.Text`, so no markup and no escape sequence can reach the
+  terminal.
+* :class:`DataView`: a row-cursor ``DataTable`` that takes the whole list of
+  rows each time and applies only the difference (stable row keys, changed
+  cells updated in place, cursor kept), with a case-insensitive substring
+  filter and vim keys.
+* :class:`Pane`: the frame every pane shares: a title line with counts and the
+  filter state, a switcher of views (list, detail...), an empty-state line and
+  a filter input opened by ``/``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable
+
+from rich.text import Text
+from textual import on
+from textual._two_way_dict import TwoWayDict  # private, Textual is pinned exactly
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
+
+# CSI / OSC / other ESC sequences, then any remaining C0/C1 control character.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS/SOS/PM/APC
+    r"|\x1b[@-Z\\-_]?"  # other 2-char ESC (and a lone ESC)
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NEWLINES = re.compile(r"[\t\n\r]+")
+
+
+def clean(value: Any, multiline: bool = False) -> str:
+    """A string that is safe to show: no escape sequences, no control characters.
+
+    ``None`` becomes ``""``. Tabs and newlines become one space unless
+    ``multiline``.
+    """
+    if value is None:
+        return ""
+    s = value if isinstance(value, str) else str(value)
+    if s.isprintable():  # the common case: nothing to remove (C speed)
+        return s
+    s = _ESCAPES.sub("", s)
+    if not multiline:
+        s = _NEWLINES.sub(" ", s)
+    return _CONTROLS.sub("", s)
+
+
+def txt(value: Any, style: str = "", default: str = "") -> Text:
+    """Plain, safe :class:`Text` (never parsed as markup)."""
+    s = clean(value)
+    return Text(s if s else default, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def dash(value: Any, style: str = "") -> Text:
+    """:func:`txt`, with a dim ``-`` for empty values."""
+    s = clean(value)
+    return Text(s, style=style) if s else Text("-", style="dim")
+
+
+def join_text(parts: Iterable[Text | str], sep: str = " ") -> Text:
+    out = Text()
+    first = True
+    for p in parts:
+        if not first:
+            out.append(sep)
+        out.append(p if isinstance(p, Text) else txt(p))
+        first = False
+    return out
+
+
+def short_id(value: str | None, n: int = 12) -> str:
+    return (value or "")[:n]
+
+
+def human_rate(bps: float | None) -> str:
+    """Bytes per second in a short form (``-`` when unknown)."""
+    if bps is None:
+        return "-"
+    for unit in ("B", "K", "M", "G"):
+        if bps < 1024 or unit == "G":
+            return f"{bps:.0f}{unit}/s" if unit == "B" else f"{bps:.1f}{unit}/s"
+        bps /= 1024
+    return "-"
+
+
+def elide(s: str, width: int) -> str:
+    if len(s) <= width:
+        return s
+    if width <= 1:
+        return s[:width]
+    keep = width - 1
+    head = keep // 3
+    return s[:head] + "…" + s[len(s) - (keep - head):]
+
+
+# --------------------------------------------------------------------------- table
+
+
+@dataclass
+class Row:
+    key: str
+    cells: tuple[Text, ...]
+    search: str = ""  # extra searchable text beyond the cells
+
+    def haystack(self) -> str:
+        return (" ".join(c.plain for c in self.cells) + " " + self.search).lower()
+
+
+class DataView(DataTable):
+    """A row table updated by diff, with a substring filter and vim keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "First row", show=False, id="table.top"),
+        Binding("G", "scroll_bottom", "Last row", show=False, id="table.bottom"),
+        Binding("enter", "select_cursor", "Open", show=True, id="table.open"),
+    ]
+
+    class Filtered(Message):
+        """The rows shown changed (counts for the pane title)."""
+
+        def __init__(self, view: "DataView") -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, columns: list[tuple[str, str]], stick_top: bool = False,
+                 **kw: Any) -> None:
+        kw.setdefault("cursor_type", "row")
+        kw.setdefault("zebra_stripes", True)
+        super().__init__(**kw)
+        self._columns_spec = columns
+        self.stick_top = stick_top  # newest-first lists: a cursor on row 0 stays on row 0
+        self._all: list[Row] = []
+        self._cells: dict[str, tuple[Text, ...]] = {}
+        self.filter_text = ""
+        self.total = 0
+        self.shown = 0
+        self.cursor_foreground_priority = "renderable"
+        for key, label in columns:
+            self.add_column(Text(label, style="bold"), key=key)
+
+    # ---------------------------------------------------------------- data
+    @property
+    def all_rows(self) -> list[Row]:
+        return self._all
+
+    def set_rows(self, rows: list[Row]) -> None:
+        self._all = list(rows)
+        self._apply()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._apply()
+
+    def current_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            rk = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return rk.value
+
+    def current_row(self) -> Row | None:
+        key = self.current_key()
+        if key is None:
+            return None
+        return next((r for r in self._all if r.key == key), None)
+
+    def select_key(self, key: str) -> bool:
+        """Move the cursor to the row with this key (if shown)."""
+        try:
+            idx = self.get_row_index(key)
+        except Exception:
+            return False
+        self.move_cursor(row=idx)
+        return True
+
+    def _apply(self) -> None:
+        needle = self.filter_text.lower().strip()
+        want = [r for r in self._all if not needle or needle in r.haystack()]
+        # duplicate keys would break the table: keep the first
+        seen: set[str] = set()
+        want = [r for r in want if not (r.key in seen or seen.add(r.key))]
+        self.total, self.shown = len(self._all), len(want)
+        cursor_key = self.current_key()
+        cursor_idx = self.cursor_row
+        want_keys = [r.key for r in want]
+        want_set = set(want_keys)
+        ctx = self.app.batch_update() if self.is_attached else _null()
+        with ctx:
+            present = {rk.value: rk for rk in self.rows}
+            for key in list(present):
+                if key not in want_set:
+                    self.remove_row(key)
+                    self._cells.pop(key, None)
+            col_keys = [k for k, _ in self._columns_spec]
+            for r in want:
+                cells = tuple(r.cells) + (Text(""),) * (len(col_keys) - len(r.cells))
+                old = self._cells.get(r.key)
+                if old is None:
+                    self.add_row(*cells, key=r.key)
+                elif old != cells:
+                    for ck, a, b in zip(col_keys, old, cells):
+                        if a != b:
+                            self.update_cell(r.key, ck, b, update_width=True)
+                self._cells[r.key] = cells
+            self._reorder(want_keys)
+            if self.stick_top and cursor_idx == 0 and self.row_count:
+                self.move_cursor(row=0, animate=False)
+            elif cursor_key is not None and cursor_key in want_set:
+                idx = self.get_row_index(cursor_key)
+                if idx != self.cursor_row:
+                    self.move_cursor(row=idx, animate=False)
+            elif self.row_count:
+                self.move_cursor(row=min(cursor_idx, self.row_count - 1), animate=False)
+        self.post_message(self.Filtered(self))
+
+    def _reorder(self, keys: list[str]) -> None:
+        """Put the rows in ``keys`` order without rebuilding them (what
+        :meth:`DataTable.sort` does, with an explicit order)."""
+        current = [self._row_locations.get_key(i) for i in range(len(keys))]
+        if [k.value if k is not None else None for k in current] == keys:
+            return
+        by_value = {rk.value: rk for rk in self.rows}
+        self._row_locations = TwoWayDict({by_value[k]: i for i, k in enumerate(keys)})
+        self._update_count += 1
+        self.refresh()
+
+    # ---------------------------------------------------------------- keys
+    def action_scroll_top(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_scroll_bottom(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# --------------------------------------------------------------------------- pane
+
+
+class FilterInput(Input):
+    """The ``/`` filter line of a pane."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Clear filter", id="filter.close"),
+        Binding("enter", "accept", "Keep filter", id="filter.accept"),
+    ]
+
+    class Closed(Message):
+        def __init__(self, keep: bool) -> None:
+            super().__init__()
+            self.keep = keep
+
+    def action_close(self) -> None:
+        self.post_message(self.Closed(keep=False))
+
+    def action_accept(self) -> None:
+        self.post_message(self.Closed(keep=True))
+
+
+class Pane(Vertical):
+    """Frame shared by all panes; subclasses add views and fill them."""
+
+    TITLE: ClassVar[str] = ""
+    PREVIEW: ClassVar[bool] = False  # show the highlighted row's detail under the list
+    PREVIEW_MIN_HEIGHT: ClassVar[int] = 30  # ...when the terminal has at least this many rows
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="pane.filter"),
+        Binding("escape", "back", "Back", id="pane.back"),
+    ]
+    HELP: ClassVar[str] = ""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.filter_text = ""
+        self.view_name = "list"
+        self.snapshot = None
+        self.dirty = True
+        self.stale = False
+
+    # subclasses ------------------------------------------------------
+    def compose_views(self) -> ComposeResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def update_snapshot(self, snap) -> None:
+        self.snapshot = snap
+        self.dirty = False
+
+    def empty_message(self) -> str:
+        return "nothing to show"
+
+    def selection(self) -> dict[str, str]:
+        """What the cursor is on: {"network": id, "container": id, ...}."""
+        return {}
+
+    def subtitle(self) -> Text:
+        return Text("")
+
+    def preview_for(self, key: str) -> Text | None:
+        """Detail of the highlighted list row, shown under the list on tall terminals."""
+        return None
+
+    # frame -----------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="pane-title", classes="pane-title")
+        with ContentSwitcher(initial="list", id="views"):
+            yield from self.compose_views()
+        with VerticalScroll(id="preview", classes="row-preview"):
+            yield Static(id="preview-body", classes="detail-text")
+        yield Static(id="pane-empty", classes="pane-empty")
+        yield FilterInput(placeholder="filter (substring, case-insensitive)  enter: keep  esc: clear",
+                          id="filter", classes="filter")
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", FilterInput).display = False
+        self.query_one("#preview").display = False
+        self.refresh_title()
+
+    # preview ---------------------------------------------------------
+    def update_preview(self) -> None:
+        if not self.is_mounted:
+            return
+        box = self.query_one("#preview", VerticalScroll)
+        show = (self.PREVIEW and self.view_name == "list"
+                and self.app.size.height >= self.PREVIEW_MIN_HEIGHT)
+        key = None
+        if show:
+            t = self.query_one("#list", DataView)
+            key = t.current_key()
+        body = self.preview_for(key) if key else None
+        if body is None:
+            box.display = False
+            return
+        self.query_one("#preview-body", Static).update(body)
+        box.display = True
+
+    @on(DataTable.RowHighlighted, "#list")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.update_preview()
+
+    def on_resize(self) -> None:
+        self.update_preview()
+
+    def table(self) -> DataView | None:
+        """The table the filter applies to (the one in the current view)."""
+        view = self.query_one("#views", ContentSwitcher).visible_content
+        if view is None:
+            return None
+        if isinstance(view, DataView):
+            return view
+        found = view.query(DataView)
+        return found.first() if found else None
+
+    def focus_main(self) -> None:
+        t = self.table()
+        if t is not None:
+            t.focus()
+        else:
+            view = self.query_one("#views", ContentSwitcher).visible_content
+            if view is not None and view.can_focus:
+                view.focus()
+
+    def show_view(self, name: str) -> None:
+        sw = self.query_one("#views", ContentSwitcher)
+        sw.current = name
+        self.view_name = name
+        t = self.table()
+        if t is not None and t.filter_text != self.filter_text:
+            t.set_filter(self.filter_text)
+        self.focus_main()
+        self.refresh_title()
+        self.update_preview()
+
+    def refresh_title(self) -> None:
+        if not self.is_mounted:
+            return
+        t = self.table()
+        title = Text()
+        title.append(f" {self.TITLE} ", style="bold reverse")
+        sub = self.subtitle()
+        if sub.plain:
+            title.append(" ")
+            title.append(sub)
+        if t is not None:
+            if self.filter_text:
+                title.append("  filter: ", style="bold")
+                title.append(clean(self.filter_text), style="bold")
+                title.append(f"  {t.shown}/{t.total} match", style="")
+            else:
+                title.append(f"  {t.total} rows", style="dim")
+        if self.stale:
+            title.append("  STALE", style="bold red")
+        self.query_one("#pane-title", Static).update(title)
+        empty = self.query_one("#pane-empty", Static)
+        if t is None:
+            empty.display = False
+        elif t.shown == 0:
+            msg = (f"no row matches {clean(self.filter_text)!r} (esc clears the filter)"
+                   if self.filter_text and t.total else self.empty_message())
+            empty.update(Text(msg, style="italic"))
+            empty.display = True
+        else:
+            empty.display = False
+
+    @on(DataView.Filtered)
+    def _on_filtered(self, event: DataView.Filtered) -> None:
+        event.stop()
+        self.refresh_title()
+
+    # filter ----------------------------------------------------------
+    def action_filter(self) -> None:
+        if self.table() is None:  # a text detail view: filter the list instead
+            self.show_view("list")
+        f = self.query_one("#filter", FilterInput)
+        f.display = True
+        f.value = self.filter_text
+        f.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        t = self.table()
+        if t is not None:
+            t.set_filter(text)
+        self.refresh_title()
+
+    @on(FilterInput.Closed)
+    def _filter_closed(self, event: FilterInput.Closed) -> None:
+        event.stop()
+        f = self.query_one("#filter", FilterInput)
+        if not event.keep:
+            self.set_filter("")
+        f.display = False
+        self.focus_main()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+
+    # back ------------------------------------------------------------
+    def action_back(self) -> None:
+        f = self.query_one("#filter", FilterInput)
+        if f.display and f.has_focus:
+            self._filter_closed(FilterInput.Closed(keep=False))
+            return
+        if self.view_name != "list":
+            self.show_view("list")
+            return
+        if self.filter_text:
+            f.display = False
+            self.set_filter("")
+            return
+        self.app.bell()
+
+    def can_go_back(self) -> bool:
+        return self.view_name != "list" or bool(self.filter_text)
+
+    def set_stale(self, stale: bool) -> None:
+        if stale != self.stale:
+            self.stale = stale
+            self.set_class(stale, "-stale")
+            self.refresh_title()
+
+
+def placeholder(message: str) -> Widget:
+    return Static(Text(message, style="italic"), classes="placeholder")

@@ -1,0 +1,387 @@
+"""Pane 3: containers and their sandboxes: interfaces, addresses, routes, DNS,
+endpoints, and the path eth0 -> veth -> bridge -> host drawn as a diagram."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from inspectors.model import Container, Interface, Link, Snapshot
+from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
+
+CT_COLS = [
+    ("name", "CONTAINER"), ("state", "STATE"), ("nets", "NETWORK  IP"), ("veths", "IFACE:HOST VETH"),
+    ("netns", "SANDBOX"), ("pid", "PID"), ("id", "ID"),
+]
+
+
+def state_text(state: str) -> Text:
+    style = {"running": "green", "exited": "yellow", "created": "yellow", "dead": "red",
+             "restarting": "red", "paused": "cyan"}.get(state, "")
+    return txt(state, style)
+
+
+def host_uplink(snap: Snapshot) -> Link | None:
+    """Best guess at the host NIC traffic leaves by (no host routes in the model)."""
+    cands = [l for l in snap.links
+             if l.name != "lo" and l.kind in (None, "vlan", "bond", "team")
+             and (l.operstate or "").upper() in ("UP", "UNKNOWN") and l.addresses]
+    cands.sort(key=lambda l: (not l.name.startswith(("eth", "en", "wl", "bond")), l.index))
+    return cands[0] if cands else None
+
+
+def container_row(c: Container) -> Row:
+    nets = Text()
+    for i, e in enumerate(c.endpoints):
+        if i:
+            nets.append(", ")
+        nets.append(clean(e.network), style="bold")
+        nets.append(" ")
+        nets.append(clean(e.ipv4) or ("-" if e.attached else "(not attached)"),
+                    style="" if e.attached else "dim")
+    if not c.endpoints and c.network_mode:
+        nets.append(clean(c.network_mode), style="dim")
+    veths = Text()
+    for i, iface in enumerate(x for x in c.interfaces if x.name != "lo"):
+        if i:
+            veths.append(" ")
+        veths.append(clean(iface.name))
+        veths.append(":", style="dim")
+        veths.append(clean(iface.host_veth) or "?")
+    sandbox = (c.sandbox_key or "").rsplit("/", 1)[-1]
+    return Row(
+        key=c.id,
+        cells=(txt(c.name, "bold"), state_text(c.state), nets, veths if veths.plain else dash(""),
+               dash(sandbox), dash(c.pid), txt(short_id(c.id), "dim")),
+        search=" ".join([c.id, c.image, " ".join(e.mac or "" for e in c.endpoints),
+                         " ".join(a for e in c.endpoints for a in e.aliases),
+                         " ".join(f"{k}={v}" for k, v in c.labels.items())]),
+    )
+
+
+def _section(out: Text, title: str) -> None:
+    out.append("\n")
+    out.append(title, style="bold underline")
+    out.append("\n")
+
+
+def path_lines(c: Container, snap: Snapshot) -> Text:
+    """eth0 10.0.0.2/24 ─▶ vethXXXX ─▶ br-xxxx (network) ─▶ host NIC."""
+    out = Text()
+    mode = c.network_mode or ""
+    if mode == "host":
+        out.append("  shares the host network namespace: no veth, no bridge; its sockets are "
+                   "host sockets\n")
+        return out
+    if mode.startswith("container:"):
+        other = snap.container(mode.split(":", 1)[1])
+        out.append("  shares the network namespace of ")
+        out.append(clean(other.name if other else mode.split(":", 1)[1]), style="bold")
+        out.append("\n")
+        return out
+    if c.state != "running":
+        out.append(f"  not running ({clean(c.state)}): no sandbox; configured on "
+                   f"{', '.join(clean(n) for n in c.networks) or 'no network'}\n", style="dim")
+        return out
+    ifaces = [i for i in c.interfaces if i.name != "lo"]
+    if not ifaces:
+        out.append("  " + (clean(c.sandbox_note) or "interfaces unknown (the namespace could not "
+                                                     "be read: run as root)") + "\n", style="yellow")
+        for e in c.endpoints:
+            out.append(f"  ? {clean(e.ipv4) or '-'} ─▶ {clean(e.host_veth) or '?'} ─▶ ")
+            n = snap.network(e.network_id or e.network)
+            out.append(clean(n.bridge if n and n.bridge else e.network), style="bold")
+            out.append("\n")
+        return out
+    uplink = host_uplink(snap)
+    for iface in ifaces:
+        out.append("  ")
+        out.append(clean(iface.name), style="bold cyan")
+        addrs = [a for a in iface.addresses if ":" not in a] or iface.addresses
+        if addrs:
+            out.append(" " + clean(addrs[0]))
+        net = snap.network(iface.network) if iface.network else None
+        if iface.kind == "veth" or iface.host_veth:
+            out.append(" ─▶ ", style="dim")
+            out.append(clean(iface.host_veth) or "veth?", style="bold magenta")
+            out.append(" ─▶ ", style="dim")
+            out.append(clean(iface.bridge) or "?", style="bold blue")
+            if iface.network:
+                out.append(f" ({clean(iface.network)})")
+            if net is not None and net.internal:
+                out.append(" ─╳ internal: no egress", style="yellow")
+            elif uplink is not None:
+                out.append(" ─▶ ", style="dim")
+                out.append(f"host {clean(uplink.name)}", style="bold")
+                out.append(" (NAT)", style="dim")
+            else:
+                out.append(" ─▶ host", style="dim")
+        elif iface.kind in ("macvlan", "ipvlan"):
+            parent = net.parent if net else None
+            out.append(f" ─▶ {iface.kind} on ", style="dim")
+            out.append(clean(parent) or "parent?", style="bold")
+            out.append(" ─▶ wire", style="dim")
+        else:
+            out.append(f"  ({clean(iface.kind) or 'device'})", style="dim")
+        out.append("\n")
+    return out
+
+
+def _iface_line(i: Interface) -> Text:
+    out = Text("  ")
+    out.append(clean(i.name).ljust(8), style="bold")
+    out.append(f" {clean(i.operstate) or '?':<8} mtu {i.mtu or '?':<6} ")
+    out.append(clean(i.mac) or "-", style="dim")
+    out.append("  " + (" ".join(clean(a) for a in i.addresses) or "-"))
+    if i.host_veth:
+        out.append(f"  peer {clean(i.host_veth)}", style="dim")
+    return out
+
+
+def container_detail(c: Container, snap: Snapshot) -> Text:
+    out = Text()
+    out.append(clean(c.name), style="bold")
+    out.append("  ")
+    out.append(state_text(c.state))
+    if c.pid:
+        out.append(f"  pid {c.pid}")
+    out.append("  image ", style="dim")
+    out.append(clean(c.image))
+    out.append(f"  id {short_id(c.id)}\n", style="dim")
+    out.append("sandbox ", style="dim")
+    out.append(clean(c.sandbox_key) or "-")
+    if c.netns:
+        out.append("  read via ", style="dim")
+        out.append(clean(c.netns))
+    out.append("  network mode ", style="dim")
+    out.append(clean(c.network_mode) or "-")
+    out.append("\n")
+    if c.sandbox_note:
+        out.append(clean(c.sandbox_note) + "\n", style="yellow")
+
+    _section(out, "PATH")
+    out.append(path_lines(c, snap))
+
+    _section(out, "ENDPOINTS")
+    if not c.endpoints:
+        out.append("  none\n", style="dim")
+    for e in c.endpoints:
+        out.append("  ")
+        out.append(clean(e.network).ljust(14), style="bold")
+        ip = f"{e.ipv4}/{e.ipv4_prefixlen}" if e.ipv4 and e.ipv4_prefixlen else (e.ipv4 or "-")
+        out.append(f" {clean(ip):<18}")
+        out.append(" mac ", style="dim")
+        out.append(clean(e.mac) or "-")
+        out.append("  gw ", style="dim")
+        out.append(clean(e.gateway) or "-")
+        if e.ipv6:
+            out.append("  ipv6 ", style="dim")
+            out.append(clean(e.ipv6))
+        out.append("\n     aliases ", style="dim")
+        out.append(", ".join(clean(a) for a in e.aliases) or "-")
+        out.append("  dns names ", style="dim")
+        out.append(", ".join(clean(a) for a in e.dns_names) or "-")
+        if e.sandbox_ifname or e.host_veth:
+            out.append("  ", style="dim")
+            out.append(f"{clean(e.sandbox_ifname) or '?'} <-> {clean(e.host_veth) or '?'}")
+        if not e.attached:
+            out.append("  (configured, not attached)", style="yellow")
+        n = snap.network(e.network_id or e.network)
+        if n is not None and not n.dns_by_name and n.driver == "bridge":
+            out.append("  no DNS by name on the default bridge", style="yellow")
+        out.append("\n")
+
+    _section(out, "INTERFACES")
+    if c.interfaces:
+        for i in c.interfaces:
+            out.append(_iface_line(i))
+            out.append("\n")
+    else:
+        out.append("  unknown" + (" (not running)" if c.state != "running" else "") + "\n",
+                   style="dim")
+
+    _section(out, "ROUTES")
+    if c.routes:
+        for r in c.routes:
+            out.append("  " + clean(r.dst))
+            if r.gateway:
+                out.append(f" via {clean(r.gateway)}")
+            if r.dev:
+                out.append(f" dev {clean(r.dev)}")
+            if r.scope and r.scope not in ("global", "universe"):
+                out.append(f" scope {clean(r.scope)}")
+            if r.src:
+                out.append(f" src {clean(r.src)}")
+            if r.table not in (None, 254):
+                out.append(f" table {r.table}", style="dim")
+            out.append("\n")
+    else:
+        out.append("  unknown\n", style="dim")
+
+    _section(out, "DNS")
+    d = c.dns
+    out.append("  file ", style="dim")
+    out.append((clean(d.path) or "-") + "\n")
+    if d.error:
+        out.append("  " + clean(d.error) + "\n", style="yellow")
+    for ns in d.nameservers:
+        out.append("  nameserver ", style="dim")
+        out.append(clean(ns))
+        if ns == "127.0.0.11":
+            out.append("  (docker's embedded DNS)", style="dim")
+        out.append("\n")
+    if d.search:
+        out.append("  search ", style="dim")
+        out.append(" ".join(clean(s) for s in d.search) + "\n")
+    if d.options:
+        out.append("  options ", style="dim")
+        out.append(" ".join(clean(s) for s in d.options) + "\n")
+    if d.ext_servers:
+        out.append("  upstream ", style="dim")
+        out.append(", ".join(clean(s) for s in d.ext_servers) + "\n")
+    if c.extra_hosts:
+        out.append("  extra hosts ", style="dim")
+        out.append(", ".join(clean(h) for h in c.extra_hosts) + "\n")
+
+    _section(out, "PORTS")
+    if c.ports:
+        for p in c.ports:
+            host = f"{p.host_ip or '*'}:{p.host_port}" if p.host_port else "(not published)"
+            out.append(f"  {clean(host)} -> {p.container_port}/{clean(p.protocol)}")
+            if p.requested:
+                out.append("  requested", style="dim")
+            if p.listener_process or p.listener_pid:
+                out.append(f"  held by {clean(p.listener_process) or '?'}({p.listener_pid or '?'})",
+                           style="dim")
+            out.append("\n")
+    else:
+        out.append("  none\n", style="dim")
+    if c.labels:
+        _section(out, "LABELS")
+        for k, v in sorted(c.labels.items()):
+            out.append(f"  {clean(k)} = {clean(v)}\n")
+    return out
+
+
+def container_preview(c: Container, snap: Snapshot) -> Text:
+    out = Text()
+    out.append(clean(c.name), style="bold")
+    out.append("  ")
+    out.append(state_text(c.state))
+    if c.sandbox_key:
+        out.append("  sandbox ", style="dim")
+        out.append(clean(c.sandbox_key))
+    out.append("   enter: interfaces, routes, DNS", style="dim")
+    out.append("\n")
+    out.append(path_lines(c, snap))
+    for e in c.endpoints:
+        out.append("  ")
+        out.append(clean(e.network).ljust(14), style="bold")
+        ip = f"{e.ipv4}/{e.ipv4_prefixlen}" if e.ipv4 and e.ipv4_prefixlen else (e.ipv4 or "-")
+        out.append(f" {clean(ip):<18} ")
+        out.append(clean(e.mac) or "-", style="dim")
+        if e.aliases:
+            out.append("  aliases ", style="dim")
+            out.append(", ".join(clean(a) for a in e.aliases))
+        if e.dns_names:
+            out.append("  dns ", style="dim")
+            out.append(", ".join(clean(a) for a in e.dns_names))
+        out.append("\n")
+    return out
+
+
+class EndpointsPane(Pane):
+    TITLE = "Endpoints"
+    PREVIEW = True
+    HELP = ("One row per container: its networks and IPs, interfaces and host veths. enter "
+            "opens the sandbox: namespace path, the eth0 -> veth -> bridge -> host path, "
+            "endpoints with aliases and DNS names, interfaces, routes, resolv.conf and ports.")
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.detail_id: str | None = None
+
+    def compose_views(self) -> ComposeResult:
+        yield DataView(CT_COLS, id="list")
+        with VerticalScroll(id="detail", classes="detail-scroll-full"):
+            yield Static(id="ct-detail", classes="detail-text")
+
+    def empty_message(self) -> str:
+        snap = self.snapshot
+        if self.view_name == "detail":
+            return ""
+        if snap is None:
+            return "loading..."
+        if not snap.engine.reachable:
+            return "engine unreachable: no containers to show"
+        return "no containers"
+
+    def subtitle(self) -> Text:
+        if self.view_name == "detail" and self.snapshot is not None and self.detail_id:
+            c = self.snapshot.container(self.detail_id)
+            return Text.assemble(("> ", "dim"), (clean(c.name) if c else "(removed)", "bold"),
+                                 ("  esc: back  l: logs", "dim"))
+        return Text("")
+
+    def update_snapshot(self, snap: Snapshot) -> None:
+        super().update_snapshot(snap)
+        self.query_one("#list", DataView).set_rows([container_row(c) for c in snap.containers])
+        if self.view_name == "detail":
+            self._fill_detail()
+        self.refresh_title()
+        self.update_preview()
+
+    def preview_for(self, key: str) -> Text | None:
+        c = self.snapshot.container(key) if self.snapshot is not None else None
+        return container_preview(c, self.snapshot) if c is not None else None
+
+    def refresh_title(self) -> None:
+        super().refresh_title()
+        if self.view_name == "detail" and self.is_mounted:
+            self.query_one("#pane-empty", Static).display = False
+
+    def _fill_detail(self) -> None:
+        snap = self.snapshot
+        c = snap.container(self.detail_id) if snap and self.detail_id else None
+        w = self.query_one("#ct-detail", Static)
+        if c is None:
+            w.update(Text("this container no longer exists", style="bold red"))
+            return
+        w.update(container_detail(c, snap))
+
+    @on(DataTable.RowSelected, "#list")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.open_detail(event.row_key.value)
+
+    def open_detail(self, cid: str | None) -> None:
+        if not cid:
+            return
+        self.detail_id = cid
+        self._fill_detail()
+        self.show_view("detail")
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+
+    def focus_main(self) -> None:
+        if self.view_name == "detail":
+            self.query_one("#detail", VerticalScroll).focus()
+        else:
+            super().focus_main()
+
+    def table(self):
+        if self.view_name == "detail":
+            return None
+        return super().table()
+
+    def selection(self) -> dict[str, str]:
+        if self.view_name == "detail" and self.detail_id:
+            return {"container": self.detail_id}
+        key = self.query_one("#list", DataView).current_key()
+        return {"container": key} if key else {}

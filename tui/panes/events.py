@@ -1,0 +1,117 @@
+"""Pane 6: the incident timeline: docker events newest first (plus the
+console's own engine lost/back lines), filterable."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.widgets import DataTable
+
+from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
+
+EV_COLS = [
+    ("time", "TIME"), ("type", "TYPE"), ("action", "ACTION"), ("name", "NAME"),
+    ("id", "ID"), ("details", "DETAILS"),
+]
+MAX_EVENTS = 2000
+
+ACTION_STYLE = {
+    "die": "red", "kill": "red", "oom": "bold red", "destroy": "red", "disconnect": "yellow",
+    "stop": "yellow", "start": "green", "create": "green", "connect": "green",
+    "restart": "yellow", "health_status: unhealthy": "red", "engine lost": "bold red",
+    "engine back": "bold green", "reload": "cyan",
+}
+HIDDEN_ATTRS = {"name", "image"}
+
+
+def event_time(ev: dict) -> float:
+    if ev.get("timeNano"):
+        return ev["timeNano"] / 1e9
+    return float(ev.get("time") or time.time())
+
+
+def format_time(t: float) -> str:
+    lt = time.localtime(t)
+    return time.strftime("%H:%M:%S", lt) + f".{int((t % 1) * 1000):03d}"
+
+
+def event_row(seq: int, ev: dict, names: dict[str, str] | None = None) -> Row:
+    actor = ev.get("Actor") or {}
+    attrs = actor.get("Attributes") or {}
+    typ = ev.get("Type") or ev.get("type") or "?"
+    action = ev.get("Action") or ev.get("status") or "?"
+    name = attrs.get("name") or ""
+    details: list[str] = []
+    if typ == "network" and attrs.get("container"):
+        cid = attrs["container"]
+        who = (names or {}).get(cid) or short_id(cid)
+        details.append(f"container={who}")
+    if typ == "container" and attrs.get("image"):
+        details.append(f"image={attrs['image']}")
+    for k, v in sorted(attrs.items()):
+        if k in HIDDEN_ATTRS or k == "container" or k.startswith(("com.docker.compose.", "org.")):
+            continue
+        details.append(f"{k}={v}")
+    msg = ev.get("message")
+    if msg:
+        details.insert(0, msg)
+    style = ACTION_STYLE.get(action, "")
+    if action.startswith("exec_"):
+        style = "dim"
+    t = event_time(ev)
+    return Row(
+        key=f"ev{seq:09d}",
+        cells=(Text(format_time(t), style="dim"), txt(typ), txt(action, style),
+               txt(name, "bold") if name else dash(""), txt(short_id(actor.get("ID")), "dim"),
+               txt(" ".join(details))),
+        search=actor.get("ID") or "",
+    )
+
+
+class EventsPane(Pane):
+    TITLE = "Events"
+    HELP = ("Docker events (container, network, daemon) newest first, with the console's own "
+            "'engine lost' and 'engine back' lines: the incident timeline. / filters it.")
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._rows: deque[Row] = deque(maxlen=MAX_EVENTS)
+        self._seq = 0
+        self.last_event_at: float | None = None
+        self.names: dict[str, str] = {}
+
+    def compose_views(self) -> ComposeResult:
+        yield DataView(EV_COLS, id="list", stick_top=True)
+
+    def empty_message(self) -> str:
+        return "no events yet: they appear here as the engine reports them"
+
+    def update_snapshot(self, snap) -> None:
+        super().update_snapshot(snap)
+        self.names = {c.id: c.name for c in snap.containers}
+
+    def add_events(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        for ev in events:
+            self._seq += 1
+            self._rows.appendleft(event_row(self._seq, ev, self.names))
+            self.last_event_at = event_time(ev)
+        self.query_one("#list", DataView).set_rows(list(self._rows))
+        self.refresh_title()
+
+    def add_local(self, action: str, message: str) -> None:
+        now = time.time()
+        self.add_events([{"Type": "dockscope", "Action": action, "message": message,
+                          "time": int(now), "timeNano": int(now * 1e9), "Actor": {}}])
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()

@@ -1,0 +1,210 @@
+"""Pane 4: published ports (host ip:port -> container:port/proto), who holds the
+host side, and conflicts; ``a`` switches to every listening socket of the host."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from inspectors.model import Container, Listener, PortBinding, Snapshot
+from tui.panes.common import DataView, Pane, Row, clean, dash, txt
+
+PUB_COLS = [
+    ("host", "HOST IP:PORT"), ("arrow", ""), ("container", "CONTAINER"), ("cport", "PORT/PROTO"),
+    ("state", "STATE"), ("held", "HELD BY"), ("status", "STATUS"),
+]
+LST_COLS = [
+    ("proto", "PROTO"), ("addr", "ADDRESS"), ("port", "PORT"), ("pid", "PID"),
+    ("process", "PROCESS"), ("owner", "OWNER"), ("container", "CONTAINER"), ("target", "TARGET"),
+]
+
+LOCAL_IPS = ("127.0.0.1", "::1", "localhost")
+
+
+def _host(p: PortBinding) -> str:
+    ip = p.host_ip or ""
+    if not ip:
+        ip = "*"
+    if ":" in ip:
+        ip = f"[{ip}]"
+    return f"{ip}:{p.host_port}"
+
+
+def _holders(snap: Snapshot, p: PortBinding) -> list[Listener]:
+    out = []
+    for l in snap.listeners:
+        if l.protocol != p.protocol or l.port != p.host_port:
+            continue
+        if p.host_ip in (None, "", "0.0.0.0", "::") or l.ip in (p.host_ip, "0.0.0.0", "::"):
+            out.append(l)
+    return out
+
+
+def _holder_text(l: Listener) -> str:
+    s = f"{l.process or '?'}({l.pid or '?'})"
+    if l.owner == "docker-proxy" and l.container:
+        s += f" for {l.container}"
+    return s
+
+
+def port_status(c: Container, p: PortBinding, snap: Snapshot) -> tuple[Text, str]:
+    """(status text, severity) where severity is ok|warn|bad|info."""
+    running = c.state in ("running", "paused", "restarting")
+    holders = _holders(snap, p)
+    others = [l for l in holders
+              if not (l.owner == "docker-proxy" and l.container == c.name)]
+    local = (p.host_ip or "") in LOCAL_IPS
+    if not running:
+        if others:
+            who = ", ".join(_holder_text(l) for l in others[:2])
+            return Text(f"CONFLICT: {clean(who)} holds it; {clean(c.name)} cannot start",
+                        style="bold red"), "bad"
+        return Text("free (container not running)", style="dim"), "info"
+    if p.owner == "foreign":
+        who = f"{p.listener_process or '?'}({p.listener_pid or '?'})"
+        return Text(f"STRANGER: {clean(who)} holds the host port", style="bold red"), "bad"
+    if p.owner == "none":
+        return Text("no listener (iptables DNAT only, or not bound)", style="yellow"), "warn"
+    if local:
+        return Text("local only (127.0.0.1): unreachable from other hosts", style="yellow"), "warn"
+    if p.owner is None:
+        return Text("holder unknown (not root?)", style="dim"), "info"
+    return Text("ok", style="green"), "ok"
+
+
+def published_rows(snap: Snapshot) -> list[Row]:
+    rows = []
+    for c in snap.containers:
+        for p in c.ports:
+            if not p.host_port:
+                continue
+            status, sev = port_status(c, p, snap)
+            held = (f"{p.listener_process or '?'}({p.listener_pid or '?'})"
+                    if (p.listener_pid or p.listener_process) else "")
+            if not held and p.requested:
+                others = _holders(snap, p)
+                held = _holder_text(others[0]) if others else ""
+            key = f"{c.id}|{p.host_ip or ''}|{p.host_port}|{p.container_port}/{p.protocol}"
+            rows.append(Row(
+                key=key,
+                cells=(txt(_host(p), "bold"), Text("->", style="dim"), txt(c.name, "bold"),
+                       txt(f"{p.container_port}/{p.protocol}"),
+                       txt(c.state, "green" if c.state == "running" else "yellow"),
+                       dash(held), status),
+                search=f"{c.id} {p.owner or ''} {sev}",
+            ))
+    rows.sort(key=lambda r: (_port_sort(r.cells[0].plain), r.key))
+    return rows
+
+
+def _port_sort(host: str) -> tuple:
+    ip, _, port = host.rpartition(":")
+    return (int(port) if port.isdigit() else 0, ip)
+
+
+def listener_rows(snap: Snapshot) -> list[Row]:
+    rows = []
+    for l in snap.listeners:
+        owner_style = {"docker-proxy": "cyan", "dockerd": "cyan", "foreign": ""}.get(l.owner or "", "dim")
+        target = (f"{l.container_ip}:{l.container_port}" if l.container_ip else "")
+        rows.append(Row(
+            key=f"{l.protocol}|{l.family}|{l.ip}|{l.port}|{l.pid}",
+            cells=(txt(l.protocol + ("6" if l.family == 6 else "")), txt(l.ip),
+                   Text(str(l.port), justify="right", style="bold"), dash(l.pid),
+                   dash(l.process), txt(l.owner or "?", owner_style),
+                   txt(l.container, "bold") if l.container else dash(""), dash(target)),
+            search=" ".join(l.cmdline),
+        ))
+    rows.sort(key=lambda r: (int(r.cells[2].plain), r.key))
+    return rows
+
+
+class PortsPane(Pane):
+    TITLE = "Ports"
+    HELP = ("Every published port: host ip:port -> container port, the process holding the "
+            "host side, and conflicts (a stopped container whose port someone else holds, a "
+            "stranger on a published port, a port bound to 127.0.0.1 only). a: every "
+            "listening socket of the host.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "toggle_all", "All listeners", id="ports.all",
+                tooltip="switch between published ports and every host listener"),
+    ]
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.show_all = False
+
+    def compose_views(self) -> ComposeResult:
+        yield DataView(PUB_COLS, id="list")
+        yield DataView(LST_COLS, id="listeners")
+
+    def subtitle(self) -> Text:
+        if self.show_all:
+            return Text("host listeners  (a: published ports)", style="dim")
+        snap = self.snapshot
+        if snap is None:
+            return Text("published  (a: all host listeners)", style="dim")
+        bad = 0
+        for c in snap.containers:
+            for p in c.ports:
+                if p.host_port and port_status(c, p, snap)[1] == "bad":
+                    bad += 1
+        out = Text("published  (a: all host listeners)", style="dim")
+        if bad:
+            out.append(f"  {bad} conflict(s)", style="bold red")
+        return out
+
+    def empty_message(self) -> str:
+        snap = self.snapshot
+        if snap is None:
+            return "loading..."
+        if self.show_all:
+            return "no listening sockets could be read"
+        if not snap.engine.reachable and not snap.containers:
+            return "engine unreachable: no published ports known (a: host listeners still work)"
+        return "no published ports (a: every host listener)"
+
+    def update_snapshot(self, snap: Snapshot) -> None:
+        super().update_snapshot(snap)
+        self.query_one("#list", DataView).set_rows(published_rows(snap))
+        self.query_one("#listeners", DataView).set_rows(listener_rows(snap))
+        self.refresh_title()
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.show_view("listeners" if self.show_all else "list")
+
+    def action_back(self) -> None:
+        f = self.query_one("#filter")
+        if self.show_all and not (f.display and f.has_focus) and not self.filter_text:
+            self.action_toggle_all()
+            return
+        super().action_back()
+
+    def show_view(self, name: str) -> None:
+        super().show_view(name)
+        self.view_name = "list"  # both views are top level: esc does not go "back" from them
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+
+    def selection(self) -> dict[str, str]:
+        t = self.table()
+        key = t.current_key() if t is not None else None
+        if not key:
+            return {}
+        if not self.show_all:
+            return {"container": key.split("|", 1)[0]}
+        snap = self.snapshot
+        row = t.current_row()
+        if snap is not None and row is not None and row.cells[6].plain not in ("", "-"):
+            c = snap.container(row.cells[6].plain)
+            if c is not None:
+                return {"container": c.id}
+        return {}
