@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
