@@ -760,3 +760,25 @@ def test_report_leaves_secrets_out(daemon, res, tmp_path):
     mine = next(x for x in data["containers"] if x["name"] == c)
     assert mine["labels"]["api_token"] == "<redacted>" and "env" not in mine
     assert any(e.get("attributes", {}).get("name") == c for e in data["events"])
+
+
+def test_network_exhausted_from_api_1_52_status():
+    """Engines >= 29 (API 1.52) report IPAM usage; this engine (20.10) can't, so the
+    documented response shape is parsed here."""
+    from inspectors.doctor import rule_network_exhausted
+    from inspectors.engine import parse_network
+    from inspectors.hostfacts import HostFacts
+    from inspectors.model import Snapshot
+
+    def net(avail: int, used: int):
+        return parse_network({
+            "Id": "f" * 64, "Name": "big", "Driver": "bridge",
+            "IPAM": {"Config": [{"Subnet": "10.99.0.0/16", "Gateway": "10.99.0.1"}]},
+            "Status": {"IPAM": {"Subnets": {"10.99.0.0/16": {
+                "IPsInUse": used, "DynamicIPsAvailable": avail}}}}})
+
+    for avail, used, want in ((0, 65534, "error"), (100, 65434, "warning"), (60000, 5534, None)):
+        f = rule_network_exhausted(Snapshot(networks=[net(avail, used)]), HostFacts())
+        assert [x.severity for x in f] == ([want] if want else [])
+        if want:
+            assert "Status.IPAM" in f[0].evidence[0]
