@@ -551,9 +551,9 @@ def connect_command(network: str, container: str, aliases: list[str] | None = No
 
 def connect(client, network: str, container: str, aliases: list[str] | None = None,
             ipv4: str | None = None) -> ActionResult:
-    aliases = [a for a in (aliases or []) if a]
-    if isinstance(aliases, str):  # pragma: no cover - defensive
+    if isinstance(aliases, str):
         aliases = split_words(aliases)
+    aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
     ipv4 = (ipv4 or "").strip() or None
     command = connect_command(network, container, aliases, ipv4)
     guard.check_writable(f"connect {container} to {network}")

@@ -95,6 +95,35 @@ def _is_dockerd(pid: int) -> bool:
         return False
 
 
+class _ExternalProcess:
+    """A dockerd the harness did not spawn (restarted from outside, found by its
+    pidfile), with the part of the Popen interface the harness and tests use."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not _alive(self.pid):
+            self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.time() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.time() > deadline:
+                raise subprocess.TimeoutExpired("dockerd", timeout)
+            time.sleep(0.1)
+        return self.returncode or 0
+
+    def send_signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 class TestDaemon:
     """One dockerd owned by the test run."""
 
@@ -208,7 +237,7 @@ class TestDaemon:
     def restart_script(self, path: str | Path, extra_args: tuple[str, ...] | list[str] = ()) -> str:
         """Write a shell script that restarts this dockerd (found by its pidfile) with
         :meth:`argv`, the way an init script would; returns the command to run it.
-        After it ran, call :meth:`adopt`."""
+        After it ran, call :meth:`adopt` (``proc`` then stands for the new process)."""
         argv = " ".join(shlex.quote(a) for a in self.argv() + list(extra_args))
         script = f"""#!/bin/sh
 pidfile={shlex.quote(str(self.pidfile))}
@@ -237,6 +266,9 @@ done
                 self.proc.wait(timeout)
             self.proc = None
         self.wait_ready(timeout)
+        pid = self.pid()
+        if pid:
+            self.proc = _ExternalProcess(pid)  # daemon.proc.pid stays meaningful
 
     def stop_process(self, timeout: float = 30.0) -> None:
         if self.proc and self.proc.poll() is None:

@@ -181,6 +181,35 @@ def test_validate_probe_matches_the_binary(daemon):
     assert validate_supported(binary) == ("--validate" in help_text)
 
 
+def test_dockerd_validate_is_used_when_the_binary_has_it(tmp_path):
+    """A newer dockerd (>= 23) cannot run here: a stand-in binary with the same
+    --help/--validate interface checks that the validate branch is taken and obeyed."""
+    fake = tmp_path / "dockerd"
+    calls = tmp_path / "calls"
+    fake.write_text(f"""#!/bin/sh
+echo "$@" >> {calls}
+case "$1" in
+  --help) echo "      --validate      Validate daemon configuration and exit"; exit 0;;
+  --validate) grep -q '"debug": true' "$3" && {{ echo "unable to configure the Docker daemon with file $3: nope" >&2; exit 1; }}
+              echo "configuration OK"; exit 0;;
+esac
+exit 2
+""")
+    fake.chmod(0o755)
+    assert validate_supported(str(fake)) is True
+    cfgf = tmp_path / "daemon.json"
+    cfgf.write_text('{"labels": ["a=b"]}\n')
+    d = DaemonProcess(pid=None, cmdline=[str(fake)], flags={}, config_file=str(cfgf))
+    with pytest.raises(ActionError, match="dockerd --validate refused") as ei:
+        set_debug(True, daemon=d, settings=S, apply=None)
+    assert "nope" in ei.value.detail
+    assert cfgf.read_text() == '{"labels": ["a=b"]}\n'
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(("daemon.json.bak", ".daemon.json"))]
+    res = set_debug(False, daemon=d, settings=S, apply=None)
+    assert res.written and json.loads(cfgf.read_text()) == {"labels": ["a=b"], "debug": False}
+    assert "--validate --config-file" in calls.read_text()
+
+
 def test_check_value_and_render_config_units():
     assert check_value("debug", True) is None
     assert "one of" in check_value("log-level", "verbose")
@@ -214,9 +243,15 @@ def test_flag_conflict_detection_unit(tmp_path):
     assert path.read_text() == '{"bridge": "br0"}\n'
 
 
-def test_flag_conflict_on_a_real_dockerd_started_with_D(daemon, cfg):
+def test_flag_conflict_on_a_real_dockerd_started_with_D(daemon, cfg, tmp_path):
+    import subprocess
+
     before = cfg.read_bytes()
-    daemon.restart(extra_args=["-D"])
+    # started from outside the harness (like an init script would), with -D
+    script = daemon.restart_script(tmp_path / "restart-with-D.sh", extra_args=["-D"])
+    subprocess.run([script], check=True, timeout=120)
+    daemon.adopt()
+    external = daemon.pid()
     try:
         d = find_daemon(daemon.host)
         assert "--debug" in d.flags
@@ -227,8 +262,11 @@ def test_flag_conflict_on_a_real_dockerd_started_with_D(daemon, cfg):
         st = daemon_status(engine_host=daemon.host, settings=S)
         assert st.flag_conflicts and st.running_debug is True
     finally:
-        daemon.restart()
+        daemon.restart()  # the harness stops a dockerd it did not spawn (pidfile)
     assert _info(daemon)["Debug"] is False
+    assert daemon.pid() != external
+    assert not os.path.exists(f"/proc/{external}") or \
+        open(f"/proc/{external}/stat").read().rsplit(") ", 1)[-1].startswith("Z")
 
 
 # --------------------------------------------------------------------------- roll-back
@@ -296,12 +334,9 @@ def test_restart_through_the_configured_command(daemon, cfg, tmp_path):
     daemon.adopt()
     new_pid = daemon.pid()
     assert new_pid and new_pid != old_pid
+    assert daemon.proc.pid == new_pid and daemon.proc.poll() is None
     assert _info(daemon)["Debug"] is True
     assert json.loads(cfg.read_text())["debug"] is True
-    # the harness can still stop and restart a dockerd it did not spawn (pidfile)
-    daemon.restart()
-    assert daemon.pid() not in (None, new_pid)
-    assert not os.path.exists(f"/proc/{new_pid}") or open(f"/proc/{new_pid}/stat").read().split(") ")[-1].startswith("Z")
 
 
 # --------------------------------------------------------------------------- read-only
