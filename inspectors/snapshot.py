@@ -49,6 +49,7 @@ class Model:
         self._ipr = None
         self._inspects: dict[str, tuple] = {}  # container id -> (list fingerprint, inspect)
         self._daemon: DaemonProcess | None = None
+        self._sockets = None
         self._lock = threading.RLock()
         self.snapshot = Snapshot()
         self.is_root = os.geteuid() == 0
@@ -141,7 +142,7 @@ class Model:
                     eng.read_containers, api, self.pool, self._inspects,
                     _pid_alive if api.target.is_local else None)
             if local and self.with_listeners:
-                futures["listeners"] = self.pool.submit(_read_listeners)
+                futures["listeners"] = self.pool.submit(_read_listeners, self._listener_reader())
             if local and self.with_kernel:
                 links, bridges = self._read_kernel()
                 snap.links, snap.bridges = links, bridges
@@ -214,6 +215,14 @@ class Model:
                 path = c.dns.path
                 c.dns = sandbox.read_resolv_conf(path)
                 c.dns.path = path
+
+    def _listener_reader(self):
+        """Warm inode -> process map for host listeners (see sockets.ListenerReader)."""
+        if self._sockets is None:
+            from inspectors.sockets import ListenerReader
+
+            self._sockets = ListenerReader()
+        return self._sockets
 
     def _find_daemon(self, host: str) -> DaemonProcess:
         """The dockerd behind the engine; cached while that process lives."""
@@ -342,7 +351,7 @@ class Model:
     def refresh_listeners(self) -> Snapshot:
         with self._lock:
             snap = self.snapshot
-            snap.listeners, _ = _read_listeners()
+            snap.listeners, _ = _read_listeners(self._listener_reader())
             join(snap)
             return snap
 
@@ -357,12 +366,13 @@ class Model:
 # --------------------------------------------------------------------------- helpers
 
 
-def _read_listeners() -> tuple[list[Listener], str | None]:
+def _read_listeners(reader=None) -> tuple[list[Listener], str | None]:
     try:
         from inspectors import sockets
 
-        return sockets.read_listeners(), (None if os.geteuid() == 0 else
-                                          "not root: processes owning other users' sockets are hidden")
+        notes: list[str] = []
+        got = reader.read(notes) if reader is not None else sockets.read_listeners(notes)
+        return got, (notes[0] if notes else None)
     except Exception as e:
         return [], f"host sockets unavailable: {e}"
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import time
 
 from inspectors.model import Listener
 
@@ -120,6 +121,87 @@ def read_listeners(notes: list[str] | None = None) -> list[Listener]:
         if missing:
             notes.append(NOTE_NOT_ROOT if os.geteuid() != 0 else NOTE_NO_PID.format(n=missing))
     return out
+
+
+class ListenerReader:
+    """:func:`read_listeners` for a long-lived process (the console).
+
+    The socket tables (``/proc/net/{tcp,tcp6,udp,udp6}``) are re-read every
+    time; the inode -> process mapping, which costs a walk over every fd of
+    every process, is remembered as (pid, fd) and re-checked with one readlink
+    each. Only sockets not seen before trigger a walk, and only for them.
+    """
+
+    RETRY_UNOWNED = 30.0  # seconds before looking again for a socket no process showed
+
+    def __init__(self) -> None:
+        self._owner: dict[int, tuple[int, str, str | None, list[str]]] = {}  # inode -> pid, fd, name, cmd
+        self._unowned: dict[int, float] = {}  # inode -> when a walk did not find it
+
+    def _walk(self, wanted: set[int]) -> None:
+        for entry in os.listdir("/proc"):
+            if not wanted:
+                return
+            if not entry.isdigit():
+                continue
+            p = int(entry)
+            try:
+                fds = os.listdir(f"/proc/{p}/fd")
+            except OSError:
+                continue
+            info = None
+            for fd in fds:
+                try:
+                    link = os.readlink(f"/proc/{p}/fd/{fd}")
+                except OSError:
+                    continue
+                if not link.startswith("socket:["):
+                    continue
+                ino = int(link[8:-1])
+                if ino in wanted:
+                    if info is None:
+                        info = _comm_cmdline(p)
+                    self._owner[ino] = (p, fd, info[0], info[1])
+                    wanted.discard(ino)
+
+    def read(self, notes: list[str] | None = None) -> list[Listener]:
+        rows = _read_proc_net("/proc/net")
+        live = {ino for _, ino in rows}
+        for ino in [i for i in self._owner if i not in live]:
+            del self._owner[ino]
+        for ino in [i for i in self._unowned if i not in live]:
+            del self._unowned[ino]
+        now = time.monotonic()
+        unknown = set()
+        for ino in live:
+            hit = self._owner.get(ino)
+            if hit is None:
+                if now - self._unowned.get(ino, -1e9) > self.RETRY_UNOWNED:
+                    unknown.add(ino)
+                continue
+            try:
+                if os.readlink(f"/proc/{hit[0]}/fd/{hit[1]}") != f"socket:[{ino}]":
+                    raise OSError
+            except OSError:
+                del self._owner[ino]
+                unknown.add(ino)
+        if unknown:
+            left = set(unknown)
+            self._walk(left)
+            for ino in left:
+                self._unowned[ino] = now
+        out = []
+        for li, ino in rows:
+            hit = self._owner.get(ino)
+            if hit:
+                li.pid, li.process, li.cmdline = hit[0], hit[2], list(hit[3])
+            out.append(li)
+        out = _dedupe(out)
+        if notes is not None:
+            missing = sum(1 for li in out if li.pid is None)
+            if missing:
+                notes.append(NOTE_NOT_ROOT if os.geteuid() != 0 else NOTE_NO_PID.format(n=missing))
+        return out
 
 
 # --------------------------------------------------------------------------- owners

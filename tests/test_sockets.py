@@ -371,3 +371,37 @@ def test_modules_do_not_import_psutil_at_import_time():
                        cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
                        check=True)
     assert r.stdout.split() == ["False", "False"]
+
+
+def test_listener_reader_keeps_owners_current():
+    """The warm reader (console) sees new listeners with their pid and drops closed ones."""
+    import socket as _s
+    import subprocess as _sp
+    import sys as _sys
+    import time as _t
+
+    from inspectors.sockets import ListenerReader, read_listeners
+
+    r = ListenerReader()
+    first = r.read()
+    s = _s.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = _sp.Popen([_sys.executable, "-c", "import socket,time;s=socket.socket();"
+                   f"s.bind(('127.0.0.1',{port}));s.listen();time.sleep(60)"])
+    try:
+        for _ in range(50):
+            got = [l for l in r.read() if l.port == port]
+            if got:
+                break
+            _t.sleep(0.1)
+        assert [(l.protocol, l.pid) for l in got] == [("tcp", p.pid)]
+        mine = lambda ls: {(l.protocol, l.ip, l.port, l.pid, l.process)  # noqa: E731
+                           for l in ls if l.port == port}
+        assert mine(r.read()) == mine(read_listeners())
+    finally:
+        p.kill()
+        p.wait()
+    assert not [l for l in r.read() if l.port == port]
+    assert not [l for l in first if l.port == port]
