@@ -40,11 +40,11 @@ from actions.validate import FieldError, split_words
 Validator = Callable[[object], list[FieldError]]
 
 _FORM_CSS = """
-ModalScreen {
+ModalScreen.dsform {
     align: center middle;
 }
-ModalScreen > .form {
-    width: 84;
+.dsform > .form {
+    width: 86;
     max-width: 100%;
     height: auto;
     max-height: 95%;
@@ -52,47 +52,54 @@ ModalScreen > .form {
     background: $surface;
     padding: 0 1;
 }
-ModalScreen .form-title {
+.dsform .form-title {
     text-style: bold;
     color: $accent;
     width: 100%;
     margin-bottom: 1;
 }
-ModalScreen .field-label {
+.dsform .field-label {
     width: 100%;
     color: $text-muted;
 }
-ModalScreen .field-error {
+.dsform .field-error {
     color: $error;
     width: 100%;
     padding-left: 1;
 }
-ModalScreen .preview {
+.dsform .preview {
     width: 100%;
     color: $text;
     background: $panel;
     padding: 0 1;
     margin-top: 1;
 }
-ModalScreen .buttons {
+.dsform .buttons {
     height: auto;
     width: 100%;
     align-horizontal: right;
     margin-top: 1;
 }
-ModalScreen .buttons Button {
+.dsform .buttons Button {
     margin-left: 1;
 }
-ModalScreen .checks {
+.dsform .checks {
     height: auto;
 }
-ModalScreen .warning {
+.dsform .checks Label {
+    width: auto;
+    padding: 1 0 0 1;
+}
+.dsform .warning {
     color: $warning;
     width: 100%;
 }
-ModalScreen .form-scroll {
+.dsform .form-scroll {
     height: auto;
-    max-height: 1fr;
+    max-height: 30;
+}
+.dsform Input, .dsform Select {
+    margin: 0;
 }
 """
 
@@ -105,6 +112,10 @@ class _FormScreen(ModalScreen):
     """Shared: inline per-field errors, a general error line, esc cancels."""
 
     DEFAULT_CSS = _FORM_CSS
+    SCOPED_CSS = False
+
+    def __init__(self) -> None:
+        super().__init__(classes="dsform")
     FIELDS: tuple[str, ...] = ()
 
     def _error_widget(self, name: str) -> Static:
@@ -430,6 +441,7 @@ class ConfirmScreen(ModalScreen[bool]):
     """Shows the exact action and command; y/enter confirms, n/esc cancels."""
 
     DEFAULT_CSS = _FORM_CSS
+    SCOPED_CSS = False
     BINDINGS = [
         Binding("y", "confirm", "Confirm", id="confirm.yes"),
         Binding("enter", "confirm", "Confirm", id="confirm.enter", show=False),
@@ -439,7 +451,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, title: str, command: str = "", detail: str = "",
                  confirm_label: str = "Confirm", danger: bool = False) -> None:
-        super().__init__()
+        super().__init__(classes="dsform")
         self.title_text = title
         self.command = command
         self.detail = detail
@@ -497,6 +509,7 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
     """
 
     DEFAULT_CSS = _FORM_CSS
+    SCOPED_CSS = False
     BINDINGS = [
         Binding("t", "toggle", "Toggle on/off", id="debug.toggle"),
         Binding("r", "reload", "Apply with reload", id="debug.reload"),
@@ -505,7 +518,7 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
     ]
 
     def __init__(self, status) -> None:
-        super().__init__()
+        super().__init__(classes="dsform")
         self.status = status
         current = status.running_debug if status.running_debug is not None else status.file_debug
         self.target = not bool(current)
