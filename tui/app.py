@@ -116,7 +116,8 @@ class DockscopeApp(App[int]):
 
     def __init__(self, host: str | None = None, read_only: bool = False, model=None,
                  snapshot: Snapshot | None = None, live: bool = True, settings=None,
-                 theme: str | None = None, started_at: float | None = None) -> None:
+                 theme: str | None = None, started_at: float | None = None,
+                 findings: list | None = None) -> None:
         super().__init__()
         if settings is None:
             from inspectors.config import load_settings
@@ -146,6 +147,7 @@ class DockscopeApp(App[int]):
         self._theme_name = theme or getattr(settings, "theme", None) or DEFAULT_THEME
         self._bench = os.environ.get("DOCKSCOPE_BENCH", "")
         self._action_flows = None
+        self.fixed_findings = findings  # with a fixed snapshot: show these, do not run the doctor
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -179,6 +181,12 @@ class DockscopeApp(App[int]):
         self._render_status()
         self.call_after_refresh(self._focus_active)
         if self.fixed_snapshot is not None:
+            if self.fixed_findings is not None:
+                w = self._pane_widget("findings")
+                if w is not None and hasattr(w, "set_findings"):
+                    w.set_findings(list(self.fixed_findings))
+                    w.snapshot = self.fixed_snapshot
+                    setattr(w, "_dockscope_fixed", True)
             self.apply_snapshot(self.fixed_snapshot)
             return
         if self.model is None:
@@ -321,7 +329,8 @@ class DockscopeApp(App[int]):
             events.names = {c.id: c.name for c in snap.containers}
             for pid, _ in self.PANES:
                 w = self._pane_widget(pid)
-                if w is None or not hasattr(w, "update_snapshot"):
+                if w is None or not hasattr(w, "update_snapshot") or \
+                        getattr(w, "_dockscope_fixed", False):
                     continue
                 if pid == active:
                     w.update_snapshot(snap)
@@ -365,7 +374,8 @@ class DockscopeApp(App[int]):
             if isinstance(w, Pane) and w.dirty:
                 w.update_snapshot(self.snapshot)
                 w.dirty = False
-            elif getattr(w, "_dockscope_dirty", False) and hasattr(w, "update_snapshot"):
+            elif getattr(w, "_dockscope_dirty", False) and hasattr(w, "update_snapshot") and \
+                    not getattr(w, "_dockscope_fixed", False):
                 w.update_snapshot(self.snapshot)
                 setattr(w, "_dockscope_dirty", False)
 

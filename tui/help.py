@@ -45,8 +45,8 @@ def collect_bindings(app: App) -> list[Section]:
             g[label][0].append(display)
         else:
             g[label] = ([display], binding.description, ab.enabled)
-    # panes first, then tables, then global
-    rank = {"Tables": 1, "Filter line": 1, "Everywhere": 3}
+    # the pane's own keys first, then the global ones, then the generic ones
+    rank = {"Everywhere": 1, "Filter line": 2, "Tables": 3, "Screen": 4}
     order.sort(key=lambda t: rank.get(t, 0))
     out: list[Section] = []
     for title in order:

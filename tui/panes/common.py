@@ -417,6 +417,7 @@ class Pane(Vertical):
             title.append("  STALE", style="bold red")
         self.query_one("#pane-title", Static).update(title)
         empty = self.query_one("#pane-empty", Static)
+        self.set_class(t is not None and t.shown == 0, "-empty")
         if t is None:
             empty.display = False
         elif t.shown == 0:
@@ -431,6 +432,7 @@ class Pane(Vertical):
     def _on_filtered(self, event: DataView.Filtered) -> None:
         event.stop()
         self.refresh_title()
+        self.update_preview()
 
     # filter ----------------------------------------------------------
     def action_filter(self) -> None:

@@ -320,7 +320,8 @@ class EndpointsPane(Pane):
         if snap is None:
             return "loading..."
         if not snap.engine.reachable:
-            return "engine unreachable: no containers to show"
+            return ("engine: permission denied:" if snap.engine.error_kind == "permission"
+                    else "engine unreachable:") + " no containers to show"
         return "no containers"
 
     def subtitle(self) -> Text:

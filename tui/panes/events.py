@@ -37,8 +37,8 @@ def event_time(ev: dict) -> float:
 
 
 def format_time(t: float) -> str:
-    lt = time.localtime(t)
-    return time.strftime("%H:%M:%S", lt) + f".{int((t % 1) * 1000):03d}"
+    ms = int(t * 1000 + 0.5)
+    return time.strftime("%H:%M:%S", time.localtime(ms // 1000)) + f".{ms % 1000:03d}"
 
 
 def event_row(seq: int, ev: dict, names: dict[str, str] | None = None) -> Row:

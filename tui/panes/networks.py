@@ -264,7 +264,9 @@ class NetworksPane(Pane):
         if snap is None:
             return "loading..."
         if not snap.engine.reachable:
-            return "engine unreachable: no networks to show (panes 2 Bridges and 4 Ports still work)"
+            why = ("engine: permission denied:" if snap.engine.error_kind == "permission"
+                   else "engine unreachable:")
+            return why + " no networks to show (panes 2 Bridges and 4 Ports still work)"
         return "no networks"
 
     def subtitle(self) -> Text:

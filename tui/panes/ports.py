@@ -52,29 +52,43 @@ def _holder_text(l: Listener) -> str:
     return s
 
 
-def port_status(c: Container, p: PortBinding, snap: Snapshot) -> tuple[Text, str]:
-    """(status text, severity) where severity is ok|warn|bad|info."""
+def port_status(c: Container, p: PortBinding, snap: Snapshot) -> tuple[Text, str, str]:
+    """(short status, severity ok|warn|bad|info, one-sentence explanation)."""
     running = c.state in ("running", "paused", "restarting")
     holders = _holders(snap, p)
     others = [l for l in holders
               if not (l.owner == "docker-proxy" and l.container == c.name)]
     local = (p.host_ip or "") in LOCAL_IPS
+    host = _host(p)
     if not running:
         if others:
             who = ", ".join(_holder_text(l) for l in others[:2])
-            return Text(f"CONFLICT: {clean(who)} holds it; {clean(c.name)} cannot start",
-                        style="bold red"), "bad"
-        return Text("free (container not running)", style="dim"), "info"
+            return (Text(f"CONFLICT: held by {clean(who)}", style="bold red"), "bad",
+                    f"{c.name} ({c.state}) asks for host port {host}, but {who} already holds "
+                    f"it: starting {c.name} will fail with 'port is already allocated' / "
+                    f"'address already in use'. Free the port or publish another one.")
+        return (Text("free (not running)", style="dim"), "info",
+                f"{c.name} is {c.state}: {host} is requested but nothing holds it now; it "
+                f"would bind when the container starts.")
     if p.owner == "foreign":
         who = f"{p.listener_process or '?'}({p.listener_pid or '?'})"
-        return Text(f"STRANGER: {clean(who)} holds the host port", style="bold red"), "bad"
+        return (Text(f"STRANGER: {clean(who)}", style="bold red"), "bad",
+                f"{who} is not docker but listens on {host}: clients reach it instead of "
+                f"{c.name} (or the engine's forwarding is shadowed).")
     if p.owner == "none":
-        return Text("no listener (iptables DNAT only, or not bound)", style="yellow"), "warn"
+        return (Text("no listener", style="yellow"), "warn",
+                f"nothing listens on {host}: fine with the userland proxy off (iptables DNAT "
+                f"only), otherwise the proxy is missing.")
     if local:
-        return Text("local only (127.0.0.1): unreachable from other hosts", style="yellow"), "warn"
+        return (Text("local only (127.0.0.1)", style="yellow"), "warn",
+                f"{host} is bound to loopback: reachable from this host only, not from other "
+                f"machines (publish on 0.0.0.0 or an interface address for that).")
     if p.owner is None:
-        return Text("holder unknown (not root?)", style="dim"), "info"
-    return Text("ok", style="green"), "ok"
+        return (Text("holder unknown", style="dim"), "info",
+                "the process holding the host side is not visible (not root?).")
+    who = f"{p.listener_process or '?'}({p.listener_pid or '?'})"
+    return (Text("ok", style="green"), "ok",
+            f"{host} -> {c.name}:{p.container_port}/{p.protocol}, held by {who}.")
 
 
 def published_rows(snap: Snapshot) -> list[Row]:
@@ -83,7 +97,7 @@ def published_rows(snap: Snapshot) -> list[Row]:
         for p in c.ports:
             if not p.host_port:
                 continue
-            status, sev = port_status(c, p, snap)
+            status, sev, why = port_status(c, p, snap)
             held = (f"{p.listener_process or '?'}({p.listener_pid or '?'})"
                     if (p.listener_pid or p.listener_process) else "")
             if not held and p.requested:
@@ -96,7 +110,7 @@ def published_rows(snap: Snapshot) -> list[Row]:
                        txt(f"{p.container_port}/{p.protocol}"),
                        txt(c.state, "green" if c.state == "running" else "yellow"),
                        dash(held), status),
-                search=f"{c.id} {p.owner or ''} {sev}",
+                search=f"{c.id} {p.owner or ''} {sev} {why}",
             ))
     rows.sort(key=lambda r: (_port_sort(r.cells[0].plain), r.key))
     return rows
@@ -126,6 +140,8 @@ def listener_rows(snap: Snapshot) -> list[Row]:
 
 class PortsPane(Pane):
     TITLE = "Ports"
+    PREVIEW = True
+    PREVIEW_MIN_HEIGHT = 20
     HELP = ("Every published port: host ip:port -> container port, the process holding the "
             "host side, and conflicts (a stopped container whose port someone else holds, a "
             "stranger on a published port, a port bound to 127.0.0.1 only). a: every "
@@ -174,6 +190,26 @@ class PortsPane(Pane):
         self.query_one("#list", DataView).set_rows(published_rows(snap))
         self.query_one("#listeners", DataView).set_rows(listener_rows(snap))
         self.refresh_title()
+        self.update_preview()
+
+    def preview_for(self, key: str) -> Text | None:
+        snap = self.snapshot
+        if snap is None or self.show_all:
+            return None
+        cid, hip, hport, rest = key.split("|", 3)
+        c = snap.container(cid)
+        if c is None:
+            return None
+        for p in c.ports:
+            if (p.host_ip or "") == hip and str(p.host_port) == hport and \
+                    f"{p.container_port}/{p.protocol}" == rest:
+                status, _, why = port_status(c, p, snap)
+                out = Text()
+                out.append(status)
+                out.append("  ")
+                out.append(clean(why))
+                return out
+        return None
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
