@@ -618,6 +618,14 @@ def test_cli_errors_exit_2_with_one_line(daemon, image, uniq, tmp_path):
     r = cli(daemon, "daemon", "--file", str(tmp_path / "absent.log"))
     assert r.returncode == 2
     assert r.stderr.strip() == f"dockscope: {tmp_path / 'absent.log'}: no such file"
+    r = cli(daemon, name, "--since", "last tuesday")
+    assert r.returncode == 2 and r.stderr.startswith("dockscope: cannot understand --since")
+
+
+def test_cli_since(daemon, image, uniq):
+    name = run(daemon, image, f"logs-cs-{uniq}", "echo recent")
+    assert cli(daemon, name, "--since", "1h").stdout.splitlines() == ["recent"]
+    assert cli(daemon, name, "--since", "2099-01-01T00:00:00Z").stdout == ""
 
 
 def test_cli_daemon_log(daemon):

@@ -203,6 +203,7 @@ async def test_escape_and_markup_injection_rendered_inert(daemon, image, uniq):
         assert "  red [bold]x[/bold] [link=http://x]y[/link]" in screen
         assert not any("\x1b" in r or "\x07" in r or "pwned" in r for r in screen)
         # and as Textual composes the screen (markup would have eaten the brackets)
+        await pilot.pause()
         shot = app.export_screenshot()
         assert "[bold]x[/bold]" in shot and "[link=http://x]y[/link]" in shot
         # search highlighting splits the line, still no markup

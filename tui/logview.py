@@ -1180,6 +1180,7 @@ class LogPane(Vertical):
         msg.stop()
         if msg.session != self._session:
             return
+        self.view.sync()  # the last lines reach the screen now, not at the next frame tick
         if msg.kind == "opened":
             self.describe = msg.text
             self.state = "streaming"
