@@ -699,9 +699,22 @@ class LogView(ScrollView, can_focus=True):
         n = strip.cell_length
         if n <= width:
             return [strip.extend_cell_length(width, self._base())]
-        # character wrap (like less); lines are capped, so at most ~10k/width rows
-        cuts = list(range(width, n, width)) + [n]
-        return [s.extend_cell_length(width, self._base()) for s in strip.divide(cuts)]
+        # character wrap (like less); lines are capped, so at most ~10k/width rows.
+        # Continuation rows are indented under the text (past timestamp/name/marker).
+        base = self._base()
+        p = self.prefix_width()
+        if p > width // 2:
+            p = 0
+        step = width - p
+        cuts = list(range(width, n, step)) + [n]
+        pieces = strip.divide(cuts)
+        out = [pieces[0].extend_cell_length(width, base)]
+        pad = Strip.blank(p, base) if p else None
+        for piece in pieces[1:]:
+            if pad is not None:
+                piece = Strip.join([pad, piece])
+            out.append(piece.extend_cell_length(width, base))
+        return out
 
     def _layout_wrapped(self, width: int, height: int) -> list[Strip]:
         key = (int(self.scroll_y), width, height, self.model.version, self.following)
