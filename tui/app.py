@@ -147,28 +147,94 @@ class DockscopeApp(App[int]):
         self._theme_name = theme or getattr(settings, "theme", None) or DEFAULT_THEME
         self._bench = os.environ.get("DOCKSCOPE_BENCH", "")
         self._action_flows = None
+        self._all_mounted = False
+        self._mount_scheduled = False
+        self._live_started = False
+        self._early_events: list[dict] = []
         self.fixed_findings = findings  # with a fixed snapshot: show these, do not run the doctor
 
     # ------------------------------------------------------------------ layout
+    def _make_pane(self, pane_id: str) -> Widget:
+        if pane_id == "networks":
+            return NetworksPane(id="networks")
+        if pane_id == "bridges":
+            return BridgesPane(id="bridges")
+        if pane_id == "endpoints":
+            return EndpointsPane(id="endpoints")
+        if pane_id == "ports":
+            return PortsPane(id="ports")
+        if pane_id == "logs":
+            return _log_pane(self.host, self.settings)
+        if pane_id == "events":
+            return EventsPane(id="events")
+        return _findings_pane()
+
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield Static(id="banner")
+        # live: only pane 1 is built before the first frame; the others are
+        # mounted right after it (first data sooner, ~0.1 s on a slow host)
+        eager = self.fixed_snapshot is not None or not self.live_enabled
         with TabbedContent(id="tabs", initial="tab-networks"):
-            with TabPane("1 Networks", id="tab-networks"):
-                yield NetworksPane(id="networks")
-            with TabPane("2 Bridges", id="tab-bridges"):
-                yield BridgesPane(id="bridges")
-            with TabPane("3 Endpoints", id="tab-endpoints"):
-                yield EndpointsPane(id="endpoints")
-            with TabPane("4 Ports", id="tab-ports"):
-                yield PortsPane(id="ports")
-            with TabPane("5 Logs", id="tab-logs"):
-                yield _log_pane(self.host, self.settings)
-            with TabPane("6 Events", id="tab-events"):
-                yield EventsPane(id="events")
-            with TabPane("7 Findings", id="tab-findings"):
-                yield _findings_pane()
+            for num, (pane_id, title) in enumerate(self.PANES, start=1):
+                with TabPane(f"{num} {title}", id=f"tab-{pane_id}"):
+                    if eager or pane_id == "networks":
+                        yield self._make_pane(pane_id)
         yield Footer()
+
+    def _first_painted(self) -> None:
+        if self.live is None or self._live_started:
+            return
+        self._live_started = True
+        self.live.first_paint.set()
+        if self.live_enabled and not self.live.stop.is_set():
+            self._events_worker()
+            if getattr(self.model, "with_kernel", True):
+                self._netlink_worker()
+
+    def _schedule_mount_rest(self) -> None:
+        if not self._all_mounted and not self._mount_scheduled:
+            self._mount_scheduled = True
+            self.call_after_refresh(self._mount_rest)
+
+    async def _mount_rest(self) -> None:
+        for pane_id, _ in self.PANES:
+            if self._tearing_down():
+                return
+            tab = self.query_one(f"#tab-{pane_id}", TabPane)
+            if not tab.children and tab.is_attached:
+                await tab.mount(self._make_pane(pane_id))
+        self._all_mounted = True
+        if self._early_events:
+            self._add_events(self._early_events)
+            self._early_events = []
+        if self.engine_lost is not None:
+            for pane in self.query(Pane):
+                pane.set_stale(True)
+        self._catch_up()
+        self._focus_active()
+
+    def _events_pane(self) -> EventsPane | None:
+        w = self._pane_widget("events")
+        return w if isinstance(w, EventsPane) else None
+
+    def _add_events(self, events: list[dict]) -> None:
+        pane = self._events_pane()
+        if pane is None:
+            self._early_events.extend(events)
+            return
+        pane.add_events(events)
+        self.last_event_at = pane.last_event_at
+
+    def _add_local_event(self, action: str, message: str) -> None:
+        pane = self._events_pane()
+        if pane is None:
+            now = time.time()
+            self._early_events.append({"Type": "dockscope", "Action": action, "message": message,
+                                       "time": int(now), "timeNano": int(now * 1e9),
+                                       "Actor": {}})
+            return
+        pane.add_local(action, message)
 
     def on_mount(self) -> None:
         # long-lived thread workers (events, netlink, apply, logs) must not
@@ -180,6 +246,10 @@ class DockscopeApp(App[int]):
         self.query_one("#banner", Static).display = False
         self._render_status()
         self.call_after_refresh(self._focus_active)
+        if all(self.query_one(f"#tab-{p}", TabPane).children for p, _ in self.PANES):
+            self._all_mounted = True
+        else:  # after the first frame with data (or 1 s, whichever comes first)
+            self.set_timer(1.0, self._schedule_mount_rest)
         if self.fixed_snapshot is not None:
             if self.fixed_findings is not None:
                 w = self._pane_widget("findings")
@@ -195,10 +265,11 @@ class DockscopeApp(App[int]):
                          started_at=self.started_at)
         self._apply_worker()
         if self.live_enabled:
-            self._events_worker()
-            if getattr(self.model, "with_kernel", True):
-                self._netlink_worker()
             self.set_interval(1.0, self._tick)
+            # the event and netlink subscriptions start once the first frame is
+            # painted (their imports compete for the GIL); `since` replays
+            # whatever happened meanwhile
+            self.set_timer(1.5, self._first_painted)
         if getattr(self.settings, "error", None):
             self.notify(clean(self.settings.error), title="settings", severity="warning",
                         markup=False)
@@ -265,14 +336,21 @@ class DockscopeApp(App[int]):
                 except NoMatches:  # the screen is being torn down
                     return
         if msg.events:
-            self.query_one(EventsPane).add_events(msg.events)
-            self.last_event_at = self.query_one(EventsPane).last_event_at
+            self._add_events(msg.events)
             self._render_status()
         if msg.reason not in self.painted:
             self.painted[msg.reason] = time.monotonic()
-            if self._bench == "first-data" and msg.snapshot is not None and (
-                    msg.snapshot.networks or msg.snapshot.containers):
+            # bench/startup: exit on the first frame with data (or the full one)
+            has_data = msg.snapshot is not None and bool(msg.snapshot.networks or
+                                                         msg.snapshot.containers)
+            if has_data and not getattr(self, "_bench_result", None) and (
+                    self._bench == "first-data" or
+                    (self._bench == "full-data" and msg.reason == "build")):
+                self._bench_result = ("pending", 0.0)
                 self.call_after_refresh(self._bench_exit, msg.reason)
+        if msg.snapshot is not None:
+            self.call_after_refresh(self._first_painted)
+            self._schedule_mount_rest()
 
     def _bench_exit(self, reason: str) -> None:
         t0 = float(os.environ.get("DOCKSCOPE_BENCH_T0") or self.started_at)
@@ -286,7 +364,7 @@ class DockscopeApp(App[int]):
         first = self.engine_lost is None
         self.engine_lost = msg
         if first:
-            self.query_one(EventsPane).add_local("engine lost", msg.error)
+            self._add_local_event("engine lost", msg.error)
             self.query_one("#tabs").add_class("-stale")
             for pane in self.query(Pane):
                 pane.set_stale(True)
@@ -298,7 +376,7 @@ class DockscopeApp(App[int]):
         if self._tearing_down():
             return
         self.engine_lost = None
-        self.query_one(EventsPane).add_local("engine back", f"after {msg.after:.1f}s")
+        self._add_local_event("engine back", f"after {msg.after:.1f}s")
         self.query_one("#tabs").remove_class("-stale")
         for pane in self.query(Pane):
             pane.set_stale(False)
@@ -322,11 +400,12 @@ class DockscopeApp(App[int]):
             self.engine_seen_at = snap.taken_at or time.time()
         active = self.active_pane_id
         with self.batch_update():
-            bridges = self.query_one(BridgesPane)
-            if kernel:
+            bridges = self._pane_widget("bridges")
+            if kernel and isinstance(bridges, BridgesPane):
                 bridges.feed_rates(snap)
-            events = self.query_one(EventsPane)
-            events.names = {c.id: c.name for c in snap.containers}
+            events = self._events_pane()
+            if events is not None:
+                events.names = {c.id: c.name for c in snap.containers}
             for pid, _ in self.PANES:
                 w = self._pane_widget(pid)
                 if w is None or not hasattr(w, "update_snapshot") or \
@@ -540,7 +619,9 @@ class DockscopeApp(App[int]):
 
     def action_ports_all(self) -> None:
         self.action_pane("ports")
-        self.query_one(PortsPane).action_toggle_all()
+        w = self._pane_widget("ports")
+        if isinstance(w, PortsPane):
+            w.action_toggle_all()
 
     def action_logs(self) -> None:
         c = self.selected_container()

@@ -111,6 +111,9 @@ class Live:
         self.down_since: float | None = None
         self.event_count = 0
         self._kernel_at = 0.0
+        # set by the app once the first snapshot is on screen: the full build
+        # (CPU-heavy Python) waits for it so the first frame is not starved of the GIL
+        self.first_paint = threading.Event()
 
     # ---------------------------------------------------------------- control
     def request(self, kind: str, arg: Any = None) -> None:
@@ -122,6 +125,7 @@ class Live:
         if self.stop.is_set():
             return
         self.stop.set()
+        self.first_paint.set()
         self.queue.put(("stop", None))
         with self._lock:
             stream, client, sub = self._stream, self._client, self._subscription
@@ -251,6 +255,7 @@ class Live:
         t0 = time.monotonic()
         quick = self.model.quick()
         self.post(LiveUpdate(quick, [], "quick", False, time.monotonic() - t0))
+        self.first_paint.wait(1.0)
         if self.stop.is_set():
             return
         t0 = time.monotonic()

@@ -48,20 +48,26 @@ def event_row(seq: int, ev: dict, names: dict[str, str] | None = None) -> Row:
     action = ev.get("Action") or ev.get("status") or "?"
     name = attrs.get("name") or ""
     details: list[str] = []
+    # "exec_create: ping -c 1 web", "health_status: unhealthy": the verb, then the rest
+    action, _, rest = action.partition(": ")
+    if rest:
+        details.append(rest)
     if typ == "network" and attrs.get("container"):
         cid = attrs["container"]
         who = (names or {}).get(cid) or short_id(cid)
         details.append(f"container={who}")
-    if typ == "container" and attrs.get("image"):
-        details.append(f"image={attrs['image']}")
     for k, v in sorted(attrs.items()):
         if k in HIDDEN_ATTRS or k == "container" or k.startswith(("com.docker.compose.", "org.")):
             continue
         details.append(f"{k}={v}")
+    if typ == "container" and attrs.get("image"):
+        details.append(f"image={attrs['image']}")
     msg = ev.get("message")
     if msg:
         details.insert(0, msg)
     style = ACTION_STYLE.get(action, "")
+    if action == "health_status":
+        style = "red" if rest == "unhealthy" else "green"
     if action.startswith("exec_"):
         style = "dim"
     t = event_time(ev)
