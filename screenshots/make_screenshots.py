@@ -91,6 +91,7 @@ async def shoot(d: TestDaemon, out: Path) -> list[Path]:
         gw = d.docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
                       "shop-frontend").stdout.strip()
         d.docker("exec", "web", "ping", "-c", "2", "-W", "1", gw, check=False)
+        d.docker("exec", "-d", "web", "ping", "-i", "0.05", "-s", "1200", gw, check=False)
         d.docker("exec", "db", "ping", "-c", "1", "-W", "1", "web", check=False)
         d.docker("restart", "-t", "0", "legacy")
         await pilot.pause(1.5)

@@ -538,3 +538,48 @@ async def test_ports_pane_marks_conflicts_and_local_only(daemon, uniq):
     finally:
         s.close()
         daemon.docker("rm", "-f", web, blocked, check=False)
+
+
+# --------------------------------------------------------------------------- mouse
+
+
+async def test_mouse_switches_tabs_and_opens_rows():
+    """Mouse works like the keys (a fixed snapshot: no engine needed)."""
+    from tests.test_tui_snapshots import NET_IDS, demo_snapshot
+
+    app = DockscopeApp(snapshot=demo_snapshot(), live=False, settings=Settings(), findings=[])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click("#--content-tab-tab-bridges")
+        await pilot.pause()
+        assert app.active_pane_id == "bridges"
+        await pilot.click("#--content-tab-tab-networks")
+        await pilot.pause()
+        t = table(app, "networks")
+        row = keys(t).index(NET_IDS["frontend"])
+        # click the row: the cursor goes there; click it again: it opens
+        await pilot.click(t, offset=(3, row + 1))
+        await pilot.pause()
+        assert t.current_key() == NET_IDS["frontend"]
+        await pilot.click(t, offset=(3, row + 1))
+        await pilot.pause()
+        assert app.query_one("#networks").view_name == "detail"
+
+
+async def test_enter_on_a_finding_selects_its_object():
+    from tests.test_tui_snapshots import CTR_IDS, demo_findings, demo_snapshot
+
+    app = DockscopeApp(snapshot=demo_snapshot(), live=False, settings=Settings(),
+                       findings=demo_findings())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("7")
+        await pilot.pause()
+        await pilot.press("enter")  # port_conflict on worker
+        await pilot.pause()
+        assert app.active_pane_id == "endpoints"
+        assert table(app, "endpoints").current_key() == CTR_IDS["worker"]
+        await pilot.press("7", "down", "enter")  # orphan bridge
+        await pilot.pause()
+        assert app.active_pane_id == "bridges"
+        assert table(app, "bridges").current_key() == "br:br-dead00beef00"

@@ -77,6 +77,14 @@ def _construct(cls: type, **kw: Any) -> Widget:
     return cls(**kw)
 
 
+def _important(note: str) -> bool:
+    """Notes that explain an empty or partial view belong in the banner; the
+    rest (e.g. one socket without a visible owner) only in the help screen."""
+    n = note.lower()
+    return any(k in n for k in ("not root", "unavailable", "not on this host", "cannot",
+                                "permission", "failed"))
+
+
 class DockscopeApp(App[int]):
     """Keyboard-driven console for Docker networking on this host."""
 
@@ -517,8 +525,9 @@ class DockscopeApp(App[int]):
     def on_resize(self, event) -> None:
         self._render_status()
 
-    def banner_lines(self) -> list[tuple[str, str]]:
-        """(severity, text) lines of the banner: engine down, permission, not root, notes."""
+    def banner_lines(self, all: bool = False) -> list[tuple[str, str]]:
+        """(severity, text) lines of the banner: engine down, permission, not root, and
+        the notes that hide a whole view (``all``: every note, for the help screen)."""
         lines: list[tuple[str, str]] = []
         snap = self.snapshot
         if self.engine_lost is not None:
@@ -540,7 +549,8 @@ class DockscopeApp(App[int]):
                                    "listeners); retrying the engine in the background"))
         if snap is not None:
             for note in snap.notes:
-                lines.append(("warning", note))
+                if all or _important(note):
+                    lines.append(("warning", note))
         return lines
 
     def _render_banner(self) -> None:
@@ -604,7 +614,7 @@ class DockscopeApp(App[int]):
         w = self.active_pane()
         title = dict(self.PANES).get(self.active_pane_id, "")
         pane_help = getattr(w, "HELP", "") if w is not None else ""
-        notes = [line for _, line in self.banner_lines()]
+        notes = [line for _, line in self.banner_lines(all=True)]
         if notes:
             pane_help = (pane_help + "\n\nNotes:\n" + "\n".join(f"  {clean(n)}" for n in notes)).strip()
         self.push_screen(HelpScreen(collect_bindings(self), title=f"Keys: {title} pane",
