@@ -380,17 +380,23 @@ class _Candidate:
 
 
 def _dockerd_processes() -> list[_Candidate]:
-    import psutil
-
+    """dockerd processes from /proc (comm first: one small read per process;
+    the command line only for the matches). No psutil: this runs on every
+    fresh CLI start."""
     out = []
-    for p in psutil.process_iter(["pid", "name", "cmdline"]):
-        try:
-            name = p.info.get("name") or ""
-            cmd = p.info.get("cmdline") or []
-            if name in DOCKERD_NAMES or (cmd and os.path.basename(cmd[0]) in DOCKERD_NAMES):
-                out.append(_Candidate(p.pid, list(cmd) or [name]))
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
+        try:
+            with open(f"/proc/{entry}/comm", "rb") as f:
+                name = f.read().strip().decode(errors="replace")
+            if name not in DOCKERD_NAMES:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except OSError:  # gone, or hidden from us
+            continue
+        out.append(_Candidate(int(entry), cmd or [name]))
     out.sort(key=lambda c: c.pid)
     return out
 

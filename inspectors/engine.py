@@ -270,13 +270,22 @@ def list_fingerprint(s: dict) -> tuple:
 
 
 def read_containers(api: BaseAPI, pool: ThreadPoolExecutor | None = None,
-                    cache: dict | None = None, pid_alive=None) -> list[Container]:
+                    cache: dict | None = None, pid_alive=None,
+                    on_container=None) -> list[Container]:
     """Every container, inspected. With ``cache`` (id -> (fingerprint, inspect)),
     only containers whose list entry changed are inspected again; ``pid_alive``
-    (pid -> bool) double-checks a cached running container's pid."""
+    (pid -> bool) double-checks a cached running container's pid.
+    ``on_container(c)`` runs in the worker thread right after each container is
+    parsed (to pipeline namespace reads with the remaining inspects)."""
     summaries = api.containers(all=True)
 
     def one(s):
+        c = _one(s)
+        if c is not None and on_container is not None:
+            on_container(c)
+        return c
+
+    def _one(s):
         if cache is not None:
             hit = cache.get(s["Id"])
             fp = list_fingerprint(s)

@@ -36,7 +36,7 @@ from . import netns as nl
 NEEDS_ROOT = "needs root to enter network namespaces"
 
 __all__ = ["SandboxInfo", "read_sandboxes", "read_sandbox", "read_resolv_conf",
-           "veth_map", "NEEDS_ROOT"]
+           "veth_map", "NEEDS_ROOT", "SandboxReader", "join_sandbox"]
 
 
 @dataclass
@@ -304,6 +304,29 @@ def read_sandboxes(targets: list[Target], links_by_index: dict[int, Link] | None
         for info in results.values():
             _join(info, links_by_index)
     return results
+
+
+class SandboxReader:
+    """For pipelining: read sandboxes one by one from worker threads (never the
+    caller's own thread: ``setns`` switches the calling thread), e.g. right after
+    each container inspect, then :func:`join_sandbox` once the host links are in."""
+
+    def __init__(self):
+        self._r = _Reader()
+
+    def read(self, pid: int | None, sandbox_key: str | None) -> SandboxInfo:
+        try:
+            return self._r.read_target(pid, sandbox_key)
+        except Exception as e:  # one container never breaks the batch
+            return SandboxInfo(error=f"{type(e).__name__}: {e}")
+
+    def close(self) -> None:
+        self._r.close()
+
+
+def join_sandbox(info: SandboxInfo, links_by_index: dict[int, Link]) -> None:
+    """Fill ``host_veth``/``bridge`` of each interface (both directions checked)."""
+    _join(info, links_by_index)
 
 
 def read_sandbox(pid: int | None = None, sandbox_key: str | None = None,

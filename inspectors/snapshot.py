@@ -135,12 +135,18 @@ class Model:
                 local = api.target.is_local
 
             futures = {}
+            sandboxes: dict = {}
+            reader = self._sandbox_reader() if (local and self.with_sandboxes) else None
+            on_container = (lambda c: self._read_one_sandbox(reader, c, sandboxes)) \
+                if reader is not None else None
             if api is not None:
+                if local:
+                    futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
                 futures["info"] = self.pool.submit(api.info)
                 futures["networks"] = self.pool.submit(eng.read_networks, api, self.pool)
                 futures["containers"] = self.pool.submit(
                     eng.read_containers, api, self.pool, self._inspects,
-                    _pid_alive if api.target.is_local else None)
+                    _pid_alive if local else None, on_container)
             if local and self.with_listeners:
                 futures["listeners"] = self.pool.submit(_read_listeners, self._listener_reader())
             if local and self.with_kernel:
@@ -150,25 +156,29 @@ class Model:
                 snap.notes.append(
                     f"engine {snap.engine.host} is not on this host: kernel, sandbox and "
                     "socket views are empty (they can only be read on the engine's host)")
-            if api is not None:
-                try:
-                    info = futures["info"].result()
-                    snap.engine = eng.read_engine(api, info)
-                    snap.networks = futures["networks"].result()
-                    snap.containers = futures["containers"].result()
-                except EngineError as e:
-                    snap.engine.reachable = False
-                    snap.engine.error = str(e)
-                    snap.engine.error_kind = e.kind
-                    self.api = None
-            if "listeners" in futures:
-                snap.listeners, note = futures["listeners"].result()
-                if note:
-                    snap.notes.append(note)
-            if local and snap.engine.reachable:
-                snap.engine.daemon = self._find_daemon(snap.engine.host)
-            if local and self.with_sandboxes and snap.containers:
-                self._read_sandboxes(snap, snap.containers)
+            try:
+                if api is not None:
+                    try:
+                        info = futures["info"].result()
+                        snap.engine = eng.read_engine(api, info)
+                        snap.networks = futures["networks"].result()
+                        snap.containers = futures["containers"].result()
+                    except EngineError as e:
+                        snap.engine.reachable = False
+                        snap.engine.error = str(e)
+                        snap.engine.error_kind = e.kind
+                        self.api = None
+                if "listeners" in futures:
+                    snap.listeners, note = futures["listeners"].result()
+                    if note:
+                        snap.notes.append(note)
+                if "daemon" in futures and snap.engine.reachable:
+                    snap.engine.daemon = futures["daemon"].result()
+            finally:
+                if reader is not None:
+                    reader.close()
+            if sandboxes:
+                self._apply_sandboxes(snap, snap.containers, sandboxes)
             if not self.is_root and local:
                 snap.notes.append(
                     "not root: container namespaces (interfaces, routes), the pids of other "
@@ -187,34 +197,59 @@ class Model:
             self.snapshot.notes.append(f"kernel view unavailable: {e}")
             return [], []
 
-    def _read_sandboxes(self, snap: Snapshot, containers: list[Container]) -> None:
-        targets = [(c.id, c.pid, c.sandbox_key) for c in containers
-                   if c.pid and c.state in ("running", "paused", "restarting")]
-        if not targets:
-            return
+    def _sandbox_reader(self):
         try:
-            from inspectors import sandbox
-        except ImportError as e:  # pragma: no cover
-            snap.notes.append(f"sandbox view unavailable: {e}")
+            from inspectors.sandbox import SandboxReader
+
+            return SandboxReader()
+        except Exception as e:  # not root, no netlink
+            self.snapshot.notes.append(f"sandbox view unavailable: {e}")
+            return None
+
+    @staticmethod
+    def _read_one_sandbox(reader, c: Container, out: dict) -> None:
+        """In a worker thread, right after the container's inspect."""
+        if not c.pid or c.state not in ("running", "paused", "restarting"):
             return
+        from inspectors.sandbox import read_resolv_conf
+
+        info = reader.read(c.pid, c.sandbox_key)
+        dns = read_resolv_conf(c.dns.path) if c.dns.path else None
+        out[c.id] = (info, dns)
+
+    def _apply_sandboxes(self, snap: Snapshot, containers: list[Container], got: dict) -> None:
+        from inspectors.sandbox import join_sandbox
+
         links_by_index = {l.index: l for l in snap.links}
-        infos = sandbox.read_sandboxes(targets, links_by_index)
         for c in containers:
-            info = infos.get(c.id)
-            if info is None:
+            hit = got.get(c.id)
+            if hit is None:
                 continue
+            info, dns = hit
+            if dns is not None:
+                path = c.dns.path
+                c.dns = dns
+                c.dns.path = path
             if info.error:
                 c.sandbox_note = info.error
                 continue
+            join_sandbox(info, links_by_index)
             c.interfaces = info.interfaces
             c.routes = info.routes
             c.netns = info.netns
-        # DNS config: the host-side resolv.conf copy (under the data-root)
-        for c in containers:
-            if c.dns.path and c.state == "running":
-                path = c.dns.path
-                c.dns = sandbox.read_resolv_conf(path)
-                c.dns.path = path
+
+    def _read_sandboxes(self, snap: Snapshot, containers: list[Container]) -> None:
+        """Sequential variant for one or a few containers (targeted refresh)."""
+        reader = self._sandbox_reader()
+        if reader is None:
+            return
+        got: dict = {}
+        try:
+            for c in containers:
+                self.pool.submit(self._read_one_sandbox, reader, c, got).result()
+        finally:
+            reader.close()
+        self._apply_sandboxes(snap, containers, got)
 
     def _listener_reader(self):
         """Warm inode -> process map for host listeners (see sockets.ListenerReader)."""

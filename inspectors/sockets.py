@@ -1,17 +1,16 @@
-"""Who listens where: host sockets (psutil) and a namespace's sockets (/proc).
+"""Who listens where: host sockets and a namespace's sockets (/proc).
 
 * :func:`read_listeners` - every listening TCP socket and bound (unconnected)
   UDP socket of the host network namespace, IPv4 and IPv6, with the owning
-  pid, process name and command line. One ``psutil.net_connections("inet")``
-  call: psutil reads ``/proc/net/{tcp,tcp6,udp,udp6}`` once and maps socket
-  inodes to pids with one walk of ``/proc/*/fd``; we add nothing to that walk.
+  pid, process name and command line: ``/proc/net/{tcp,tcp6,udp,udp6}`` once,
+  and socket inodes mapped to pids with one walk of ``/proc/*/fd`` (what
+  psutil.net_connections does, without its import cost). :class:`ListenerReader`
+  keeps that map warm in a long-lived process.
 * :func:`classify_owner` / :func:`proxy_target` - docker-proxy, dockerd,
   rootlesskit or a foreign process.
 * :func:`read_netns_listeners` - the same for another network namespace
   (a container's), read from ``/proc/<pid>/net/*``: psutil only ever reads the
   caller's namespace.
-
-psutil is imported inside the functions (CLI start-up time).
 """
 
 from __future__ import annotations
@@ -39,27 +38,6 @@ NOTE_NO_PID = ("{n} listening socket(s) have no owning process visible here "
 # --------------------------------------------------------------------------- host
 
 
-def _proc_info(pid: int, cache: dict[int, tuple[str | None, list[str]]]):
-    if pid in cache:
-        return cache[pid]
-    import psutil
-
-    name: str | None = None
-    cmdline: list[str] = []
-    try:
-        p = psutil.Process(pid)
-        with p.oneshot():
-            name = p.name()
-            try:
-                cmdline = p.cmdline()
-            except (psutil.AccessDenied, psutil.ZombieProcess):
-                cmdline = []
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        pass
-    cache[pid] = (name, cmdline)
-    return cache[pid]
-
-
 def _dedupe(items: list[Listener]) -> list[Listener]:
     """One entry per (protocol, family, ip, port, pid).
 
@@ -81,46 +59,13 @@ def _dedupe(items: list[Listener]) -> list[Listener]:
 def read_listeners(notes: list[str] | None = None) -> list[Listener]:
     """Listening TCP and bound UDP sockets of this (the host) network namespace.
 
-    ``notes`` (optional) receives one line per thing that could not be known
-    (not root: pids of other users' sockets are None). Never raises for lack
-    of privileges: falls back to ``/proc/net/*`` without pids if psutil is
-    refused.
+    Read from ``/proc/net/{tcp,tcp6,udp,udp6}`` with each socket's owner found
+    by its inode under ``/proc/*/fd`` (what psutil.net_connections does, without
+    importing it). ``notes`` (optional) receives one line per thing that could
+    not be known (not root: pids of other users' sockets are None). Never
+    raises for lack of privileges.
     """
-    import psutil
-
-    try:
-        conns = psutil.net_connections(kind="inet")
-    except psutil.AccessDenied:
-        if notes is not None:
-            notes.append("psutil was refused the socket table; read /proc/net "
-                         "without owning processes")
-        return _dedupe([li for li, _ in _read_proc_net("/proc/net")])
-
-    cache: dict[int, tuple[str | None, list[str]]] = {}
-    out: list[Listener] = []
-    for c in conns:
-        if not c.laddr:
-            continue
-        if c.type == socket.SOCK_STREAM:
-            if c.status != psutil.CONN_LISTEN:
-                continue
-            proto = "tcp"
-        elif c.type == socket.SOCK_DGRAM:
-            if c.raddr:  # connected UDP: a client socket, not a bound service
-                continue
-            proto = "udp"
-        else:
-            continue
-        fam = 6 if c.family == socket.AF_INET6 else 4
-        name, cmd = _proc_info(c.pid, cache) if c.pid else (None, [])
-        out.append(Listener(protocol=proto, ip=c.laddr.ip, port=c.laddr.port, pid=c.pid,
-                            process=name, family=fam, cmdline=list(cmd)))
-    out = _dedupe(out)
-    if notes is not None:
-        missing = sum(1 for li in out if li.pid is None)
-        if missing:
-            notes.append(NOTE_NOT_ROOT if os.geteuid() != 0 else NOTE_NO_PID.format(n=missing))
-    return out
+    return ListenerReader().read(notes)
 
 
 class ListenerReader:

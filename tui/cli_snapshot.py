@@ -34,7 +34,7 @@ def _err(line: str) -> None:
 
 
 def cmd_snapshot(args) -> int:
-    from inspectors.model import to_jsonable
+    from inspectors.model import dumps_json
     from inspectors.snapshot import Model
 
     m = Model(with_sandboxes=not args.no_sandboxes)
@@ -43,7 +43,7 @@ def cmd_snapshot(args) -> int:
     finally:
         m.close()
     if args.json:
-        json.dump(to_jsonable(snap), sys.stdout, indent=1, sort_keys=False)
+        sys.stdout.write(dumps_json(snap))
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(snap))
