@@ -102,8 +102,9 @@ def sanitize(text: str, limit: int = MAX_LINE_CHARS, cut_bytes: int = 0) -> str:
     ``… [N bytes cut]`` (N counts UTF-8 bytes, plus ``cut_bytes`` already cut by
     the caller). Markup is not interpreted here, nor anywhere: render as Text.
     """
-    if len(text) <= limit and not cut_bytes and _NEEDS_RE.search(text) is None:
-        return text
+    if len(text) <= limit and not cut_bytes and (text.isprintable()
+                                                 or _NEEDS_RE.search(text) is None):
+        return text  # isprintable() is False for every character removed below (and a few more)
     if "\x1b" in text or "\x9b" in text or "\x9d" in text or "\x90" in text:
         text = _ESC_RE.sub("", text)
     text = _CTRL_RE.sub("", text)
@@ -702,7 +703,7 @@ class _FrameAssembler:
                     if e > s and buf[e - 1] == 13:
                         e -= 1
                     text = buf[s:e].decode("utf-8", "replace")
-                    if len(text) > limit or needs(text) is not None:
+                    if len(text) > limit or (not text.isprintable() and needs(text) is not None):
                         text = sanitize(text)
                     out.append(LogLine(name, "stderr" if st == 2 else "stdout", ts, text))
                 else:

@@ -59,6 +59,8 @@ from inspectors.logs import (
 
 BATCH_SECONDS = 0.05
 MIN_FRAME = 0.1  # the view redraws at most 10 times a second for new lines
+FIREHOSE_FRAME = 0.25  # ... and 4 times a second when more than
+FIREHOSE_LINES = 2000  # this many lines came since the last redraw
 BATCH_LINES = 5000
 # since-windows cycled by `s`: (label, seconds back or None, kind)
 WINDOWS: tuple[tuple[str, float | None], ...] = (
@@ -427,6 +429,8 @@ class LogView(ScrollView, can_focus=True):
         self._drop_pending = 0
         self._last_sync = 0.0
         self._sync_timer = None
+        self._frame = MIN_FRAME
+        self._since_sync = 0
 
     # ---------------------------------------------------------------- options
     def invalidate(self) -> None:
@@ -555,8 +559,9 @@ class LogView(ScrollView, can_focus=True):
             self.new_lines += added
         self._drop_pending += dropped
         self._dirty = True
+        self._since_sync += len(lines)
         now = time.monotonic()
-        wait = self._last_sync + MIN_FRAME - now
+        wait = self._last_sync + self._frame - now
         if wait <= 0:
             self.sync()
         elif self._sync_timer is None:
@@ -572,6 +577,10 @@ class LogView(ScrollView, can_focus=True):
             return
         self._dirty = False
         self._last_sync = time.monotonic()
+        # a firehose (more lines than anyone reads) gets fewer frames: the CPU
+        # (and the GIL) go to the reader; keys still redraw at once
+        self._frame = FIREHOSE_FRAME if self._since_sync > FIREHOSE_LINES else MIN_FRAME
+        self._since_sync = 0
         self.update_virtual_size()
         self._wrap_layout_key = None
         dropped, self._drop_pending = self._drop_pending, 0
@@ -1233,7 +1242,7 @@ class LogPane(Vertical):
             t.append("  " + sanitize(what))
             t.append(f"  · window: {self._window_label()}", style="bold")
         try:
-            self.query_one("#log-title", Static).update(t)
+            self.query_one("#log-title", Static).update(t, layout=False)
         except Exception:
             pass
 
@@ -1279,7 +1288,7 @@ class LogPane(Vertical):
 
     def _update_status(self) -> None:
         try:
-            self.query_one("#log-status", Static).update(self.status_text())
+            self.query_one("#log-status", Static).update(self.status_text(), layout=False)
         except Exception:
             pass
 
