@@ -244,11 +244,19 @@ class DockscopeApp(App[int]):
             return
         pane.add_local(action, message)
 
-    def on_mount(self) -> None:
+    def on_load(self) -> None:
+        """Before the terminal and the first screen exist: start reading the engine,
+        so the first list calls overlap building the UI."""
         # long-lived thread workers (events, netlink, apply, logs) must not
         # starve the default executor (min(32, cpus + 4) threads)
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=32, thread_name_prefix="dockscope-worker"))
+        if self.fixed_snapshot is None and self.model is not None:
+            self.live = Live(self.model, self.post_message, host=self.host,
+                             started_at=self.started_at)
+            self._apply_worker()
+
+    def on_mount(self) -> None:
         if self._theme_name in self.available_themes:
             self.theme = self._theme_name
         self.query_one("#banner", Static).display = False
@@ -267,11 +275,8 @@ class DockscopeApp(App[int]):
                     setattr(w, "_dockscope_fixed", True)
             self.apply_snapshot(self.fixed_snapshot)
             return
-        if self.model is None:
+        if self.live is None:
             return
-        self.live = Live(self.model, self.post_message, host=self.host,
-                         started_at=self.started_at)
-        self._apply_worker()
         if self.live_enabled:
             self.set_interval(1.0, self._tick)
             # the event and netlink subscriptions start once the first frame is
