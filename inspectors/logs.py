@@ -30,6 +30,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import struct
 import subprocess
 import threading
@@ -361,8 +362,10 @@ class ContainerLogSource(LogSource):
 
     def __init__(self, client, container: str, *, follow: bool = True,
                  tail: int | str = 500, since: float | None = None,
-                 name: str | None = None, after: datetime | None = None):
+                 name: str | None = None, after: datetime | None = None,
+                 raw_socket: bool = True):
         self.client = client
+        self.raw_socket = raw_socket  # HTTP/1.0 on a local unix socket (else docker-py, chunked)
         self.container = container
         self.follow = follow
         self.tail = tail if (tail == "all" or (isinstance(tail, int) and tail >= 0)) else "all"
@@ -373,6 +376,7 @@ class ContainerLogSource(LogSource):
         self.tty = False
         self.driver: str | None = None
         self._res = None
+        self._sock: _RawResponse | None = None
         self._closed = threading.Event()
         self._opened = False
         self.describe = f"container {self.name}"
@@ -419,12 +423,18 @@ class ContainerLogSource(LogSource):
             window = f"since {format_timestamp(datetime.fromtimestamp(self.since, timezone.utc))}"
         self.describe = (f"container {self.name} ({self.driver or '?'} driver{', tty' if self.tty else ''}), "
                          f"{window}{', following' if self.follow else ''}")
+        sock_path = _unix_socket_of(self.client) if self.raw_socket else None
         try:
-            res = api._get(api._url("/containers/{0}/logs", self.id), params=params, stream=True)
-            api._raise_for_status(res)
-        except derr.APIError as e:
+            if sock_path:
+                self._sock = _raw_get(sock_path, api._url("/containers/{0}/logs", self.id), params)
+            else:
+                res = api._get(api._url("/containers/{0}/logs", self.id), params=params,
+                               stream=True)
+                api._raise_for_status(res)
+                self._res = res
+        except (derr.APIError, _HTTPStatus) as e:
             status = e.status_code
-            msg = str(e.explanation or e).strip()
+            msg = str(getattr(e, "explanation", None) or e).strip()
             if status == 501 or "does not support reading" in msg:
                 raise LogStreamError(
                     f"container {self.name} uses the {self.driver!r} logging driver, which the "
@@ -437,12 +447,12 @@ class ContainerLogSource(LogSource):
         except Exception as e:
             raise LogStreamError(f"engine unreachable while opening logs of {self.name}: {e}",
                                  "engine")
-        self._res = res
-        try:  # follow may sit idle for hours: no read timeout
-            sock = api._get_raw_response_socket(res)
-            api._disable_socket_timeout(sock)
-        except Exception:
-            pass
+        if self._res is not None:
+            try:  # follow may sit idle for hours: no read timeout
+                sock = api._get_raw_response_socket(self._res)
+                api._disable_socket_timeout(sock)
+            except Exception:
+                pass
         self._opened = True
         if self._closed.is_set():
             self._shutdown()
@@ -451,6 +461,9 @@ class ContainerLogSource(LogSource):
     # ---------------------------------------------------------------- read
     def _chunks(self) -> Iterator[bytes]:
         """The response body, de-chunked, as it arrives (one recv per read)."""
+        if self._sock is not None:
+            yield from self._sock.body()
+            return
         res = self._res
         hr = getattr(res.raw, "_fp", None)
         fp = getattr(hr, "fp", None)
@@ -528,6 +541,9 @@ class ContainerLogSource(LogSource):
 
     # ---------------------------------------------------------------- close
     def _shutdown(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            return
         res = self._res
         if res is None:
             return
@@ -545,6 +561,113 @@ class ContainerLogSource(LogSource):
         """Stop reading; safe from any thread, interrupts a blocking read."""
         self._closed.set()
         self._shutdown()
+
+
+class _HTTPStatus(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status_code = status
+
+
+def _unix_socket_of(client) -> str | None:
+    """The socket path when ``client`` talks to a local unix socket."""
+    try:
+        api = client.api
+        if not str(api.base_url).startswith("http+docker://"):
+            return None
+        adapter = api.get_adapter(api.base_url)
+        path = getattr(adapter, "socket_path", None)
+        return path if path and os.path.exists(path) else None
+    except Exception:
+        return None
+
+
+class _RawResponse:
+    """An HTTP/1.0 response on a unix socket: no chunked encoding, the body
+    ends when the engine closes the connection. ``close()`` from any thread
+    interrupts a blocking recv (shutdown)."""
+
+    def __init__(self, sock: socket.socket, first: bytes):
+        self.sock = sock
+        self.first = first
+        self._closed = False
+
+    def body(self) -> Iterator[bytes]:
+        if self.first:
+            yield self.first
+        recv = self.sock.recv
+        sleep = time.sleep
+        while not self._closed:
+            try:
+                d = recv(262144)
+            except OSError:
+                return
+            if not d:
+                return
+            yield d
+            if len(d) < 32768:
+                # a trickle (the engine writes a frame per line): let a few ms of
+                # them pile up rather than wake up for each; costs 2 ms of latency
+                sleep(0.002)
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _raw_get(sock_path: str, url: str, params: dict, timeout: float = 30.0) -> _RawResponse:
+    """GET ``url``'s path on the engine's unix socket with HTTP/1.0.
+
+    dockerd answers an HTTP/1.0 request with a plain body closed at its end
+    (HTTP/1.1 would be chunked: one chunk per log line to decode). Raises
+    :class:`_HTTPStatus` for an error status (with the engine's message).
+    """
+    from urllib.parse import urlencode, urlsplit
+
+    u = urlsplit(url)
+    target = u.path + ("?" + urlencode(params) if params else "")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock_path)
+        s.sendall(f"GET {target} HTTP/1.0\r\nHost: docker\r\nUser-Agent: dockscope\r\n\r\n"
+                  .encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = s.recv(65536)
+            if not d:
+                raise OSError("the engine closed the connection before answering")
+            head += d
+            if len(head) > 1 << 20:
+                raise OSError("no end of HTTP headers in the first MiB")
+        head, _, rest = head.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split(" ", 2)
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        if status >= 400 or status == 0:
+            body = rest
+            while len(body) < 1 << 20:
+                d = s.recv(65536)
+                if not d:
+                    break
+                body += d
+            try:
+                msg = json.loads(body).get("message", "")
+            except (ValueError, AttributeError):
+                msg = body.decode("utf-8", "replace").strip()
+            raise _HTTPStatus(status, msg or status_line)
+        s.settimeout(None)  # a follow may sit idle for hours
+        return _RawResponse(s, rest)
+    except BaseException:
+        s.close()
+        raise
 
 
 def _dechunk(fp) -> Iterator[bytes]:

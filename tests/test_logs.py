@@ -175,21 +175,28 @@ def test_ring_buffer_keeps_the_newest_with_stable_seqs():
 # --------------------------------------------------------------------------- containers
 
 
-def test_fast_writer_all_lines_in_order(daemon, client, image, uniq):
+TRANSPORTS = pytest.mark.parametrize("raw", [True, False], ids=["http1.0-unix", "docker-py-chunked"])
+
+
+@TRANSPORTS
+def test_fast_writer_all_lines_in_order(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-fast-{uniq}", "seq 1 20000")
-    lines = read_all(open_container_logs(client, [name], follow=False, tail="all"))
+    src = ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw).open()
+    assert (src._sock is not None) == raw  # which transport really read it
+    lines = read_all(src)
     assert [ln.text for ln in lines] == [str(i) for i in range(1, 20001)]
     assert all(ln.stream == "stdout" and ln.source == name for ln in lines)
     ts = [ln.timestamp for ln in lines]
     assert all(t is not None for t in ts) and ts == sorted(ts)
-    tail = read_all(open_container_logs(client, [name], follow=False, tail=5))
+    tail = read_all(ContainerLogSource(client, name, follow=False, tail=5, raw_socket=raw))
     assert [ln.text for ln in tail] == ["19996", "19997", "19998", "19999", "20000"]
 
 
-def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image, uniq):
+@TRANSPORTS
+def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-slow-{uniq}",
                "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done", wait=False)
-    src = open_container_logs(client, [name], follow=True, tail=0)
+    src = ContainerLogSource(client, name, follow=True, tail=0, raw_socket=raw).open()
     f = Follower(src)
     f.wait_for(lambda ls: len(ls) >= 5, what="5 live lines")
     texts = [ln.text for ln in f.lines]
@@ -209,18 +216,20 @@ def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image
     daemon.docker("rm", "-f", name)
 
 
-def test_stdout_and_stderr_told_apart(daemon, client, image, uniq):
+@TRANSPORTS
+def test_stdout_and_stderr_told_apart(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-oe-{uniq}",
                "echo out1; echo err1 >&2; sleep 0.05; echo out2; echo err2 >&2")
-    lines = read_all(open_container_logs(client, [name], follow=False, tail="all"))
+    lines = read_all(ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw))
     got = sorted((ln.stream, ln.text) for ln in lines)
     assert got == [("stderr", "err1"), ("stderr", "err2"), ("stdout", "out1"), ("stdout", "out2")]
 
 
-def test_container_removed_mid_follow_ends_cleanly(daemon, client, image, uniq):
+@TRANSPORTS
+def test_container_removed_mid_follow_ends_cleanly(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-rm-{uniq}",
                "trap 'exit 0' TERM; while true; do echo alive; sleep 0.2; done", wait=False)
-    src = open_container_logs(client, [name], follow=True, tail="all")
+    src = ContainerLogSource(client, name, follow=True, tail="all", raw_socket=raw).open()
     f = Follower(src)
     f.wait_for(lambda ls: len(ls) >= 2, what="first lines")
     daemon.docker("rm", "-f", name)
@@ -278,11 +287,13 @@ def test_escape_and_markup_injection_is_inert(daemon, client, image, uniq):
     assert "\x1b" not in ln.text and "\x07" not in ln.text and "pwned" not in ln.text
 
 
-def test_one_megabyte_line_is_truncated_quickly(daemon, client, image, uniq):
+@TRANSPORTS
+def test_one_megabyte_line_is_truncated_quickly(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-1mb-{uniq}",
                "head -c 1000000 /dev/zero | tr '\\0' a; echo; echo after")
     t0 = time.monotonic()
-    lines = read_all(open_container_logs(client, [name], follow=False, tail="all"), timeout=30)
+    lines = read_all(ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw),
+                     timeout=30)
     assert time.monotonic() - t0 < 10
     assert [ln.text for ln in lines][1:] == ["after"]
     big = lines[0].text
@@ -302,9 +313,10 @@ def test_binary_garbage_gives_safe_text(daemon, client, image, uniq):
         assert len(ln.text) <= 10_100
 
 
-def test_tty_container_lines_have_no_carriage_returns(daemon, client, image, uniq):
+@TRANSPORTS
+def test_tty_container_lines_have_no_carriage_returns(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-tty-{uniq}", "echo one; echo two", "-t")
-    src = open_container_logs(client, [name], follow=False, tail="all")
+    src = ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw).open()
     assert src.tty
     lines = read_all(src)
     assert [ln.text for ln in lines] == ["one", "two"]
