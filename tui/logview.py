@@ -476,7 +476,7 @@ class LogView(ScrollView, can_focus=True):
         if self.wrap:
             width = self.scrollable_content_region.width
         else:
-            width = self.prefix_width() + self.model.max_chars + 24  # room for "… [N bytes cut]"
+            width = self.prefix_width() + self.model.max_chars + 1
         self.virtual_size = Size(width, rows)
 
     # ---------------------------------------------------------------- scroll
@@ -928,11 +928,12 @@ class LogPane(Vertical):
     class StreamStatus(Message):
         """Reader state for a session (internal)."""
 
-        def __init__(self, session: int, kind: str, text: str):
+        def __init__(self, session: int, kind: str, text: str, names: list[str] | None = None):
             super().__init__()
             self.session = session
             self.kind = kind
             self.text = text
+            self.names = names or []
 
     class SourceOpened(Message):
         """A source was opened; ``describe`` says which (file, journald unit, containers)."""
@@ -1013,13 +1014,22 @@ class LogPane(Vertical):
         self.view.focus()
 
     # ---------------------------------------------------------------- public API
-    def open_container(self, names_or_ids: list[str] | str) -> None:
-        """Follow these containers (several: merged, with a name column)."""
+    def _window_index(self, window: str | None) -> int:
+        labels = [w[0] for w in WINDOWS]
+        if window is None:
+            return 0
+        if window not in labels:
+            raise ValueError(f"window must be one of {', '.join(labels)}")
+        return labels.index(window)
+
+    def open_container(self, names_or_ids: list[str] | str, window: str | None = None) -> None:
+        """Follow these containers (several: merged, with a name column).
+        ``window``: "tail" (default: the last log_tail lines), "1m", "15m", "1h", "all"."""
         if isinstance(names_or_ids, str):
             names_or_ids = [names_or_ids]
         self._kind = "container"
         self._targets = [str(n) for n in names_or_ids]
-        self._window = 0
+        self._window = self._window_index(window)
         v = self.view
         v.show_timestamps = False
         v.show_source = len(self._targets) > 1
@@ -1028,12 +1038,12 @@ class LogPane(Vertical):
         v.set_sources([sanitize(n) for n in self._targets])
         self._restart()
 
-    def open_daemon(self, path: str | None = None) -> None:
+    def open_daemon(self, path: str | None = None, window: str | None = None) -> None:
         """Follow dockerd's log (``path`` overrides the detected source)."""
         self._kind = "daemon"
         self._targets = ["dockerd"]
         self._daemon_path = path
-        self._window = 0
+        self._window = self._window_index(window)
         v = self.view
         v.show_timestamps = True
         v.show_source = False
@@ -1131,7 +1141,8 @@ class LogPane(Vertical):
             if closed:
                 src.close()
                 return
-            self.post_message(self.StreamStatus(session, "opened", src.describe))
+            names = list(getattr(src, "names", None) or [src.name])
+            self.post_message(self.StreamStatus(session, "opened", src.describe, names))
             for batch in src.read():
                 if pending.closed:
                     break
@@ -1206,6 +1217,10 @@ class LogPane(Vertical):
         if msg.kind == "opened":
             self.describe = msg.text
             self.state = "streaming"
+            if self._kind == "container" and msg.names:
+                # the engine's names (the user may have given ids)
+                self.view.set_sources([sanitize(n) for n in msg.names])
+                self.view.invalidate()
             self._update_title()
             self.post_message(self.SourceOpened(self, msg.text))
         elif msg.kind == "ended":
