@@ -654,3 +654,26 @@ def test_cli_daemon_log(daemon):
     r = cli(daemon, "daemon", "--file", str(daemon.log_file), "--tail", "2")
     assert r.returncode == 0 and "given by --file" in r.stderr.splitlines()[0]
     assert len(r.stdout.splitlines()) == 2
+
+
+def test_syslog_file_keeps_only_dockerd_lines(tmp_path):
+    from inspectors.config import Settings
+    from inspectors.model import DaemonProcess
+
+    p = tmp_path / "syslog"
+    p.write_text(
+        "Nov 27 21:00:00 host systemd[1]: Started Docker.\n"
+        'Nov 27 21:00:01 host dockerd[812]: time="2026-11-27T21:00:01.5Z" level=warning '
+        'msg="Your kernel does not support swap limit capabilities"\n'
+        "Nov 27 21:00:02 host kernel: [  12.3] docker0: port 1(veth1) entered forwarding state\n"
+        'Nov 27 21:00:03 host dockerd[812]: time="2026-11-27T21:00:03Z" level=info '
+        'msg="API listen on /run/docker.sock"\n')
+    src = daemon_log_source(DaemonProcess(), Settings(), follow=False,
+                            known_paths=((str(tmp_path / "none.log"), None),
+                                         (str(p), L.syslog_dockerd_filter)))
+    assert "dockerd lines only" in src.describe
+    lines = read_all(src)
+    assert [(ln.level, ln.text) for ln in lines] == [
+        ("warning", "Your kernel does not support swap limit capabilities"),
+        ("info", "API listen on /run/docker.sock")]
+    assert lines[0].timestamp == datetime(2026, 11, 27, 21, 0, 1, 500000, tzinfo=timezone.utc)
