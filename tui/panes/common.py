@@ -138,7 +138,7 @@ class DataView(DataTable):
             super().__init__()
             self.view = view
 
-    def __init__(self, columns: list[tuple[str, str]], stick_top: bool = False,
+    def __init__(self, columns: list[tuple], stick_top: bool = False,
                  **kw: Any) -> None:
         kw.setdefault("cursor_type", "row")
         kw.setdefault("zebra_stripes", True)
@@ -151,8 +151,9 @@ class DataView(DataTable):
         self.total = 0
         self.shown = 0
         self.cursor_foreground_priority = "renderable"
-        for key, label in columns:
-            self.add_column(Text(label, style="bold"), key=key)
+        for key, label, *width in columns:  # (key, label[, fixed width])
+            self.add_column(Text(label, style="bold"), key=key,
+                            width=width[0] if width else None)
 
     # ---------------------------------------------------------------- data
     @property
@@ -209,7 +210,7 @@ class DataView(DataTable):
                 if key not in want_set:
                     self.remove_row(key)
                     self._cells.pop(key, None)
-            col_keys = [k for k, _ in self._columns_spec]
+            col_keys = [c[0] for c in self._columns_spec]
             for r in want:
                 cells = tuple(r.cells) + (Text(""),) * (len(col_keys) - len(r.cells))
                 old = self._cells.get(r.key)

@@ -16,7 +16,8 @@ from inspectors.model import Container, Interface, Link, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
 
 CT_COLS = [
-    ("name", "CONTAINER"), ("state", "STATE"), ("nets", "NETWORK  IP"), ("veths", "IFACE:HOST VETH"),
+    ("name", "CONTAINER"), ("state", "STATE"), ("nets", "NETWORK  IP", 44),
+    ("veths", "IFACE:HOST VETH", 36),
     ("netns", "SANDBOX"), ("pid", "PID"), ("id", "ID"),
 ]
 

@@ -17,7 +17,7 @@ from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
 
 EV_COLS = [
     ("time", "TIME"), ("type", "TYPE"), ("action", "ACTION"), ("name", "NAME"),
-    ("id", "ID"), ("details", "DETAILS"),
+    ("id", "ID"), ("details", "DETAILS", 60),
 ]
 MAX_EVENTS = 2000
 
