@@ -90,19 +90,8 @@ class ListenerReader:
             if not entry.isdigit():
                 continue
             p = int(entry)
-            try:
-                fds = os.listdir(f"/proc/{p}/fd")
-            except OSError:
-                continue
             info = None
-            for fd in fds:
-                try:
-                    link = os.readlink(f"/proc/{p}/fd/{fd}")
-                except OSError:
-                    continue
-                if not link.startswith("socket:["):
-                    continue
-                ino = int(link[8:-1])
+            for fd, ino in _socket_fds(p):
                 if ino in wanted:
                     if info is None:
                         info = _comm_cmdline(p)
@@ -279,20 +268,24 @@ def _read_proc_net(base: str) -> list[tuple[Listener, int]]:
     return out
 
 
-def _scan_fds(p: int, result: dict, wanted: set[int] | None = None) -> None:
+def _socket_fds(p: int):
+    """(fd, socket inode) for each socket process ``p`` holds (nothing if it is gone)."""
     try:
         fds = os.listdir(f"/proc/{p}/fd")
     except OSError:
         return
-    info = None
     for fd in fds:
         try:
             link = os.readlink(f"/proc/{p}/fd/{fd}")
         except OSError:
             continue
-        if not link.startswith("socket:["):
-            continue
-        ino = int(link[8:-1])
+        if link.startswith("socket:["):
+            yield fd, int(link[8:-1])
+
+
+def _scan_fds(p: int, result: dict, wanted: set[int] | None = None) -> None:
+    info = None
+    for _fd, ino in _socket_fds(p):
         if wanted is not None and ino not in wanted:
             continue
         if info is None:
