@@ -127,6 +127,8 @@ class _ExternalProcess:
 class TestDaemon:
     """One dockerd owned by the test run."""
 
+    __test__ = False  # a fixture class, not a test class
+
     def __init__(self, base: str | None = None):
         self.id = uuid.uuid4().hex[:6]
         self.root = Path(base or tempfile.mkdtemp(prefix=f"dockscope-{self.id}-"))
