@@ -384,7 +384,7 @@ class PathScreen(Screen):
         if self.snapshot is not None and self.source:
             c = self.snapshot.container(self.source)
             src_name = c.name if c else self.source
-        yield Static(Text("Why can't A reach B?  enter: explain   p: probe   esc: close"),
+        yield Static(Text("Why can't A reach B?  enter: explain   ctrl+t: probe for real   esc: close"),
                      id="path-title")
         with Horizontal(id="path-form"):
             yield Input(value=clean(src_name or ""), placeholder="A: source container",
@@ -500,7 +500,7 @@ class PathScreen(Screen):
             return
         self.report = rep
         self.query_one("#path-diagram", Static).update(path_diagram(rep))
-        self._status(f"{rep.verdict}" + (" (probed)" if rep.probed else " (static; p: probe)"),
+        self._status(f"{rep.verdict}" + (" (probed)" if rep.probed else " (static; ctrl+t: probe for real)"),
                      VERDICT_STYLE.get(rep.verdict, ""))
         self.post_message(self.Explained(rep))
 
