@@ -109,6 +109,8 @@ class DockscopeApp(App[int]):
         Binding("r", "refresh", "Refresh", id="app.refresh",
                 tooltip="full rebuild of the model (events keep it current anyway)"),
         Binding("l", "logs", "Logs", id="app.logs", tooltip="follow the selected container's log"),
+        Binding("L", "daemon_logs", "Daemon log", show=False, id="app.daemon_logs",
+                tooltip="follow dockerd's own log (pane 5)"),
         Binding("n", "new_network", "New network", show=False, id="app.new_network"),
         Binding("c", "connect", "Connect", show=False, id="app.connect"),
         Binding("d", "disconnect", "Disconnect", show=False, id="app.disconnect"),

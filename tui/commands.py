@@ -30,7 +30,7 @@ class DockscopeCommands(Provider):
              "published ports <-> every listening socket of the host"),
             ("Logs: selected container (l)", app.action_logs,
              "follow the log of the container under the cursor"),
-            ("Logs: docker daemon", app.action_daemon_logs, "follow dockerd's own log"),
+            ("Logs: daemon log (dockerd)", app.action_daemon_logs, "follow dockerd's own log"),
         ]
         ro = " (read-only mode: disabled)" if app.read_only else ""
         out += [
