@@ -358,12 +358,22 @@ class ContainerLogSource(LogSource):
     (needed for merging; the view may hide them). ``tail`` is an int or
     ``"all"``; ``since`` epoch seconds. ``follow`` keeps reading until the
     container stops (then a meta line says exited/removed) or :meth:`close`.
+
+    ``reattach`` (with ``follow``): when the container exited or was removed,
+    do not end: wait (docker events, no polling) for a container of that NAME
+    to start again (the same one restarted, or a new one created under the
+    name), then yield a meta line "container NAME started again (new id ...):
+    following" and follow it from that start on (no old line twice).
+    ``on_state(kind, text)`` is called from the reading thread: ``"waiting"``
+    (text: why the follow ended) and ``"resumed"`` (text: the marker).
+    :meth:`close` also interrupts the wait.
     """
 
     def __init__(self, client, container: str, *, follow: bool = True,
                  tail: int | str = 500, since: float | None = None,
                  name: str | None = None, after: datetime | None = None,
-                 raw_socket: bool = True):
+                 raw_socket: bool = True, reattach: bool = False,
+                 on_state: Callable[[str, str], None] | None = None):
         self.client = client
         self.raw_socket = raw_socket  # HTTP/1.0 on a local unix socket (else docker-py, chunked)
         self.container = container
@@ -379,6 +389,15 @@ class ContainerLogSource(LogSource):
         self._sock: _RawResponse | None = None
         self._closed = threading.Event()
         self._opened = False
+        self.reattach = reattach
+        self.on_state = on_state
+        self.started_at: str | None = None  # State.StartedAt of the run being read
+        self.restarts = 0  # times the follow re-attached
+        self._end_kind: str | None = None  # exited | removed | restarted | running | engine
+        self._finished_at: datetime | None = None  # State.FinishedAt seen at the end
+        self._waiter = None  # the docker events stream while waiting for a start
+        self._end_text = ""
+        self._lock = threading.Lock()
         self.describe = f"container {self.name}"
 
     # ---------------------------------------------------------------- open
@@ -400,6 +419,7 @@ class ContainerLogSource(LogSource):
         self.name = (attrs.get("Name") or self.container).lstrip("/")
         self.tty = bool((attrs.get("Config") or {}).get("Tty"))
         self.driver = ((attrs.get("HostConfig") or {}).get("LogConfig") or {}).get("Type")
+        self.started_at = (attrs.get("State") or {}).get("StartedAt")
         return attrs
 
     def open(self) -> "ContainerLogSource":
@@ -483,7 +503,123 @@ class ContainerLogSource(LogSource):
 
     def read(self) -> Iterator[list[LogLine]]:
         """Lists of lines as they arrive; at the end of a follow, a meta line
-        saying why (exited, removed, engine gone). Nothing after close()."""
+        saying why (exited, removed, engine gone). Nothing after close().
+        With ``reattach``, then waits for the container to start again and
+        goes on (see the class doc)."""
+        while True:
+            last: datetime | None = None
+            for batch in self._read_run():
+                for ln in reversed(batch):
+                    if ln.stream != "meta" and ln.timestamp is not None:
+                        last = ln.timestamp if last is None or ln.timestamp > last else last
+                        break
+                yield batch
+            if not (self.reattach and self.follow) or self._closed.is_set() \
+                    or self._end_kind not in ("exited", "removed", "restarted"):
+                return
+            if self.on_state is not None:
+                self.on_state("waiting", self._end_text)
+            attrs = self._wait_for_start()
+            if attrs is None:
+                return  # closed
+            marker = self._reopen(attrs, last)
+            if self._closed.is_set():
+                return
+            if self.on_state is not None:
+                self.on_state("resumed", marker.text)
+            yield [marker]
+
+    def _reopen(self, attrs: dict, last: datetime | None) -> LogLine:
+        """Point this source at the run that just started (``attrs``: its
+        inspect); returns the marker line. Lines of an earlier run of the same
+        container are skipped by time (after the last one read, or its end)."""
+        old_id = self.id
+        new_id = attrs.get("Id") or ""
+        self._sock = None
+        self._res = None
+        self._opened = False
+        self.container = new_id or self.name
+        if new_id and new_id == old_id:
+            cut = last or self._finished_at or parse_timestamp(
+                str((attrs.get("State") or {}).get("StartedAt") or ""))
+            self.tail = "all"
+            self.since = cut.timestamp() if cut is not None else None
+            self.after = cut
+            what = "same id"
+        else:
+            self.tail, self.since, self.after = "all", None, None  # a new log: all of it
+            what = "new id"
+        self._end_kind = None
+        self._finished_at = None
+        self.restarts += 1
+        return meta_line(self.name, f"container {self.name} started again "
+                                    f"({what} {new_id[:12]}): following", "info")
+
+    def _started_since(self, ref: str, old_id: str | None, old_started: str | None,
+                       evented: bool = False) -> dict | None:
+        """Inspect ``ref``: its attrs when it is a run other than the one read
+        before (another id, or another StartedAt) that has started; else None."""
+        try:
+            attrs = self.client.api.inspect_container(ref)
+        except Exception:
+            return None
+        if (attrs.get("Name") or "").lstrip("/") != self.name:
+            return None
+        started = (attrs.get("State") or {}).get("StartedAt") or ""
+        if not evented and (not started or started.startswith("0001-")):
+            return None  # created, never started
+        if attrs.get("Id") == old_id and started == old_started:
+            return None
+        return attrs
+
+    def _wait_for_start(self) -> dict | None:
+        """Block until a container named ``self.name`` starts (another run than
+        the one read); its inspect attrs, or None when closed."""
+        name = self.name
+        old_id, old_started = self.id, self.started_at
+        while not self._closed.is_set():
+            try:
+                stream = self.client.events(decode=True, filters={
+                    "type": "container", "container": name, "event": "start"})
+            except Exception:  # engine away for now: try again
+                if self._closed.wait(1.0):
+                    return None
+                continue
+            with self._lock:
+                self._waiter = stream
+                closed = self._closed.is_set()
+            try:
+                if closed:
+                    return None
+                # subscribed: now a start cannot be missed; did it happen already?
+                attrs = self._started_since(name, old_id, old_started)
+                if attrs is not None:
+                    return attrs
+                for ev in stream:
+                    if self._closed.is_set():
+                        return None
+                    actor = ev.get("Actor") or {}
+                    # the engine's filter matches name prefixes: want exactly this one
+                    if (actor.get("Attributes") or {}).get("name") != name:
+                        continue
+                    attrs = self._started_since(actor.get("ID") or name, old_id, old_started,
+                                                evented=True)
+                    if attrs is not None:
+                        return attrs
+            except Exception:
+                pass  # the stream broke (closed, engine restarting)
+            finally:
+                with self._lock:
+                    self._waiter = None
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+            if self._closed.wait(1.0):
+                return None
+        return None
+
+    def _read_run(self) -> Iterator[list[LogLine]]:
         if not self._opened:
             self.open()
         asm = _FrameAssembler(self.name, self.after)
@@ -507,9 +643,12 @@ class ContainerLogSource(LogSource):
                 yield tail_lines
             return
         if broke:
+            self._end_kind = "engine"
             tail_lines.append(meta_line(self.name, f"log stream broke: {broke}", "error"))
         elif self.follow:
-            tail_lines.append(self._end_marker())
+            end = self._end_marker()
+            self._end_text = end.text
+            tail_lines.append(end)
         if tail_lines:
             yield tail_lines
 
@@ -518,23 +657,34 @@ class ContainerLogSource(LogSource):
         import docker.errors as derr
 
         deadline = time.monotonic() + 3.0
+        self._end_kind, self._finished_at = "removed", None
         while True:
             try:
                 attrs = self.client.api.inspect_container(self.id or self.container)
             except derr.NotFound:
                 return meta_line(self.name, "container removed", "warning")
             except Exception as e:
+                self._end_kind = "engine"
                 return meta_line(self.name, f"log stream ended (engine: {e})", "error")
             state = attrs.get("State") or {}
             status = state.get("Status")
+            if status == "running" and self.started_at and state.get("StartedAt") \
+                    and state.get("StartedAt") != self.started_at:
+                # stopped and started again before we looked (docker restart)
+                self._end_kind = "restarted"
+                self._finished_at = parse_timestamp(str(state.get("FinishedAt") or ""))
+                return meta_line(self.name, "container restarted", "info")
             if status in ("removing", "dead") or (status == "running" and time.monotonic() < deadline):
                 if time.monotonic() < deadline:
                     time.sleep(0.1)
                     continue
             if status == "running":
+                self._end_kind = "running"
                 return meta_line(self.name, "log stream ended (container still running)", "warning")
             if status in ("removing", "dead"):
                 return meta_line(self.name, "container removed", "warning")
+            self._end_kind = "exited"
+            self._finished_at = parse_timestamp(str(state.get("FinishedAt") or ""))
             code = state.get("ExitCode")
             return meta_line(self.name, f"container {status or 'stopped'} (exit code {code})",
                              "info" if code == 0 else "error")
@@ -558,9 +708,17 @@ class ContainerLogSource(LogSource):
                 pass
 
     def close(self) -> None:
-        """Stop reading; safe from any thread, interrupts a blocking read."""
+        """Stop reading; safe from any thread, interrupts a blocking read (and
+        a wait for a restart)."""
         self._closed.set()
         self._shutdown()
+        with self._lock:
+            waiter = self._waiter
+        if waiter is not None:
+            try:
+                waiter.close()
+            except Exception:
+                pass
 
 
 class _HTTPStatus(Exception):
@@ -854,11 +1012,20 @@ class MergedLogSource(LogSource):
     timestamp; then, when following, each container is followed from its last
     line on (lines at or before it are dropped) by a reader thread of its own,
     and lines are passed on as they arrive. :meth:`close` stops them all.
+
+    ``reattach``/``on_state``: as :class:`ContainerLogSource`, per container;
+    ``on_state("waiting", ...)`` comes when every followed container waits,
+    ``on_state("resumed", ...)`` when one of them starts again.
     """
 
     def __init__(self, client, containers: list[str], *, follow: bool = True,
-                 tail: int | str = 500, since: float | None = None):
+                 tail: int | str = 500, since: float | None = None, reattach: bool = False,
+                 on_state: Callable[[str, str], None] | None = None):
         self.client = client
+        self.reattach = reattach
+        self.on_state = on_state
+        self._alive: set[str] = set()  # followed containers whose reader runs
+        self._waiting: dict[str, str] = {}  # ... of those, the ones waiting for a start
         self.containers = list(containers)
         self.follow = follow
         self.tail = tail
@@ -931,14 +1098,32 @@ class MergedLogSource(LogSource):
             return
         # 2. follow each from where its history ended
         live = len(self.names)
+        self._alive = set(self.names)
+
+        def sub_state(name: str, kind: str, text: str) -> None:
+            if self.on_state is None:
+                return
+            with self._lock:
+                if kind == "waiting":
+                    self._waiting[name] = text
+                else:
+                    self._waiting.pop(name, None)
+                all_wait = bool(self._alive) and self._alive <= set(self._waiting)
+                why = "; ".join(f"{n}: {t}" for n, t in self._waiting.items())
+            if kind == "resumed":
+                self.on_state("resumed", text)
+            elif all_wait:
+                self.on_state("waiting", why)
 
         def follow(name: str) -> None:
             lines = hist.get(name) or []
             last = next((ln.timestamp for ln in reversed(lines) if ln.timestamp), None)
             since = None if last else (self.since if self.since is not None else t0)
-            src = self._track(ContainerLogSource(self.client, name, follow=True, tail="all",
-                                                 since=since if last is None else last.timestamp(),
-                                                 after=last))
+            src = self._track(ContainerLogSource(
+                self.client, name, follow=True, tail="all",
+                since=since if last is None else last.timestamp(), after=last,
+                reattach=self.reattach,
+                on_state=lambda kind, text, n=name: sub_state(n, kind, text)))
             try:
                 for batch in src.read():
                     self._q.put(batch)
@@ -947,6 +1132,13 @@ class MergedLogSource(LogSource):
             except Exception as e:  # never let a reader die silently
                 self._q.put([meta_line(name, f"log stream broke: {e}", "error")])
             finally:
+                with self._lock:
+                    self._alive.discard(name)
+                    self._waiting.pop(name, None)
+                    all_wait = bool(self._alive) and self._alive <= set(self._waiting)
+                    why = "; ".join(f"{n}: {t}" for n, t in self._waiting.items())
+                if all_wait and self.on_state is not None and not self._closed.is_set():
+                    self.on_state("waiting", why)
                 self._q.put(None)
 
         for n in self.names:
@@ -982,15 +1174,20 @@ class MergedLogSource(LogSource):
 
 
 def open_container_logs(client, containers: list[str], *, follow: bool = True,
-                        tail: int | str = 500, since: float | None = None) -> LogSource:
+                        tail: int | str = 500, since: float | None = None,
+                        reattach: bool = False,
+                        on_state: Callable[[str, str], None] | None = None) -> LogSource:
     """One container -> :class:`ContainerLogSource`; several -> :class:`MergedLogSource`.
-    Opened (so errors come out here, as :class:`LogStreamError`)."""
+    Opened (so errors come out here, as :class:`LogStreamError`). ``reattach``:
+    a follow waits for a stopped/removed container to start again (see
+    :class:`ContainerLogSource`)."""
     if not containers:
         raise LogStreamError("no container given", "notfound")
     if len(containers) == 1:
         return ContainerLogSource(client, containers[0], follow=follow, tail=tail,
-                                  since=since).open()
-    return MergedLogSource(client, containers, follow=follow, tail=tail, since=since).open()
+                                  since=since, reattach=reattach, on_state=on_state).open()
+    return MergedLogSource(client, containers, follow=follow, tail=tail, since=since,
+                           reattach=reattach, on_state=on_state).open()
 
 
 # --------------------------------------------------------------------------- files

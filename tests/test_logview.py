@@ -7,6 +7,7 @@ line-API widget hands Textual for each screen row.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -262,12 +263,16 @@ async def test_switching_source_drops_the_old_session_and_ends_its_threads(daemo
         pane = app.pane
         pane.open_container([live])
         await wait_until(pilot, lambda: len(pane.model.buffer) > 5, what="live lines")
+        old = workers_running(app)
+        assert old
         pane.open_container([done])
         await wait_until(pilot, lambda: pane.state == "ended", what="the second log")
         await pilot.pause(0.5)  # the live container is still writing
         assert texts(pane) == ["one", "two", "container exited (exit code 0)"]
-        # the follow of the running container was closed: no reader is left
-        await wait_until(pilot, lambda: not workers_running(app), what="readers to end", timeout=10)
+        # the follow of the running container was closed: none of its workers is left
+        # (the new session's reader stays, waiting for `done` to start again)
+        await wait_until(pilot, lambda: not set(old) & set(workers_running(app)),
+                         what="readers to end", timeout=10)
         # and close_streams() stops a follow that would never end by itself
         pane.open_container([live])
         await wait_until(pilot, lambda: len(pane.model.buffer) > 2, what="live again")
@@ -345,3 +350,136 @@ async def test_open_before_mount_starts_on_mount(daemon, image, uniq):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.pane.state == "ended", what="the log")
         assert texts(app.pane)[0] == "early"
+
+
+# ------------------------------------------------------------------ re-attach (issue #3)
+
+def started_again(pane: LogPane) -> list[str]:
+    return [ln.text for ln in pane.model.buffer
+            if ln.stream == "meta" and "started again" in ln.text]
+
+
+async def test_follow_reattaches_to_a_container_recreated_under_the_name(daemon, image, uniq):
+    name = run_ctr(daemon, image, f"lv-recreate-{uniq}",
+                   "echo old-run; while true; do sleep 0.2; done", wait=False)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([name])
+        await wait_until(pilot, lambda: "old-run" in texts(pane), what="the first run's line")
+        assert pane.state == "streaming"
+        daemon.docker("rm", "-f", name)
+        await wait_until(pilot, lambda: pane.state == "ended", what="the end of the follow")
+        assert texts(pane)[-1] == "container removed"
+        assert "waiting for it to start again" in pane.status_text().plain
+        assert workers_running(app)  # still waiting, not ended
+        # a new container under the same name: followed from its first line
+        daemon.docker("run", "-d", "--name", name, image, "sh", "-c",
+                      "echo new-run-line [bold]x[/bold]; sleep 1000")
+        new_id = daemon.docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
+        await wait_until(pilot, lambda: "new-run-line [bold]x[/bold]" in texts(pane),
+                         what="the new container's line")
+        assert started_again(pane) == [
+            f"container {name} started again (new id {new_id[:12]}): following"]
+        assert texts(pane)[-2:] == [started_again(pane)[0], "new-run-line [bold]x[/bold]"]
+        assert texts(pane).count("old-run") == 1
+        assert pane.state == "streaming"
+        await pilot.pause(0.2)
+        screen = [r.strip() for r in rows(view) if r.strip()]
+        assert any(f"container {name} started again (new id {new_id[:12]}): following" in r
+                   for r in screen)
+        assert "new-run-line [bold]x[/bold]" in screen  # no markup taken from the container
+    daemon.docker("rm", "-f", name)
+
+
+async def test_follow_goes_on_after_docker_restart(daemon, image, uniq):
+    # each run says who it is once, then ticks; TERM ends it at once
+    name = run_ctr(daemon, image, f"lv-restart-{uniq}",
+                   "trap 'exit 0' TERM; echo boot $(cat /proc/sys/kernel/random/uuid); "
+                   "while true; do echo tick; sleep 0.2; done", wait=False)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+
+        def boots() -> list[str]:
+            return [t for t in texts(pane) if t.startswith("boot ")]
+
+        pane.open_container([name])
+        await wait_until(pilot, lambda: len(boots()) == 1 and "tick" in texts(pane),
+                         what="the first run")
+        cid = daemon.docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
+        daemon.docker("restart", "-t", "5", name, timeout=60)
+        await wait_until(pilot, lambda: len(boots()) == 2, what="the second run's first line")
+        first, second = boots()
+        assert first != second  # the new run's line, not the old one again
+        assert started_again(pane) == [
+            f"container {name} started again (same id {cid[:12]}): following"]
+        n = len(pane.model.buffer)
+        await wait_until(pilot, lambda: len(pane.model.buffer) > n + 3, what="new ticks")
+        assert pane.state == "streaming"
+        got = texts(pane)
+        assert got.index(started_again(pane)[0]) < got.index(second)
+        assert len(boots()) == 2  # nothing read twice
+    daemon.docker("rm", "-f", name)
+
+
+async def test_merged_view_reattaches_per_container(daemon, image, uniq):
+    a, b = f"lv-ma-{uniq}", f"lv-mb-{uniq}"
+    run_ctr(daemon, image, a, "echo a-first")
+    run_ctr(daemon, image, b, "echo b-first; sleep 1000", wait=False)
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        pane.open_container([a, b])
+        await wait_until(pilot, lambda: {"a-first", "b-first"} <= set(texts(pane)),
+                         what="both first lines")
+        daemon.docker("start", a)  # `a` runs again: only its new line comes
+        await wait_until(pilot, lambda: texts(pane).count("a-first") == 2,
+                         what="a's second run")
+        assert len(started_again(pane)) == 1 and f"container {a} started again" in \
+            started_again(pane)[0]
+        await pilot.pause(0.5)
+        assert texts(pane).count("a-first") == 2 and texts(pane).count("b-first") == 1
+    daemon.docker("rm", "-f", a, b)
+
+
+async def test_close_streams_while_waiting_for_a_restart_is_quick_and_leaves_no_thread(
+        daemon, image, uniq):
+    a = run_ctr(daemon, image, f"lv-wait-{uniq}", "echo bye")
+    b = run_ctr(daemon, image, f"lv-wait2-{uniq}", "echo bye2")
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        for targets in ([a], [a, b]):
+            before = {t.ident for t in threading.enumerate()}
+            pane.open_container(targets)
+            await wait_until(pilot, lambda: pane.state == "ended", what="the waiting state")
+            assert "waiting for it to start again" in pane.state_text
+            await pilot.pause(0.3)
+            assert workers_running(app)  # the reader waits on docker events
+            t0 = time.monotonic()
+            pane.close_streams()
+            assert time.monotonic() - t0 < 0.5
+            await wait_until(pilot, lambda: not workers_running(app), what="the readers to end",
+                             timeout=3)
+            await wait_until(pilot, lambda: not [
+                t for t in threading.enumerate() if t.ident not in before
+                and t.name.startswith("dockscope-logs")],
+                what="the merge threads to end", timeout=3)
+            assert pane.state == "ended"
+            # and nothing comes from the closed session when the container starts again
+            n = len(pane.model.buffer)
+            daemon.docker("start", a)
+            daemon.docker("wait", a, timeout=30)
+            await pilot.pause(0.5)
+            assert len(pane.model.buffer) == n
+        # unmount while waiting also ends the wait at once
+        pane.open_container([a])
+        await wait_until(pilot, lambda: pane.state == "ended", what="waiting again")
+        await pilot.pause(0.3)
+        t0 = time.monotonic()
+        await pane.remove()
+        await wait_until(pilot, lambda: not workers_running(app), what="readers after unmount",
+                         timeout=3)
+        assert time.monotonic() - t0 < 3
+    daemon.docker("rm", "-f", a, b)

@@ -830,23 +830,47 @@ class _Pending:
         self.error: str | None = None
         self.source: LogSource | None = None
         self.client: Any = None
+        self.added = 0  # lines ever added (the index after the newest)
+        self.marks: deque[tuple[int, str, str]] = deque()  # (at line index, kind, text)
 
     def add(self, batch: list[LogLine]) -> None:
         with self.lock:
             before = len(self.lines)
             self.lines.extend(batch)
+            self.added += len(batch)
             self.dropped += before + len(batch) - len(self.lines)
             big = len(self.lines) >= BATCH_LINES
         if big:
             self.wake.set()
 
-    def take(self) -> tuple[list[LogLine], int]:
+    def mark(self, kind: str, text: str) -> None:
+        """A state change of the source (waiting for a restart, resumed), in
+        order with the lines: it is posted after the lines added before it."""
         with self.lock:
-            lines = list(self.lines)
-            self.lines.clear()
+            self.marks.append((self.added, kind, text))
+        self.wake.set()
+
+    def take(self) -> tuple[list[LogLine], int, list[tuple[str, str]]]:
+        """Lines up to the first mark (all when none), and the marks that
+        follow them (the marks reached)."""
+        with self.lock:
+            marks: list[tuple[str, str]] = []
+            n = len(self.lines)
+            if self.marks:
+                n = max(0, min(n, self.marks[0][0] - (self.added - len(self.lines))))
+            if n == len(self.lines):
+                lines = list(self.lines)
+                self.lines.clear()
+            else:
+                lines = [self.lines.popleft() for _ in range(n)]
+            first = self.added - len(self.lines)
+            while self.marks and self.marks[0][0] <= first:
+                _, kind, text = self.marks.popleft()
+                marks.append((kind, text))
             dropped, self.dropped = self.dropped, 0
-            self.wake.clear()
-        return lines, dropped
+            if not self.lines and not self.marks:
+                self.wake.clear()
+        return lines, dropped, marks
 
     def finish(self, error: str | None = None) -> None:
         with self.lock:
@@ -944,7 +968,9 @@ class LogPane(Vertical):
             self.describe = describe
 
     class StreamEnded(Message):
-        """The source has nothing more (container stopped/removed, not following)."""
+        """The source has nothing more for now: not following, or a followed
+        container stopped/was removed (the pane then waits for that name to
+        start again and goes on, issue #3)."""
 
         def __init__(self, pane: "LogPane", reason: str):
             super().__init__()
@@ -1126,7 +1152,9 @@ class LogPane(Vertical):
             return src
         client = self._make_client()
         pending.client = client
-        return L.open_container_logs(client, targets, follow=True, tail=tail, since=since)
+        # a follow waits for a stopped/removed container to start again (issue #3)
+        return L.open_container_logs(client, targets, follow=True, tail=tail, since=since,
+                                     reattach=True, on_state=pending.mark)
 
     @work(thread=True, exit_on_error=False, group="logpane-io", exclusive=False)
     def _reader(self, session: int, pending: _Pending, kind: str, targets: list[str],
@@ -1180,13 +1208,19 @@ class LogPane(Vertical):
                 time.sleep(0.005)
             with pending.lock:
                 done = pending.done
-            lines, dropped = pending.take()
+            lines, dropped, marks = pending.take()
             if lines or dropped:
                 self.post_message(self.LinesArrived(session, lines, dropped))
                 last = time.monotonic()
+            for kind, text in marks:
+                self.post_message(self.StreamStatus(session, kind, text))
+            with pending.lock:
+                more = bool(pending.marks) and len(pending.lines) > 0
+            if more:
+                continue  # lines after a mark: on with them now
             if done:
                 with pending.lock:
-                    rest = bool(pending.lines)
+                    rest = bool(pending.lines) or bool(pending.marks)
                 if rest:
                     continue
                 if pending.error:
@@ -1223,11 +1257,19 @@ class LogPane(Vertical):
                 self.view.invalidate()
             self._update_title()
             self.post_message(self.SourceOpened(self, msg.text))
-        elif msg.kind == "ended":
+        elif msg.kind == "resumed":
+            # a followed container started again: its new run is followed
+            self.state, self.state_text = "streaming", ""
+            self.view.empty_hint = f"waiting for lines ({self._window_label()})…"
+        elif msg.kind in ("ended", "waiting"):
             self.state = "ended"
             last = self.model.buffer.get(self.model.buffer.total - 1)
             reason = last.text if last is not None and last.stream == "meta" else "end of log"
+            if msg.kind == "waiting":
+                reason = msg.text or reason
             self.state_text = reason
+            if msg.kind == "waiting":
+                self.state_text += " · waiting for it to start again"
             if self.model.row_count() == 0:
                 self.view.empty_hint = (f"no log lines ({self._window_label()}); "
                                         "press s for a wider since-window")
