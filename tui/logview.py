@@ -1026,7 +1026,7 @@ class LogPane(Vertical):
 
     def on_mount(self) -> None:
         self._mounted = True
-        self.view.empty_hint = "no log open: press l on a container, or open the daemon log"
+        self.view.empty_hint = "no log open: press l on a container, or L for the daemon log"
         self._update_title()
         self._update_status()
         if self._open_on_mount:
