@@ -144,6 +144,34 @@ class _FormScreen(ModalScreen):
 
 # --------------------------------------------------------------------------- create
 
+    @on(Input.Submitted)
+    def _input_submitted(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_submit(self) -> None:
+        """Validate; show errors inline and focus the first bad field, or dismiss with the spec."""
+        self.submitted = True
+        spec = self.spec()
+        errors = self.validator(spec)
+        self.show_errors(errors)
+        if errors:
+            first = next((e.field for e in errors if e.field in self.FIELDS), None)
+            if first:
+                try:
+                    self.query_one(f"#{first}").focus()
+                except Exception:
+                    pass
+            return
+        self.dismiss(spec)
+
 
 class CreateNetworkScreen(_FormScreen):
     """Create a network: every field validated inline before anything is created.
@@ -289,32 +317,6 @@ class CreateNetworkScreen(_FormScreen):
         self._sync_parent()
         self._refresh()
 
-    @on(Input.Submitted)
-    def _input_submitted(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_submit(self) -> None:
-        self.submitted = True
-        spec = self.spec()
-        errors = self.validator(spec)
-        self.show_errors(errors)
-        if errors:
-            first = next((e.field for e in errors if e.field in self.FIELDS), None)
-            if first:
-                try:
-                    self.query_one(f"#{first}").focus()
-                except Exception:
-                    pass
-            return
-        self.dismiss(spec)
 
 
 # --------------------------------------------------------------------------- connect
@@ -413,25 +415,6 @@ class ConnectScreen(_FormScreen):
         if self.submitted:
             self.show_errors(self.validator(self.spec()))
 
-    @on(Input.Submitted)
-    def _input_submitted(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_submit(self) -> None:
-        self.submitted = True
-        spec = self.spec()
-        errors = self.validator(spec)
-        self.show_errors(errors)
-        if not errors:
-            self.dismiss(spec)
 
 
 # --------------------------------------------------------------------------- confirm
