@@ -370,6 +370,11 @@ done
 
 def _main() -> None:  # pragma: no cover - manual use
     import sys
+    def _term(signum, frame):  # `kill` and ^C both clean up
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
     d = TestDaemon()
     d.start()
     print(f"DOCKER_HOST={d.host}")
