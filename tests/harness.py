@@ -303,6 +303,15 @@ done
             self.cleanup_objects()
         if self.swarm:
             self.docker("swarm", "leave", "--force", check=False)
+            self.docker("network", "rm", "docker_gwbridge", check=False)
+        # bridges of networks still there (docker_gwbridge, a failed rm) outlive dockerd
+        left: list[str] = []
+        with contextlib.suppress(Exception):
+            for raw in self.docker("network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge",
+                                   check=False).stdout.split():
+                left.append("br-" + raw[:12])
+        if self.swarm:
+            left.append("docker_gwbridge")
         self.stop_process()
         # unmount whatever dockerd left (netns bind mounts, overlay mounts)
         for base in (str(self.exec_root), str(self.data_root)):
@@ -311,8 +320,8 @@ done
                           if ln.split()[1].startswith(base)]
                 for m in sorted(mounts, key=len, reverse=True):
                     subprocess.run(["umount", "-l", m], capture_output=True)
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-        # leftover bridges of networks we created (br-<id>) are deleted by dockerd on rm
+        for name in (self.bridge, *left):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(self.exec_root, ignore_errors=True)
         for net in (self.bridge_net, self.pool):
