@@ -27,7 +27,7 @@ import pytest
 
 from inspectors.doctor import RULES, Finding, run_doctor
 from inspectors.hostfacts import gather_facts, parse_dnat, parse_iptables_save
-from inspectors.snapshot import Model
+from tests.helpers import dock, sh, snapshot
 
 pytestmark = pytest.mark.engine
 IMAGE = "dockscope-busybox:test"
@@ -35,21 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
-    return r
-
-
-def snapshot(daemon):
-    m = Model(daemon.host)
-    try:
-        return m.build()
-    finally:
-        m.close()
 
 
 def doctor(daemon, **facts_kw) -> list[Finding]:
@@ -60,20 +45,6 @@ def doctor(daemon, **facts_kw) -> list[Finding]:
 def hits(findings, rule: str, *objs: str, severity: str | None = None) -> list[Finding]:
     return [f for f in findings if f.rule == rule and all(o in f.objects for o in objs)
             and (severity is None or f.severity == severity)]
-
-
-def dock(daemon, *args: str) -> None:
-    """``docker ARGS``, retried while another dockerd starting on this host has the
-    shared iptables chains torn down for a moment ("No chain/target/match")."""
-    for attempt in range(8):
-        r = daemon.docker(*args, check=False)
-        if r.returncode == 0:
-            return
-        if "iptables" not in r.stderr or attempt == 7:
-            raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-        if args[0] == "run":
-            daemon.docker("rm", "-f", args[args.index("--name") + 1], check=False)
-        time.sleep(1)
 
 
 class Resources:

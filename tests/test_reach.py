@@ -18,38 +18,11 @@ from pathlib import Path
 import pytest
 
 from inspectors.reach import build_dns_query, explain_path, parse_dns_answer
-from inspectors.snapshot import Model
+from tests.helpers import dock, sh, snapshot
 
 pytestmark = pytest.mark.engine
 IMAGE = "dockscope-busybox:test"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
-    return r
-
-
-def snapshot(daemon):
-    m = Model(daemon.host)
-    try:
-        return m.build()
-    finally:
-        m.close()
-
-
-def dock(daemon, *args: str) -> None:
-    for attempt in range(8):  # another dockerd starting may tear the shared chains down briefly
-        r = daemon.docker(*args, check=False)
-        if r.returncode == 0:
-            return
-        if "iptables" not in r.stderr or attempt == 7:
-            raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-        if args[0] == "run":
-            daemon.docker("rm", "-f", args[args.index("--name") + 1], check=False)
-        time.sleep(1)
 
 
 class Topo:

@@ -1,0 +1,38 @@
+"""Small helpers shared by the engine tests (doctor, path explainer)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from inspectors.snapshot import Model
+
+
+def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
+    return r
+
+
+def snapshot(daemon):
+    """A fresh joined snapshot of the harness engine."""
+    m = Model(daemon.host)
+    try:
+        return m.build()
+    finally:
+        m.close()
+
+
+def dock(daemon, *args: str) -> None:
+    """``docker ARGS``, retried while another dockerd starting on this host has the
+    shared iptables chains torn down for a moment ("No chain/target/match")."""
+    for attempt in range(8):
+        r = daemon.docker(*args, check=False)
+        if r.returncode == 0:
+            return
+        if "iptables" not in r.stderr or attempt == 7:
+            raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
+        if args[0] == "run":
+            daemon.docker("rm", "-f", args[args.index("--name") + 1], check=False)
+        time.sleep(1)
