@@ -717,6 +717,22 @@ class ActionFlows:
                 client.close()
         self._worker(go, "undo")
 
+    def _act_on_dismiss(self, client, title: str, action):
+        """The form's dismiss callback: None closes the client; a spec runs
+        ``action(spec)`` in a worker (guarded, notified), then closes the client."""
+        def done(spec):
+            if spec is None:
+                client.close()
+                return
+
+            def act():
+                try:
+                    self._guarded(title, lambda: action(spec))
+                finally:
+                    client.close()
+            self._worker(act, title)
+        return done
+
     # ---- flows
     def create_network(self, **_ignored) -> None:
         from actions.networks import create_network, gather_create_context, validate_create
@@ -730,18 +746,8 @@ class ActionFlows:
                 self._notify(f"cannot read the engine: {e}", title="create network", severity="error")
                 return
 
-            def done(spec):
-                if spec is None:
-                    client.close()
-                    return
-
-                def act():
-                    try:
-                        self._guarded("create network", lambda: create_network(client, spec))
-                    finally:
-                        client.close()
-                self._worker(act, "create network")
-
+            done = self._act_on_dismiss(client, "create network",
+                                        lambda spec: create_network(client, spec))
             self._push(CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links), done)
         self._worker(gather, "gather create context")
 
@@ -769,20 +775,8 @@ class ActionFlows:
                 choices = sorted(c.name for c in ctx.containers if name not in c.networks)
                 screen = ConnectScreen(lambda s: validate_connect(s, ctx), choices, network=name)
 
-            def done(spec):
-                if spec is None:
-                    client.close()
-                    return
-
-                def act():
-                    try:
-                        self._guarded("connect", lambda: connect(
-                            client, spec.network, spec.container, aliases=spec.aliases,
-                            ipv4=spec.ipv4 or None))
-                    finally:
-                        client.close()
-                self._worker(act, "connect")
-
+            done = self._act_on_dismiss(client, "connect", lambda spec: connect(
+                client, spec.network, spec.container, aliases=spec.aliases, ipv4=spec.ipv4 or None))
             self._push(screen, done)
         self._worker(gather, "gather connect context")
 
