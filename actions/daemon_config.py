@@ -46,7 +46,8 @@ from inspectors.model import DaemonProcess
 
 # daemon.json keys dockerd 20.10 .. 29 knows (fallback validation when the
 # binary has no --validate)
-KNOWN_KEYS = frozenset("""
+KNOWN_KEYS = frozenset(
+    """
 allow-direct-routing allow-nondistributable-artifacts api-cors-header authorization-plugins bip bip6
 bridge bridge-accept-fwmark builder cdi-spec-dirs cgroup-parent cluster-advertise cluster-store
 cluster-store-opts containerd containerd-namespace containerd-plugins-namespace cpu-rt-period
@@ -62,33 +63,44 @@ node-generic-resources oom-score-adjust pidfile proxies raw-logs registry-mirror
 seccomp-profile selinux-enabled shutdown-timeout storage-driver storage-opts
 swarm-default-advertise-addr tls tlscacert tlscert tlskey tlsverify userland-proxy
 userland-proxy-path userns-remap nri-opts
-""".split())
+""".split()
+)
 
-BOOL_KEYS = frozenset("""
+BOOL_KEYS = frozenset(
+    """
 debug live-restore experimental icc iptables ip6tables ipv6 ip-forward ip-masq userland-proxy
 selinux-enabled no-new-privileges init raw-logs tls tlsverify allow-direct-routing ip-forward-no-drop
-""".split())
-INT_KEYS = frozenset("""
+""".split()
+)
+INT_KEYS = frozenset(
+    """
 mtu max-concurrent-downloads max-concurrent-uploads max-download-attempts shutdown-timeout
 network-control-plane-mtu oom-score-adjust network-diagnostic-port
-""".split())
-LIST_KEYS = frozenset("""
+""".split()
+)
+LIST_KEYS = frozenset(
+    """
 dns dns-opts dns-search insecure-registries registry-mirrors labels hosts exec-opts storage-opts
 authorization-plugins allow-nondistributable-artifacts default-address-pools cdi-spec-dirs
 node-generic-resources
-""".split())
-DICT_KEYS = frozenset("log-opts features runtimes default-ulimits builder proxies default-network-opts".split())
+""".split()
+)
+DICT_KEYS = frozenset(
+    "log-opts features runtimes default-ulimits builder proxies default-network-opts".split()
+)
 ENUM_KEYS = {
     "log-level": ("debug", "info", "warn", "error", "fatal"),
     "log-format": ("text", "json"),
 }
 # what a SIGHUP reload applies (dockerd.md "Configuration reload behavior" + reload.go)
-RELOADABLE = frozenset("""
+RELOADABLE = frozenset(
+    """
 debug labels live-restore max-concurrent-downloads max-concurrent-uploads max-download-attempts
 default-runtime runtimes authorization-plugins allow-nondistributable-artifacts insecure-registries
 registry-mirrors shutdown-timeout features default-shm-size default-ipc-mode default-cgroupns-mode
 network-diagnostic-port
-""".split())
+""".split()
+)
 # what info() tells back, to confirm an applied key
 INFO_FIELDS = {"debug": "Debug", "live-restore": "LiveRestoreEnabled"}
 
@@ -204,8 +216,10 @@ def validate_supported(binary: str | None) -> bool:
 def check_value(key: str, value: Any) -> str | None:
     """Known key and a value of the right type (the fallback schema check)."""
     if key not in KNOWN_KEYS:
-        return (f"{key!r} is not a daemon.json option dockerd knows: dockerd would refuse to "
-                "start (\"the following directives don't match any configuration option\")")
+        return (
+            f"{key!r} is not a daemon.json option dockerd knows: dockerd would refuse to "
+            'start ("the following directives don\'t match any configuration option")'
+        )
     if key in BOOL_KEYS and not isinstance(value, bool):
         return f"{key!r} must be true or false, not {value!r}"
     if key in INT_KEYS and (isinstance(value, bool) or not isinstance(value, int)):
@@ -217,9 +231,9 @@ def check_value(key: str, value: Any) -> str | None:
     if key in ENUM_KEYS and value not in ENUM_KEYS[key]:
         return f"{key!r} must be one of {', '.join(ENUM_KEYS[key])}, not {value!r}"
     if key == "labels" and any(not isinstance(v, str) or "=" not in v for v in value):
-        return "labels must be \"key=value\" strings"
+        return 'labels must be "key=value" strings'
     if key == "log-opts" and any(not isinstance(v, str) for v in value.values()):
-        return "log-opts values must be strings (e.g. \"max-file\": \"3\")"
+        return 'log-opts values must be strings (e.g. "max-file": "3")'
     return None
 
 
@@ -308,10 +322,15 @@ def restart_method(daemon: DaemonProcess, settings) -> tuple[str | None, str | N
     unit, user = _unit(daemon)
     if unit:
         return cli("systemctl", *(["--user"] if user else []), "restart", unit), "systemd"
-    if os.path.exists("/etc/init.d/docker") and (daemon.pidfile or "/var/run/docker.pid") == "/var/run/docker.pid":
+    if (
+        os.path.exists("/etc/init.d/docker")
+        and (daemon.pidfile or "/var/run/docker.pid") == "/var/run/docker.pid"
+    ):
         return "service docker restart", "sysvinit"
-    return None, ("no restart command is known for this dockerd (not run by systemd or "
-                  "/etc/init.d/docker): set restart_command in dockscope's settings")
+    return None, (
+        "no restart command is known for this dockerd (not run by systemd or "
+        "/etc/init.d/docker): set restart_command in dockscope's settings"
+    )
 
 
 def log_tail(daemon: DaemonProcess, settings=None, n: int = LOG_LINES) -> list[str]:
@@ -330,8 +349,11 @@ def log_tail(daemon: DaemonProcess, settings=None, n: int = LOG_LINES) -> list[s
             return [f"(cannot read {src[5:]}: {e.strerror or e})"]
     if src.startswith(("journald:", "journald-user:")):
         unit = src.split(":", 1)[1]
-        argv = ["journalctl"] + (["--user"] if src.startswith("journald-user:") else []) + [
-            "-u", unit, "-n", str(n), "--no-pager", "-o", "short-iso"]
+        argv = (
+            ["journalctl"]
+            + (["--user"] if src.startswith("journald-user:") else [])
+            + ["-u", unit, "-n", str(n), "--no-pager", "-o", "short-iso"]
+        )
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=15)
             return (r.stdout or r.stderr).splitlines()[-n:]
@@ -365,14 +387,22 @@ def _log_since(daemon: DaemonProcess, offset: int | None) -> str:
 # --------------------------------------------------------------------------- status
 
 
-def daemon_status(engine_host: str | None = None, daemon: DaemonProcess | None = None,
-                  settings=None, client=None, key: str = "debug") -> DaemonStatus:
+def daemon_status(
+    engine_host: str | None = None,
+    daemon: DaemonProcess | None = None,
+    settings=None,
+    client=None,
+    key: str = "debug",
+) -> DaemonStatus:
     """Read-only: the state the debug screen shows."""
     settings = _settings(settings)
     daemon = _find(engine_host, daemon)
-    st = DaemonStatus(pid=daemon.pid, config_file=daemon.config_file,
-                      config_exists=bool(daemon.config_file and os.path.exists(daemon.config_file)),
-                      log_source=daemon.log_source)
+    st = DaemonStatus(
+        pid=daemon.pid,
+        config_file=daemon.config_file,
+        config_exists=bool(daemon.config_file and os.path.exists(daemon.config_file)),
+        log_source=daemon.log_source,
+    )
     if daemon.note:
         st.notes.append(daemon.note)
     if daemon.config_file:
@@ -425,8 +455,9 @@ def plan_change(daemon: DaemonProcess, key: str, value: Any) -> _Plan:
     from inspectors.daemon import read_daemon_config
 
     if not daemon.config_file:
-        raise ActionError("daemon.json not found",
-                          daemon.note or "the running dockerd's config file is unknown")
+        raise ActionError(
+            "daemon.json not found", daemon.note or "the running dockerd's config file is unknown"
+        )
     err = check_value(key, value)
     if err:
         raise ValidationFailed([FieldError(key, err)])
@@ -434,22 +465,27 @@ def plan_change(daemon: DaemonProcess, key: str, value: Any) -> _Plan:
     if conflicts:
         raise ActionError(
             "flag conflict",
-            f"refusing to set {key!r} in {daemon.config_file}: " + "; ".join(conflicts)
+            f"refusing to set {key!r} in {daemon.config_file}: "
+            + "; ".join(conflicts)
             + ". dockerd refuses to start when a key is set both as a flag and in the "
-              "configuration file (and a reload fails). Change the flag where dockerd is started "
-              "(systemd unit / init script) instead.")
+            "configuration file (and a reload fails). Change the flag where dockerd is started "
+            "(systemd unit / init script) instead.",
+        )
     path = os.path.realpath(daemon.config_file)
     cfg, perr = read_daemon_config(path)
     if perr:
-        raise ActionError("daemon.json is not valid",
-                          f"{perr}. Not editing it automatically: fix the file by hand first "
-                          "(it was left untouched).")
+        raise ActionError(
+            "daemon.json is not valid",
+            f"{perr}. Not editing it automatically: fix the file by hand first "
+            "(it was left untouched).",
+        )
     assert cfg is not None
     others = [c for c in flag_conflicts(daemon, [k for k in cfg if k != key])]
     if others:
         raise ActionError(
             "daemon.json already conflicts with the command line",
-            f"{path}: " + "; ".join(others) + ". A reload or restart would fail: fix that first.")
+            f"{path}: " + "; ".join(others) + ". A reload or restart would fail: fix that first.",
+        )
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -494,12 +530,15 @@ def _validate_file(daemon: DaemonProcess, tmp: str, key: str) -> None:
 
     binary = dockerd_binary(daemon)
     if validate_supported(binary):
-        r = subprocess.run([binary, "--validate", "--config-file", tmp],
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [binary, "--validate", "--config-file", tmp], capture_output=True, text=True, timeout=60
+        )
         if r.returncode != 0:
             out = (r.stderr or r.stdout).strip().splitlines()
-            raise ActionError("dockerd --validate refused the new daemon.json",
-                              out[-1] if out else f"exit status {r.returncode}")
+            raise ActionError(
+                "dockerd --validate refused the new daemon.json",
+                out[-1] if out else f"exit status {r.returncode}",
+            )
         return
     cfg, err = read_daemon_config(tmp)
     if err or cfg is None:
@@ -539,15 +578,23 @@ def _backup(plan: _Plan) -> str | None:
 
 def _run_shell(command: str, timeout: float) -> tuple[bool, str]:
     try:
-        r = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
+        r = subprocess.run(
+            command,
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         return False, f"{command!r} did not finish within {timeout:.0f} s"
     except OSError as e:
         return False, f"{command!r} could not run: {e}"
     if r.returncode != 0:
         out = (r.stderr or r.stdout).strip().splitlines()
-        return False, f"{command!r} exited with status {r.returncode}" + (f": {out[-1]}" if out else "")
+        return False, f"{command!r} exited with status {r.returncode}" + (
+            f": {out[-1]}" if out else ""
+        )
     return True, ""
 
 
@@ -577,7 +624,8 @@ def _reload_refusal(text: str) -> str | None:
     for ln in after.splitlines():
         low = ln.lower()
         if "error reloading configuration" in low or (
-                ("level=error" in low or "level=fatal" in low) and "config" in low):
+            ("level=error" in low or "level=fatal" in low) and "config" in low
+        ):
             m = re.search(r'msg="((?:[^"\\]|\\.)*)"', ln)
             return m.group(1) if m else ln.strip()
     return None
@@ -585,8 +633,12 @@ def _reload_refusal(text: str) -> str | None:
 
 def _reload_event(client, t0_ns: int) -> dict | None:
     try:
-        evs = client.events(since=int(t0_ns // 1_000_000_000), until=int(time.time()) + 1,
-                            filters={"type": "daemon", "event": "reload"}, decode=True)
+        evs = client.events(
+            since=int(t0_ns // 1_000_000_000),
+            until=int(time.time()) + 1,
+            filters={"type": "daemon", "event": "reload"},
+            decode=True,
+        )
         found = None
         for ev in evs:
             if int(ev.get("timeNano") or 0) >= t0_ns:
@@ -596,8 +648,16 @@ def _reload_event(client, t0_ns: int) -> dict | None:
         return None
 
 
-def _confirm(engine_host, key: str, value: Any, t0_ns: int, timeout: float, daemon: DaemonProcess,
-             log_offset: int | None, want_event: bool) -> tuple[bool, str]:
+def _confirm(
+    engine_host,
+    key: str,
+    value: Any,
+    t0_ns: int,
+    timeout: float,
+    daemon: DaemonProcess,
+    log_offset: int | None,
+    want_event: bool,
+) -> tuple[bool, str]:
     """Poll the engine until it reports the new value (and the reload event)."""
     field_name = INFO_FIELDS.get(key)
     deadline = time.time() + timeout
@@ -628,8 +688,11 @@ def _confirm(engine_host, key: str, value: Any, t0_ns: int, timeout: float, daem
                 event_ok = _reload_event(client, t0_ns) is not None
             if value_ok and event_ok:
                 return True, ""
-            last = (f"info() still reports {field_name}={info.get(field_name)!r}" if not value_ok
-                    else "no 'reload' daemon event yet")
+            last = (
+                f"info() still reports {field_name}={info.get(field_name)!r}"
+                if not value_ok
+                else "no 'reload' daemon event yet"
+            )
             time.sleep(0.3)
     finally:
         if client is not None:
@@ -664,10 +727,17 @@ def _restart(command: str, pid: int | None, timeout: float) -> tuple[bool, str]:
 # --------------------------------------------------------------------------- the action
 
 
-def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
-                   daemon: DaemonProcess | None = None, apply: str | None = "reload",
-                   settings=None, confirm_timeout: float = CONFIRM_TIMEOUT,
-                   restart_timeout: float = RESTART_TIMEOUT) -> DaemonConfigResult:
+def set_daemon_key(
+    key: str,
+    value: Any,
+    *,
+    engine_host: str | None = None,
+    daemon: DaemonProcess | None = None,
+    apply: str | None = "reload",
+    settings=None,
+    confirm_timeout: float = CONFIRM_TIMEOUT,
+    restart_timeout: float = RESTART_TIMEOUT,
+) -> DaemonConfigResult:
     """Set ``key`` to ``value`` in the running dockerd's daemon.json and apply it.
 
     ``apply``: "reload" (SIGHUP / reload command), "restart" (restart command;
@@ -697,11 +767,20 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
         apply_shown = reload_method(daemon, settings)[2]
     elif apply == "restart":
         apply_shown = restart_cmd or ""
-    edit = (f"jq '{_jq_path(key)} = {json.dumps(value)}' {plan.path} > {plan.path}.new && "
-            f"mv {plan.path}.new {plan.path}")
+    edit = (
+        f"jq '{_jq_path(key)} = {json.dumps(value)}' {plan.path} > {plan.path}.new && "
+        f"mv {plan.path}.new {plan.path}"
+    )
     command = edit + (f" && {apply_shown}" if apply_shown else "")
-    res = DaemonConfigResult(action=f"daemon.json {key}", target=plan.path, command=command,
-                             path=plan.path, key=key, old_value=plan.old_value, new_value=value)
+    res = DaemonConfigResult(
+        action=f"daemon.json {key}",
+        target=plan.path,
+        command=command,
+        path=plan.path,
+        key=key,
+        old_value=plan.old_value,
+        new_value=value,
+    )
 
     unchanged = plan.present and plan.old_value == value and plan.new_raw == plan.raw
     if unchanged:
@@ -718,15 +797,18 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
         os.replace(tmp, plan.path)
         res.written = True
         old = json.dumps(plan.old_value) if plan.present else "(absent)"
-        res.changed.append(f"{plan.path}: {key} {old} -> {json.dumps(value)}"
-                           + (f" (backup {res.backup})" if res.backup else " (file created)"))
+        res.changed.append(
+            f"{plan.path}: {key} {old} -> {json.dumps(value)}"
+            + (f" (backup {res.backup})" if res.backup else " (file created)")
+        )
     if plan.present and not unchanged:
         res.undo_description = f"set {key} back to {json.dumps(plan.old_value)}"
         res.undo_command = f"jq '{_jq_path(key)} = {json.dumps(plan.old_value)}' {plan.path}"
-        res.undo = lambda: set_daemon_key(key, plan.old_value, engine_host=engine_host,
-                                          apply=apply, settings=settings)
+        res.undo = lambda: set_daemon_key(
+            key, plan.old_value, engine_host=engine_host, apply=apply, settings=settings
+        )
     if not apply:
-        res.message = f"written; takes effect on the next reload or restart of dockerd"
+        res.message = "written; takes effect on the next reload or restart of dockerd"
         return res
 
     t0_ns = time.time_ns()
@@ -734,16 +816,18 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
     if apply == "reload":
         ok, why, shown = _send_reload(daemon, settings)
         if ok:
-            ok, why = _confirm(engine_host, key, value, t0_ns, confirm_timeout, daemon, log_offset,
-                               want_event=True)
+            ok, why = _confirm(
+                engine_host, key, value, t0_ns, confirm_timeout, daemon, log_offset, want_event=True
+            )
         res.applied = "reload"
         if ok:
             res.confirmed = True
             res.changed.append(f"dockerd {daemon.pid} reloaded its configuration ({shown})")
             res.message = f"{key} is now {json.dumps(value)} (reload confirmed by the engine)"
             return res
-        res = _roll_back(res, plan, daemon, settings, f"reload failed: {why}", None, engine_host,
-                         restart_timeout)
+        res = _roll_back(
+            res, plan, daemon, settings, f"reload failed: {why}", None, engine_host, restart_timeout
+        )
         if ok is False and res.rolled_back and "exited with status" not in why:
             # the reload may have been applied late: reload the restored file and say what runs
             _send_reload(daemon, settings)
@@ -757,8 +841,10 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
                     finally:
                         c.close()
                     if now == value:
-                        res.message += (f"; dockerd still reports {key}={json.dumps(value)} (a reload "
-                                        "keeps keys the file does not set): set it explicitly")
+                        res.message += (
+                            f"; dockerd still reports {key}={json.dumps(value)} (a reload "
+                            "keeps keys the file does not set): set it explicitly"
+                        )
                 except Exception:
                     pass
         return res
@@ -767,15 +853,24 @@ def set_daemon_key(key: str, value: Any, *, engine_host: str | None = None,
     ok, why = _restart(restart_cmd, daemon.pid, restart_timeout)
     res.applied = "restart"
     if ok:
-        ok, why = _confirm(engine_host, key, value, t0_ns, restart_timeout, daemon, None,
-                           want_event=False)
+        ok, why = _confirm(
+            engine_host, key, value, t0_ns, restart_timeout, daemon, None, want_event=False
+        )
     if ok:
         res.confirmed = True
         res.changed.append(f"dockerd restarted ({restart_cmd})")
         res.message = f"{key} is now {json.dumps(value)} (dockerd restarted)"
         return res
-    return _roll_back(res, plan, daemon, settings, f"restart failed: {why}", restart_cmd,
-                      engine_host, restart_timeout)
+    return _roll_back(
+        res,
+        plan,
+        daemon,
+        settings,
+        f"restart failed: {why}",
+        restart_cmd,
+        engine_host,
+        restart_timeout,
+    )
 
 
 def _current_pid(engine_host) -> int | None:
@@ -787,8 +882,16 @@ def _current_pid(engine_host) -> int | None:
         return None
 
 
-def _roll_back(res: DaemonConfigResult, plan: _Plan, daemon: DaemonProcess, settings, why: str,
-               restart_cmd: str | None, engine_host, timeout: float) -> DaemonConfigResult:
+def _roll_back(
+    res: DaemonConfigResult,
+    plan: _Plan,
+    daemon: DaemonProcess,
+    settings,
+    why: str,
+    restart_cmd: str | None,
+    engine_host,
+    timeout: float,
+) -> DaemonConfigResult:
     res.ok = False
     res.log_tail = log_tail(daemon, settings)
     notes = [why]
@@ -800,10 +903,14 @@ def _roll_back(res: DaemonConfigResult, plan: _Plan, daemon: DaemonProcess, sett
         if restart_cmd:
             ok, w = _restart(restart_cmd, _current_pid(engine_host), timeout)
             if ok:
-                ok, w = _confirm(engine_host, "", None, time.time_ns(), timeout, daemon, None,
-                                 want_event=False)
-            notes.append("restarted dockerd with the previous configuration" if ok
-                         else f"dockerd did not come back with the previous configuration: {w}")
+                ok, w = _confirm(
+                    engine_host, "", None, time.time_ns(), timeout, daemon, None, want_event=False
+                )
+            notes.append(
+                "restarted dockerd with the previous configuration"
+                if ok
+                else f"dockerd did not come back with the previous configuration: {w}"
+            )
     res.message = "; ".join(notes)
     res.undo = None
     res.undo_description = res.undo_command = None
@@ -816,7 +923,19 @@ def set_debug(enabled: bool, **kw) -> DaemonConfigResult:
 
 
 __all__ = [
-    "DaemonConfigResult", "DaemonStatus", "daemon_status", "set_daemon_key", "set_debug",
-    "plan_change", "flag_conflicts", "check_value", "validate_supported", "reload_method",
-    "restart_method", "log_tail", "render_config", "KNOWN_KEYS", "RELOADABLE",
+    "DaemonConfigResult",
+    "DaemonStatus",
+    "daemon_status",
+    "set_daemon_key",
+    "set_debug",
+    "plan_change",
+    "flag_conflicts",
+    "check_value",
+    "validate_supported",
+    "reload_method",
+    "restart_method",
+    "log_tail",
+    "render_config",
+    "KNOWN_KEYS",
+    "RELOADABLE",
 ]

@@ -21,8 +21,10 @@ class ReadOnlyError(ActionError):
 
     def __init__(self, what: str, reason: str = ""):
         why = f" ({reason})" if reason else ""
-        super().__init__("read-only mode",
-                         f"refusing to {what}: dockscope runs read-only{why}; nothing was changed")
+        super().__init__(
+            "read-only mode",
+            f"refusing to {what}: dockscope runs read-only{why}; nothing was changed",
+        )
         self.what = what
 
 

@@ -20,8 +20,19 @@ from typing import Any
 
 from actions import guard
 from actions.validate import (
-    ActionError, ActionResult, EngineRefused, FieldError, ValidationFailed, check_name, cli,
-    engine_message, iface_hint, parse_cidr, parse_ip, parse_kv, split_words,
+    ActionError,
+    ActionResult,
+    EngineRefused,
+    FieldError,
+    ValidationFailed,
+    check_name,
+    cli,
+    engine_message,
+    iface_hint,
+    parse_cidr,
+    parse_ip,
+    parse_kv,
+    split_words,
 )
 from inspectors.model import Link, Network
 
@@ -167,23 +178,29 @@ def gather_create_context(client, local: bool | None = None) -> CreateContext:
 
 def _container_ref(summary: dict) -> ContainerRef:
     names = summary.get("Names") or []
-    nets = ((summary.get("NetworkSettings") or {}).get("Networks") or {})
+    nets = (summary.get("NetworkSettings") or {}).get("Networks") or {}
     return ContainerRef(
-        id=summary.get("Id", ""), name=(names[0] if names else "").lstrip("/"),
-        networks=sorted(nets), network_mode=(summary.get("HostConfig") or {}).get("NetworkMode"),
-        state=summary.get("State"))
+        id=summary.get("Id", ""),
+        name=(names[0] if names else "").lstrip("/"),
+        networks=sorted(nets),
+        network_mode=(summary.get("HostConfig") or {}).get("NetworkMode"),
+        state=summary.get("State"),
+    )
 
 
 def _container_ref_from_inspect(attrs: dict) -> ContainerRef:
     return ContainerRef(
-        id=attrs.get("Id", ""), name=(attrs.get("Name") or "").lstrip("/"),
-        networks=sorted(((attrs.get("NetworkSettings") or {}).get("Networks") or {})),
+        id=attrs.get("Id", ""),
+        name=(attrs.get("Name") or "").lstrip("/"),
+        networks=sorted((attrs.get("NetworkSettings") or {}).get("Networks") or {}),
         network_mode=(attrs.get("HostConfig") or {}).get("NetworkMode"),
-        state=(attrs.get("State") or {}).get("Status"))
+        state=(attrs.get("State") or {}).get("Status"),
+    )
 
 
-def gather_connect_context(client, network: str | None = None,
-                           container: str | None = None) -> ConnectContext:
+def gather_connect_context(
+    client, network: str | None = None, container: str | None = None
+) -> ConnectContext:
     """All networks and containers, or (cheaper) just the two named ones."""
     from docker.errors import NotFound
 
@@ -320,24 +337,35 @@ def validate_create(spec: NetworkSpec, context: CreateContext) -> list[FieldErro
     if spec.parent.strip() and opts.get("parent") and opts["parent"] != spec.parent.strip():
         add("parent", f"parent {spec.parent.strip()!r} differs from -o parent={opts['parent']}")
     if parent and driver not in PARENT_DRIVERS:
-        add("parent", f"a parent interface is only used by macvlan/ipvlan, not {driver or 'this driver'}")
+        add(
+            "parent",
+            f"a parent interface is only used by macvlan/ipvlan, not {driver or 'this driver'}",
+        )
     if parent and driver in PARENT_DRIVERS:
         base = parent.split(".", 1)[0] if "." in parent else parent
         if context.local:
-            link = _link(context.links, parent) or (_link(context.links, base) if base != parent else None)
+            link = _link(context.links, parent) or (
+                _link(context.links, base) if base != parent else None
+            )
             if link is None:
                 add("parent", f"parent interface {parent!r} does not exist on this host")
             elif not link.admin_up and (link.operstate or "").upper() not in ("UP", "UNKNOWN"):
                 add("parent", f"parent interface {link.name} is down (ip link set {link.name} up)")
         for n in context.networks:
             if n.driver in PARENT_DRIVERS and n.parent and n.parent == parent:
-                add("parent", f"network {n.name!r} ({n.driver}) already uses parent {parent}: "
-                              "one macvlan/ipvlan network per parent (add subnets to it instead)")
+                add(
+                    "parent",
+                    f"network {n.name!r} ({n.driver}) already uses parent {parent}: "
+                    "one macvlan/ipvlan network per parent (add subnets to it instead)",
+                )
 
     # overlay
     if driver == "overlay" and not context.swarm_active:
-        add("driver", "overlay needs swarm mode: this engine's swarm state is "
-                      f"{context.swarm_state or 'inactive'!r} (docker swarm init)")
+        add(
+            "driver",
+            "overlay needs swarm mode: this engine's swarm state is "
+            f"{context.swarm_state or 'inactive'!r} (docker swarm init)",
+        )
 
     # overlaps (docker networks, then host routes and interface addresses)
     skip_devs = set()
@@ -379,8 +407,10 @@ def _overlap(net, context: CreateContext, skip_devs: set[str]) -> str | None:
             if iface.is_link_local or iface.ip.is_loopback:
                 continue
             if net.overlaps(iface.network):
-                return (f"{net} overlaps {iface.network} on host interface "
-                        f"{link.name}{iface_hint(link.name)} (address {a})")
+                return (
+                    f"{net} overlaps {iface.network} on host interface "
+                    f"{link.name}{iface_hint(link.name)} (address {a})"
+                )
     for r in context.routes:
         if r.dev in skip_devs or r.dev in docker_bridges:
             continue
@@ -394,12 +424,24 @@ def _overlap(net, context: CreateContext, skip_devs: set[str]) -> str | None:
 def create_command(spec: NetworkSpec) -> str:
     """The equivalent `docker network create ...` line (also the form's preview)."""
     opts = parse_kv(spec.options, "option")[0]
-    raw_opts = split_words(spec.options) if isinstance(spec.options, str) else (
-        [f"{k}={v}" for k, v in spec.options.items()] if isinstance(spec.options, dict)
-        else [o.strip() for o in spec.options if o.strip()])
-    raw_labels = split_words(spec.labels) if isinstance(spec.labels, str) else (
-        [f"{k}={v}" for k, v in spec.labels.items()] if isinstance(spec.labels, dict)
-        else [o.strip() for o in spec.labels if o.strip()])
+    raw_opts = (
+        split_words(spec.options)
+        if isinstance(spec.options, str)
+        else (
+            [f"{k}={v}" for k, v in spec.options.items()]
+            if isinstance(spec.options, dict)
+            else [o.strip() for o in spec.options if o.strip()]
+        )
+    )
+    raw_labels = (
+        split_words(spec.labels)
+        if isinstance(spec.labels, str)
+        else (
+            [f"{k}={v}" for k, v in spec.labels.items()]
+            if isinstance(spec.labels, dict)
+            else [o.strip() for o in spec.labels if o.strip()]
+        )
+    )
     words: list[Any] = ["docker", "network", "create"]
     if spec.driver and spec.driver != "bridge":
         words += ["--driver", spec.driver]
@@ -444,18 +486,29 @@ def create_network(client, spec: NetworkSpec, context: CreateContext | None = No
         opts["parent"] = parent
     pools = []
     if spec.subnet.strip():
-        pools.append(IPAMPool(subnet=spec.subnet.strip(), gateway=spec.gateway.strip() or None,
-                              iprange=spec.ip_range.strip() or None))
+        pools.append(
+            IPAMPool(
+                subnet=spec.subnet.strip(),
+                gateway=spec.gateway.strip() or None,
+                iprange=spec.ip_range.strip() or None,
+            )
+        )
     if spec.ipv6 and spec.subnet_v6.strip():
         pools.append(IPAMPool(subnet=spec.subnet_v6.strip()))
     name = spec.name.strip()
     guard.check_writable(f"create network {name!r}")
     try:
         net = client.networks.create(
-            name, driver=spec.driver, options=opts or None,
-            ipam=IPAMConfig(pool_configs=pools) if pools else None, check_duplicate=True,
-            internal=bool(spec.internal), labels=labels or None, enable_ipv6=bool(spec.ipv6),
-            attachable=bool(spec.attachable))
+            name,
+            driver=spec.driver,
+            options=opts or None,
+            ipam=IPAMConfig(pool_configs=pools) if pools else None,
+            check_duplicate=True,
+            internal=bool(spec.internal),
+            labels=labels or None,
+            enable_ipv6=bool(spec.ipv6),
+            attachable=bool(spec.attachable),
+        )
     except _api_error() as e:
         raise EngineRefused(engine_message(e), command, getattr(e, "status_code", None))
     try:
@@ -463,13 +516,24 @@ def create_network(client, spec: NetworkSpec, context: CreateContext | None = No
         attrs = net.attrs
     except Exception:
         attrs = {"Id": net.id, "IPAM": {"Config": []}}
-    subnets = [c.get("Subnet") for c in ((attrs.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
-    what = f"created network {name} ({spec.driver}" + (f", {', '.join(subnets)}" if subnets else "") + ")"
+    subnets = [
+        c.get("Subnet") for c in ((attrs.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")
+    ]
+    what = (
+        f"created network {name} ({spec.driver}"
+        + (f", {', '.join(subnets)}" if subnets else "")
+        + ")"
+    )
     return ActionResult(
-        action="network create", target=name, changed=[what], command=command,
-        undo_description=f"remove network {name}", undo_command=cli("docker", "network", "rm", name),
+        action="network create",
+        target=name,
+        changed=[what],
+        command=command,
+        undo_description=f"remove network {name}",
+        undo_command=cli("docker", "network", "rm", name),
         undo=lambda c=None: remove_network(c or client, name),
-        details={"id": net.id, "subnets": subnets})
+        details={"id": net.id, "subnets": subnets},
+    )
 
 
 # --------------------------------------------------------------------------- connect
@@ -486,8 +550,11 @@ def validate_connect(spec: ConnectSpec, context: ConnectContext) -> list[FieldEr
         if net is None:
             add("network", f"no such network: {spec.network.strip()}")
         elif net.driver in ("host", "null"):
-            add("network", f"containers cannot be connected to the {net.name!r} network "
-                           f"(driver {net.driver}); it is chosen at docker run")
+            add(
+                "network",
+                f"containers cannot be connected to the {net.name!r} network "
+                f"(driver {net.driver}); it is chosen at docker run",
+            )
     if not spec.container.strip():
         add("container", "a container is required")
     else:
@@ -497,8 +564,11 @@ def validate_connect(spec: ConnectSpec, context: ConnectContext) -> list[FieldEr
         else:
             mode = ctr.network_mode or ""
             if mode == "host" or mode.startswith("container:"):
-                add("container", f"container {ctr.name} uses network mode {mode!r}: "
-                                 "it cannot join other networks")
+                add(
+                    "container",
+                    f"container {ctr.name} uses network mode {mode!r}: "
+                    "it cannot join other networks",
+                )
             elif net is not None and net.name in ctr.networks:
                 add("container", f"container {ctr.name} is already connected to {net.name}")
     for a in spec.aliases:
@@ -506,28 +576,42 @@ def validate_connect(spec: ConnectSpec, context: ConnectContext) -> list[FieldEr
         if m:
             add("aliases", m)
     if spec.aliases and net is not None and not is_user_defined(net):
-        add("aliases", "network-scoped aliases need a user-defined network "
-                       f"({net.name} is not)")
+        add("aliases", f"network-scoped aliases need a user-defined network ({net.name} is not)")
     if spec.ipv4.strip():
         ip, m = parse_ip(spec.ipv4, 4)
         if m:
             add("ipv4", m)
         elif net is not None:
             if not is_user_defined(net):
-                add("ipv4", f"a fixed IP is only supported on user-defined networks ({net.name} is not)")
+                add(
+                    "ipv4",
+                    f"a fixed IP is only supported on user-defined networks ({net.name} is not)",
+                )
             else:
-                v4 = [ipaddress.ip_network(s.subnet, strict=False) for s in net.subnets
-                      if ":" not in s.subnet]
+                v4 = [
+                    ipaddress.ip_network(s.subnet, strict=False)
+                    for s in net.subnets
+                    if ":" not in s.subnet
+                ]
                 if not v4:
-                    add("ipv4", f"a fixed IP needs a network with a configured subnet ({net.name} has none)")
+                    add(
+                        "ipv4",
+                        f"a fixed IP needs a network with a configured subnet ({net.name} has none)",
+                    )
                 elif not any(ip in s for s in v4):
-                    add("ipv4", f"{ip} is not inside {net.name}'s subnet "
-                                f"{', '.join(str(s) for s in v4)}")
+                    add(
+                        "ipv4",
+                        f"{ip} is not inside {net.name}'s subnet {', '.join(str(s) for s in v4)}",
+                    )
                 else:
                     s = next(s for s in v4 if ip in s)
                     # without a configured gateway the default IPAM takes the first address
-                    gws = {sn.gateway or str(ipaddress.ip_network(sn.subnet, strict=False).network_address + 1)
-                           for sn in net.subnets if ":" not in sn.subnet}
+                    gws = {
+                        sn.gateway
+                        or str(ipaddress.ip_network(sn.subnet, strict=False).network_address + 1)
+                        for sn in net.subnets
+                        if ":" not in sn.subnet
+                    }
                     if s.prefixlen <= 30 and ip in (s.network_address, s.broadcast_address):
                         add("ipv4", f"{ip} is the network or broadcast address of {s}")
                     elif str(ip) in gws:
@@ -539,8 +623,9 @@ def validate_connect(spec: ConnectSpec, context: ConnectContext) -> list[FieldEr
     return errs
 
 
-def connect_command(network: str, container: str, aliases: list[str] | None = None,
-                    ipv4: str | None = None) -> str:
+def connect_command(
+    network: str, container: str, aliases: list[str] | None = None, ipv4: str | None = None
+) -> str:
     words: list[Any] = ["docker", "network", "connect"]
     for a in aliases or []:
         words += ["--alias", a]
@@ -549,8 +634,9 @@ def connect_command(network: str, container: str, aliases: list[str] | None = No
     return cli(*words, network or "NETWORK", container or "CONTAINER")
 
 
-def connect(client, network: str, container: str, aliases: list[str] | None = None,
-            ipv4: str | None = None) -> ActionResult:
+def connect(
+    client, network: str, container: str, aliases: list[str] | None = None, ipv4: str | None = None
+) -> ActionResult:
     if isinstance(aliases, str):
         aliases = split_words(aliases)
     aliases = [a.strip() for a in (aliases or []) if a and a.strip()]
@@ -564,8 +650,9 @@ def connect(client, network: str, container: str, aliases: list[str] | None = No
         raise ValidationFailed(errors, command)
     net, ctr = ctx.networks[0], ctx.containers[0]
     try:
-        client.api.connect_container_to_network(ctr.id, net.id, aliases=aliases or None,
-                                                ipv4_address=ipv4)
+        client.api.connect_container_to_network(
+            ctr.id, net.id, aliases=aliases or None, ipv4_address=ipv4
+        )
     except _api_error() as e:
         raise EngineRefused(engine_message(e), command, getattr(e, "status_code", None))
     ep = _endpoint_of(client, ctr.id, net.name)
@@ -575,13 +662,22 @@ def connect(client, network: str, container: str, aliases: list[str] | None = No
     if aliases:
         what += f" (aliases: {', '.join(aliases)})"
     return ActionResult(
-        action="network connect", target=f"{net.name}/{ctr.name}", changed=[what], command=command,
+        action="network connect",
+        target=f"{net.name}/{ctr.name}",
+        changed=[what],
+        command=command,
         undo_description=f"disconnect {ctr.name} from {net.name}",
         undo_command=cli("docker", "network", "disconnect", net.name, ctr.name),
         undo=lambda c=None: disconnect(c or client, net.name, ctr.name),
-        details={"network": net.name, "network_id": net.id, "container": ctr.name,
-                 "container_id": ctr.id, "ipv4": ep.get("IPAddress") or None,
-                 "aliases": _user_aliases(ep, ctr.id)})
+        details={
+            "network": net.name,
+            "network_id": net.id,
+            "container": ctr.name,
+            "container_id": ctr.id,
+            "ipv4": ep.get("IPAddress") or None,
+            "aliases": _user_aliases(ep, ctr.id),
+        },
+    )
 
 
 def _endpoint_of(client, container_id: str, network_name: str) -> dict:
@@ -649,13 +745,23 @@ def disconnect(client, network: str, container: str, force: bool = False) -> Act
             return res
 
     return ActionResult(
-        action="network disconnect", target=f"{net.name}/{ctr.name}", changed=[what],
+        action="network disconnect",
+        target=f"{net.name}/{ctr.name}",
+        changed=[what],
         command=command,
         undo_description=f"reconnect {ctr.name} to {net.name}"
-        + (f" with {reuse_ip}" if reuse_ip else "") + (f" and aliases {', '.join(aliases)}" if aliases else ""),
-        undo_command=connect_command(net.name, ctr.name, aliases, reuse_ip), undo=undo,
-        details={"network": net.name, "container": ctr.name, "ipv4": ip, "fixed_ipv4": fixed_ip,
-                 "aliases": aliases})
+        + (f" with {reuse_ip}" if reuse_ip else "")
+        + (f" and aliases {', '.join(aliases)}" if aliases else ""),
+        undo_command=connect_command(net.name, ctr.name, aliases, reuse_ip),
+        undo=undo,
+        details={
+            "network": net.name,
+            "container": ctr.name,
+            "ipv4": ip,
+            "fixed_ipv4": fixed_ip,
+            "aliases": aliases,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- remove
@@ -667,27 +773,39 @@ class HasEndpoints(ActionError):
     def __init__(self, network: str, endpoints: list[dict], command: str):
         self.network = network
         self.endpoints = endpoints
-        listing = ", ".join(f"{e['container']}" + (f" ({e['ipv4']})" if e.get("ipv4") else "")
-                            for e in endpoints)
+        listing = ", ".join(
+            f"{e['container']}" + (f" ({e['ipv4']})" if e.get("ipv4") else "") for e in endpoints
+        )
         super().__init__(
             "network has endpoints",
             f"network {network} has {len(endpoints)} endpoint(s): {listing}; "
-            "disconnect them first, or force (disconnects them, then removes)", command)
+            "disconnect them first, or force (disconnects them, then removes)",
+            command,
+        )
 
 
 def _spec_from_inspect(attrs: dict) -> NetworkSpec:
-    cfg = ((attrs.get("IPAM") or {}).get("Config") or [])
+    cfg = (attrs.get("IPAM") or {}).get("Config") or []
     v4 = next((c for c in cfg if ":" not in (c.get("Subnet") or "")), {})
     v6 = next((c for c in cfg if ":" in (c.get("Subnet") or "")), {})
-    opts = {k: v for k, v in (attrs.get("Options") or {}).items()
-            if not k.startswith("com.docker.network.driver.overlay.vxlanid")}
+    opts = {
+        k: v
+        for k, v in (attrs.get("Options") or {}).items()
+        if not k.startswith("com.docker.network.driver.overlay.vxlanid")
+    }
     return NetworkSpec(
-        name=attrs.get("Name", ""), driver=attrs.get("Driver", "bridge"),
-        subnet=v4.get("Subnet", ""), gateway=v4.get("Gateway", ""), ip_range=v4.get("IPRange", ""),
-        ipv6=bool(attrs.get("EnableIPv6")), subnet_v6=v6.get("Subnet", ""),
-        internal=bool(attrs.get("Internal")), attachable=bool(attrs.get("Attachable")),
+        name=attrs.get("Name", ""),
+        driver=attrs.get("Driver", "bridge"),
+        subnet=v4.get("Subnet", ""),
+        gateway=v4.get("Gateway", ""),
+        ip_range=v4.get("IPRange", ""),
+        ipv6=bool(attrs.get("EnableIPv6")),
+        subnet_v6=v6.get("Subnet", ""),
+        internal=bool(attrs.get("Internal")),
+        attachable=bool(attrs.get("Attachable")),
         options=[f"{k}={v}" for k, v in opts.items()],
-        labels=[f"{k}={v}" for k, v in (attrs.get("Labels") or {}).items()])
+        labels=[f"{k}={v}" for k, v in (attrs.get("Labels") or {}).items()],
+    )
 
 
 def remove_network(client, network: str, force: bool = False) -> ActionResult:
@@ -702,14 +820,21 @@ def remove_network(client, network: str, force: bool = False) -> ActionResult:
         raise ValidationFailed([FieldError("network", f"no such network: {network}")], command)
     name, net_id = attrs.get("Name", network), attrs.get("Id", network)
     if name in PREDEFINED or (attrs.get("Options") or {}).get(DEFAULT_BRIDGE_OPT) == "true":
-        raise ValidationFailed([FieldError("network", f"{name} is a pre-defined network and "
-                                                      "cannot be removed")], command)
+        raise ValidationFailed(
+            [FieldError("network", f"{name} is a pre-defined network and cannot be removed")],
+            command,
+        )
     endpoints = []
     for cid, ep in (attrs.get("Containers") or {}).items():
         if cid.startswith("lb-"):  # overlay load-balancer endpoint, not a container
             continue
-        endpoints.append({"container": (ep.get("Name") or cid[:12]).lstrip("/"), "id": cid,
-                          "ipv4": (ep.get("IPv4Address") or "").split("/")[0] or None})
+        endpoints.append(
+            {
+                "container": (ep.get("Name") or cid[:12]).lstrip("/"),
+                "id": cid,
+                "ipv4": (ep.get("IPv4Address") or "").split("/")[0] or None,
+            }
+        )
     endpoints.sort(key=lambda e: e["container"])
     if endpoints and not force:
         raise HasEndpoints(name, endpoints, command)
@@ -722,11 +847,15 @@ def remove_network(client, network: str, force: bool = False) -> ActionResult:
         try:
             client.api.disconnect_container_from_network(e["id"], net_id, force=True)
         except _api_error() as ex:
-            raise EngineRefused(engine_message(ex), cli("docker", "network", "disconnect", "-f",
-                                                        name, e["container"]))
+            raise EngineRefused(
+                engine_message(ex),
+                cli("docker", "network", "disconnect", "-f", name, e["container"]),
+            )
         reconnect.append((e["container"], _user_aliases(ep, e["id"]), fixed))
-        changed.append(f"disconnected {e['container']} from {name}"
-                       + (f" (was {e['ipv4']})" if e.get("ipv4") else ""))
+        changed.append(
+            f"disconnected {e['container']} from {name}"
+            + (f" (was {e['ipv4']})" if e.get("ipv4") else "")
+        )
         commands.append(cli("docker", "network", "disconnect", "-f", name, e["container"]))
     try:
         client.api.remove_network(net_id)
@@ -737,25 +866,54 @@ def remove_network(client, network: str, force: bool = False) -> ActionResult:
 
     def undo(c=None):
         c = c or client
-        res = create_network(c, spec, context=CreateContext(
-            networks=_parse_raw_networks(c.api.networks()), local=False,
-            swarm_state=((c.info().get("Swarm") or {}).get("LocalNodeState"))))
+        res = create_network(
+            c,
+            spec,
+            context=CreateContext(
+                networks=_parse_raw_networks(c.api.networks()),
+                local=False,
+                swarm_state=((c.info().get("Swarm") or {}).get("LocalNodeState")),
+            ),
+        )
         for ctr, aliases, fixed in reconnect:
             r = connect(c, name, ctr, aliases=aliases, ipv4=fixed)
             res.changed += r.changed
         return res
 
     return ActionResult(
-        action="network rm", target=name, changed=changed, command=" && ".join(commands),
-        undo_description=f"recreate network {name}" + (" and reconnect its containers" if reconnect else ""),
-        undo_command=create_command(spec), undo=undo,
-        details={"id": net_id, "disconnected": [e["container"] for e in endpoints]})
+        action="network rm",
+        target=name,
+        changed=changed,
+        command=" && ".join(commands),
+        undo_description=f"recreate network {name}"
+        + (" and reconnect its containers" if reconnect else ""),
+        undo_command=create_command(spec),
+        undo=undo,
+        details={"id": net_id, "disconnected": [e["container"] for e in endpoints]},
+    )
 
 
 __all__ = [
-    "DRIVERS", "NetworkSpec", "ConnectSpec", "CreateContext", "ConnectContext", "ContainerRef",
-    "HostRoute", "HasEndpoints", "gather_create_context", "gather_connect_context",
-    "validate_create", "validate_connect", "validate_disconnect", "create_command",
-    "connect_command", "create_network", "connect", "disconnect", "remove_network",
-    "read_host_links", "read_host_routes", "is_user_defined",
+    "DRIVERS",
+    "NetworkSpec",
+    "ConnectSpec",
+    "CreateContext",
+    "ConnectContext",
+    "ContainerRef",
+    "HostRoute",
+    "HasEndpoints",
+    "gather_create_context",
+    "gather_connect_context",
+    "validate_create",
+    "validate_connect",
+    "validate_disconnect",
+    "create_command",
+    "connect_command",
+    "create_network",
+    "connect",
+    "disconnect",
+    "remove_network",
+    "read_host_links",
+    "read_host_routes",
+    "is_user_defined",
 ]

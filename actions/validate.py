@@ -18,7 +18,8 @@ import ipaddress
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 # label/option keys: anything printable without whitespace or '='
@@ -105,12 +106,16 @@ def check_name(value: str, what: str = "name") -> str | None:
     if not value:
         return f"{what} is required"
     if not NAME_RE.match(value):
-        return (f"invalid {what} {value!r}: must start with a letter or digit and contain "
-                "only letters, digits, '_', '.', '-'")
+        return (
+            f"invalid {what} {value!r}: must start with a letter or digit and contain "
+            "only letters, digits, '_', '.', '-'"
+        )
     return None
 
 
-def parse_kv(items: list[str] | dict[str, str] | str | None, what: str) -> tuple[dict[str, str], list[str]]:
+def parse_kv(
+    items: list[str] | dict[str, str] | str | None, what: str
+) -> tuple[dict[str, str], list[str]]:
     """``["k=v", ...]`` (or one comma/space separated string) -> (dict, errors)."""
     if items is None:
         return {}, []

@@ -46,7 +46,7 @@ class Target:
 
     @property
     def socket_path(self) -> str | None:
-        return self.host[len("unix://"):] if self.is_unix else None
+        return self.host[len("unix://") :] if self.is_unix else None
 
     @property
     def is_local(self) -> bool:
@@ -62,8 +62,13 @@ def _docker_config_dir() -> str:
 
 
 def _context_endpoint(name: str) -> Target:
-    meta = os.path.join(_docker_config_dir(), "contexts", "meta",
-                        hashlib.sha256(name.encode()).hexdigest(), "meta.json")
+    meta = os.path.join(
+        _docker_config_dir(),
+        "contexts",
+        "meta",
+        hashlib.sha256(name.encode()).hexdigest(),
+        "meta.json",
+    )
     try:
         with open(meta) as f:
             data = json.load(f)
@@ -72,13 +77,16 @@ def _context_endpoint(name: str) -> Target:
     except (OSError, ValueError) as e:
         raise EngineError(f"docker context {name!r} unreadable: {e}", "api")
     host = (data.get("Endpoints", {}).get("docker", {}) or {}).get("Host") or DEFAULT_HOST
-    tlsdir = os.path.join(_docker_config_dir(), "contexts", "tls",
-                          hashlib.sha256(name.encode()).hexdigest(), "docker")
+    tlsdir = os.path.join(
+        _docker_config_dir(), "contexts", "tls", hashlib.sha256(name.encode()).hexdigest(), "docker"
+    )
     tls = None
     if os.path.isdir(tlsdir):
-        tls = {k: os.path.join(tlsdir, f) for k, f in
-               (("ca", "ca.pem"), ("cert", "cert.pem"), ("key", "key.pem"))
-               if os.path.exists(os.path.join(tlsdir, f))}
+        tls = {
+            k: os.path.join(tlsdir, f)
+            for k, f in (("ca", "ca.pem"), ("cert", "cert.pem"), ("key", "key.pem"))
+            if os.path.exists(os.path.join(tlsdir, f))
+        }
     return Target(host=host, context=name, tls=tls)
 
 
@@ -125,18 +133,22 @@ class _UnixConnection(http.client.HTTPConnection):
             raise EngineError(
                 f"cannot connect to the Docker engine: {self._path} does not exist "
                 "(is dockerd running? `sudo systemctl start docker`, or set DOCKER_HOST)",
-                "unreachable")
+                "unreachable",
+            )
         except PermissionError:
             s.close()
             raise EngineError(
                 f"permission denied on {self._path}: run as root (sudo) or join the "
                 "`docker` group (`sudo usermod -aG docker $USER`, then log in again)",
-                "permission")
+                "permission",
+            )
         except ConnectionRefusedError:
             s.close()
             raise EngineError(
                 f"cannot connect to the Docker engine: {self._path} refuses connections "
-                "(dockerd not running? `sudo systemctl start docker`)", "unreachable")
+                "(dockerd not running? `sudo systemctl start docker`)",
+                "unreachable",
+            )
         self.sock = s
 
 
@@ -244,14 +256,19 @@ class SDKAPI(BaseAPI):
         kw: dict = {"base_url": target.host, "version": "auto", "timeout": timeout}
         if target.tls:
             kw["tls"] = docker.tls.TLSConfig(
-                client_cert=(target.tls["cert"], target.tls["key"]) if "cert" in target.tls else None,
-                ca_cert=target.tls.get("ca"), verify=bool(target.tls.get("ca")))
+                client_cert=(target.tls["cert"], target.tls["key"])
+                if "cert" in target.tls
+                else None,
+                ca_cert=target.tls.get("ca"),
+                verify=bool(target.tls.get("ca")),
+            )
         elif os.environ.get("DOCKER_TLS_VERIFY") or os.environ.get("DOCKER_CERT_PATH"):
             kw = {"version": "auto", "timeout": timeout, "environment": os.environ}
         try:
             if "environment" in kw:
-                self.client = docker.APIClient(**docker.utils.kwargs_from_env(), version="auto",
-                                               timeout=timeout)
+                self.client = docker.APIClient(
+                    **docker.utils.kwargs_from_env(), version="auto", timeout=timeout
+                )
             else:
                 self.client = docker.APIClient(**kw)
         except DockerException as e:
@@ -268,13 +285,17 @@ class SDKAPI(BaseAPI):
             self.client._raise_for_status(res)
             return res.json()
         except APIError as e:
-            raise EngineError(str(e.explanation or e), "notfound" if e.status_code == 404 else "api",
-                              e.status_code)
+            raise EngineError(
+                str(e.explanation or e),
+                "notfound" if e.status_code == 404 else "api",
+                e.status_code,
+            )
         except DockerException as e:
             raise EngineError(_sdk_error_line(e, self.target.host), _sdk_error_kind(e))
         except Exception as e:  # requests' ConnectionError and friends
-            raise EngineError(f"cannot connect to the Docker engine at {self.target.host}: {e}",
-                              "unreachable")
+            raise EngineError(
+                f"cannot connect to the Docker engine at {self.target.host}: {e}", "unreachable"
+            )
 
     def close(self) -> None:
         self.client.close()
@@ -290,12 +311,11 @@ def _sdk_error_kind(e: Exception) -> str:
 def _sdk_error_line(e: Exception, host: str) -> str:
     s = str(e)
     if "permission denied" in s.lower():
-        return (f"permission denied on {host}: run as root (sudo) or join the `docker` group")
+        return f"permission denied on {host}: run as root (sudo) or join the `docker` group"
     return f"cannot connect to the Docker engine at {host}: {s.splitlines()[0] if s else e!r}"
 
 
-def open_api(host: str | None = None, context: str | None = None,
-             timeout: float = 10.0) -> BaseAPI:
+def open_api(host: str | None = None, context: str | None = None, timeout: float = 10.0) -> BaseAPI:
     """Connect to the engine in use. Raises :class:`EngineError` with one clear line."""
     target = resolve_target(host, context)
     if target.is_unix:
@@ -312,7 +332,9 @@ def sdk_client(host: str | None = None, context: str | None = None, timeout: flo
     if target.tls:
         kw["tls"] = docker.tls.TLSConfig(
             client_cert=(target.tls["cert"], target.tls["key"]) if "cert" in target.tls else None,
-            ca_cert=target.tls.get("ca"), verify=bool(target.tls.get("ca")))
+            ca_cert=target.tls.get("ca"),
+            verify=bool(target.tls.get("ca")),
+        )
     try:
         return docker.DockerClient(**kw)
     except docker.errors.DockerException as e:

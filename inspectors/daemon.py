@@ -33,19 +33,49 @@ DOCKERD_NAMES = ("dockerd",)
 
 # pflag shorthands of dockerd (20.10 .. 29)
 SHORT_FLAGS = {
-    "-D": "--debug", "-H": "--host", "-l": "--log-level", "-G": "--group",
-    "-p": "--pidfile", "-g": "--graph", "-b": "--bridge", "-s": "--storage-driver",
-    "-e": "--exec-driver", "-v": "--version", "-h": "--help", "-r": "--restart",
+    "-D": "--debug",
+    "-H": "--host",
+    "-l": "--log-level",
+    "-G": "--group",
+    "-p": "--pidfile",
+    "-g": "--graph",
+    "-b": "--bridge",
+    "-s": "--storage-driver",
+    "-e": "--exec-driver",
+    "-v": "--version",
+    "-h": "--help",
+    "-r": "--restart",
 }
 
 # boolean flags: pflag takes "--flag" or "--flag=false", never "--flag false"
 BOOL_FLAGS = {
-    "--debug", "--tls", "--tlsverify", "--iptables", "--ip6tables", "--ip-forward",
-    "--ip-masq", "--icc", "--ipv6", "--userland-proxy", "--live-restore", "--experimental",
-    "--selinux-enabled", "--init", "--no-new-privileges", "--raw-logs", "--rootless",
-    "--validate", "--version", "--help", "--disable-legacy-registry", "--cri-containerd",
-    "--allow-direct-routing", "--ip-forward-no-drop", "--bridge-accept-fwmark-all",
-    "--userland-proxy-hairpin", "--restart",
+    "--debug",
+    "--tls",
+    "--tlsverify",
+    "--iptables",
+    "--ip6tables",
+    "--ip-forward",
+    "--ip-masq",
+    "--icc",
+    "--ipv6",
+    "--userland-proxy",
+    "--live-restore",
+    "--experimental",
+    "--selinux-enabled",
+    "--init",
+    "--no-new-privileges",
+    "--raw-logs",
+    "--rootless",
+    "--validate",
+    "--version",
+    "--help",
+    "--disable-legacy-registry",
+    "--cri-containerd",
+    "--allow-direct-routing",
+    "--ip-forward-no-drop",
+    "--bridge-accept-fwmark-all",
+    "--userland-proxy-hairpin",
+    "--restart",
 }
 
 # flag (long name, no dashes) -> daemon.json key, where they differ. Any other
@@ -185,10 +215,12 @@ def read_daemon_config(path: str) -> tuple[dict | None, str | None]:
         else:
             text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
+        line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        return None, (f"{path}: line {line} column {col}: not valid text "
-                      f"(daemon.json must be UTF-8, or UTF-16 with a BOM)")
+        return None, (
+            f"{path}: line {line} column {col}: not valid text "
+            f"(daemon.json must be UTF-8, or UTF-16 with a BOM)"
+        )
     if not text.strip():  # dockerd trims whitespace: an empty config is valid
         return {}, None
     try:
@@ -209,7 +241,7 @@ def _socket_of_host(host: str) -> str | None:
     if host.startswith("fd://"):
         return DEFAULT_SOCKET
     if host.startswith("unix://"):
-        return host[len("unix://"):] or DEFAULT_SOCKET
+        return host[len("unix://") :] or DEFAULT_SOCKET
     return None
 
 
@@ -223,7 +255,7 @@ def _canon(path: str) -> str:
 def _tcp_addr(host: str) -> tuple[str, int] | None:
     if not host.startswith("tcp://"):
         return None
-    hp = host[len("tcp://"):].split("/", 1)[0]
+    hp = host[len("tcp://") :].split("/", 1)[0]
     h, _, p = hp.rpartition(":")
     try:
         return h.strip("[]"), int(p)
@@ -293,8 +325,11 @@ class _Candidate:
         self.flags = parse_flags(cmdline[1:])
         self.uid = _uid(pid)
         self._env: dict[str, str] | None = None
-        self.rootless = (self.uid not in (0, None)) or "--rootless" in self.flags \
+        self.rootless = (
+            (self.uid not in (0, None))
+            or "--rootless" in self.flags
             or bool(self.env.get("ROOTLESSKIT_STATE_DIR"))
+        )
         self.config_file = self._config_file()
         self._config: dict | None = None
         self.config_error: str | None = None
@@ -360,12 +395,17 @@ class _Candidate:
         return default
 
     def exec_root(self) -> str:
-        return self.setting("--exec-root", "exec-root",
-                            f"{self._runtime_dir()}/docker", DEFAULT_EXEC_ROOT)
+        return self.setting(
+            "--exec-root", "exec-root", f"{self._runtime_dir()}/docker", DEFAULT_EXEC_ROOT
+        )
 
     def data_root(self) -> str:
-        v = self.flag("--data-root") or self.flag("--graph") or self.config.get("data-root") \
+        v = (
+            self.flag("--data-root")
+            or self.flag("--graph")
+            or self.config.get("data-root")
             or self.config.get("graph")
+        )
         if v:
             return str(v)
         if self.rootless:
@@ -375,8 +415,9 @@ class _Candidate:
         return DEFAULT_DATA_ROOT
 
     def pidfile(self) -> str:
-        return self.setting("--pidfile", "pidfile",
-                            f"{self._runtime_dir()}/docker.pid", DEFAULT_PIDFILE)
+        return self.setting(
+            "--pidfile", "pidfile", f"{self._runtime_dir()}/docker.pid", DEFAULT_PIDFILE
+        )
 
 
 def _dockerd_processes() -> list[_Candidate]:
@@ -468,8 +509,9 @@ def systemd_unit(pid: int) -> tuple[str | None, bool]:
         if not services:
             continue
         unit = services[-1]
-        user = any(c.startswith("user@") and c.endswith(".service") for c in comps[:-1]) \
-            and not unit.startswith("user@")
+        user = any(
+            c.startswith("user@") and c.endswith(".service") for c in comps[:-1]
+        ) and not unit.startswith("user@")
         if unit.startswith("user@"):
             continue
         return unit, user
@@ -509,7 +551,7 @@ def log_source(pid: int) -> tuple[str | None, str | None]:
     targets = [_fd_target(pid, 2), _fd_target(pid, 1)]  # logrus writes to stderr
     for kind, t in targets:
         if kind == "file":
-            path = t[:-len(" (deleted)")] if t.endswith(" (deleted)") else t
+            path = t[: -len(" (deleted)")] if t.endswith(" (deleted)") else t
             if path != t:
                 notes.append(f"dockerd's log file {path} was deleted while open")
             return f"file:{path}", "; ".join(notes) or None
@@ -528,8 +570,10 @@ def log_source(pid: int) -> tuple[str | None, str | None]:
     elif "tty" in kinds:
         notes.append(f"dockerd writes to a terminal ({next(t for k, t in targets if k == 'tty')})")
     elif kinds & {"socket", "pipe"}:
-        notes.append("dockerd's output goes to a pipe or socket, not a systemd service "
-                     "(a supervisor or a logger reads it)")
+        notes.append(
+            "dockerd's output goes to a pipe or socket, not a systemd service "
+            "(a supervisor or a logger reads it)"
+        )
     for f in KNOWN_LOG_FILES:
         if os.path.isfile(f):
             notes.append(f"guessed from the known location {f}")
@@ -566,8 +610,9 @@ def find_daemon(engine_host: str | None = None) -> DaemonProcess:
     sock = _socket_of_host(host) if host.startswith("unix://") else None
     tcp = _tcp_addr(host)
     if not sock and not (tcp and _tcp_matches(tcp, ("127.0.0.1", tcp[1]))):
-        return DaemonProcess(note=f"the engine {host} is not on this host: "
-                                  "no local dockerd to inspect")
+        return DaemonProcess(
+            note=f"the engine {host} is not on this host: no local dockerd to inspect"
+        )
     notes: list[str] = []
     try:
         cands = _dockerd_processes()
@@ -582,12 +627,18 @@ def find_daemon(engine_host: str | None = None) -> DaemonProcess:
         if holder:
             matches = [c for c in matches if c.pid == holder]
         else:
-            notes.append("several dockerd processes claim this socket: "
-                         + ", ".join(str(c.pid) for c in matches) + "; took the first")
+            notes.append(
+                "several dockerd processes claim this socket: "
+                + ", ".join(str(c.pid) for c in matches)
+                + "; took the first"
+            )
     if matches:
         chosen = matches[0]
-        matched_by = {SOURCE_FLAG: "host-flag", SOURCE_CONFIG: "config-hosts",
-                      SOURCE_DEFAULT: "default-socket"}[chosen.hosts()[1]]
+        matched_by = {
+            SOURCE_FLAG: "host-flag",
+            SOURCE_CONFIG: "config-hosts",
+            SOURCE_DEFAULT: "default-socket",
+        }[chosen.hosts()[1]]
     elif sock:
         pidfiles = [os.path.join(os.path.dirname(sock), "docker.pid")]
         if _canon(sock) == _canon(DEFAULT_SOCKET):
@@ -605,11 +656,16 @@ def find_daemon(engine_host: str | None = None) -> DaemonProcess:
 
     if chosen is None:
         if not cands:
-            why = ("no dockerd process is visible on this host (it runs in a VM, another "
-                   "pid namespace, or is stopped)")
+            why = (
+                "no dockerd process is visible on this host (it runs in a VM, another "
+                "pid namespace, or is stopped)"
+            )
         else:
-            why = (f"none of the {len(cands)} dockerd process(es) ("
-                   + ", ".join(str(c.pid) for c in cands) + f") serves {host}")
+            why = (
+                f"none of the {len(cands)} dockerd process(es) ("
+                + ", ".join(str(c.pid) for c in cands)
+                + f") serves {host}"
+            )
             if os.geteuid() != 0:
                 why += "; not root: their open sockets cannot be checked"
         return DaemonProcess(socket=sock, note=why, others=[c.pid for c in cands])
@@ -620,8 +676,10 @@ def find_daemon(engine_host: str | None = None) -> DaemonProcess:
     if c.config_error:
         notes.append(f"daemon.json: {c.config_error}")
     if c.flag("--config-file") and not os.path.isfile(c.config_file):
-        notes.append(f"dockerd was started with --config-file {c.config_file}, which does "
-                     "not exist now (it will not start again like this)")
+        notes.append(
+            f"dockerd was started with --config-file {c.config_file}, which does "
+            "not exist now (it will not start again like this)"
+        )
     socks = c.sockets()
     d = DaemonProcess(
         pid=c.pid,

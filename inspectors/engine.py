@@ -81,24 +81,48 @@ def _split_cidr(addr: str | None) -> tuple[str | None, int | None]:
 def parse_network(raw: dict) -> Network:
     opts = raw.get("Options") or {}
     ipam = raw.get("IPAM") or {}
-    subnets = [Subnet(subnet=c.get("Subnet", ""), gateway=c.get("Gateway") or None,
-                      ip_range=c.get("IPRange") or None,
-                      aux_addresses=dict(c.get("AuxiliaryAddresses") or {}))
-               for c in (ipam.get("Config") or []) if c.get("Subnet")]
+    subnets = [
+        Subnet(
+            subnet=c.get("Subnet", ""),
+            gateway=c.get("Gateway") or None,
+            ip_range=c.get("IPRange") or None,
+            aux_addresses=dict(c.get("AuxiliaryAddresses") or {}),
+        )
+        for c in (ipam.get("Config") or [])
+        if c.get("Subnet")
+    ]
     driver = raw.get("Driver") or ""
     net = Network(
-        id=raw["Id"], name=raw.get("Name", ""), driver=driver,
-        scope=raw.get("Scope", "local"), internal=bool(raw.get("Internal")),
-        attachable=bool(raw.get("Attachable")), ingress=bool(raw.get("Ingress")),
-        enable_ipv6=bool(raw.get("EnableIPv6")), created=raw.get("Created"),
-        subnets=subnets, ipam_driver=ipam.get("Driver"), options=dict(opts),
+        id=raw["Id"],
+        name=raw.get("Name", ""),
+        driver=driver,
+        scope=raw.get("Scope", "local"),
+        internal=bool(raw.get("Internal")),
+        attachable=bool(raw.get("Attachable")),
+        ingress=bool(raw.get("Ingress")),
+        enable_ipv6=bool(raw.get("EnableIPv6")),
+        created=raw.get("Created"),
+        subnets=subnets,
+        ipam_driver=ipam.get("Driver"),
+        options=dict(opts),
         labels=dict(raw.get("Labels") or {}),
         bridge=bridge_name_for(raw),
         parent=opts.get("parent") if driver in ("macvlan", "ipvlan") else None,
-        vxlan_ids=[x for x in (opts.get("com.docker.network.driver.overlay.vxlanid_list") or "").split(",") if x],
-        peers=[{"name": p.get("Name", ""), "ip": p.get("IP", "")} for p in (raw.get("Peers") or [])],
-        dns_by_name=not (driver == "bridge" and (raw.get("Name") == "bridge"
-                                                 or opts.get("com.docker.network.bridge.default_bridge") == "true")),
+        vxlan_ids=[
+            x
+            for x in (opts.get("com.docker.network.driver.overlay.vxlanid_list") or "").split(",")
+            if x
+        ],
+        peers=[
+            {"name": p.get("Name", ""), "ip": p.get("IP", "")} for p in (raw.get("Peers") or [])
+        ],
+        dns_by_name=not (
+            driver == "bridge"
+            and (
+                raw.get("Name") == "bridge"
+                or opts.get("com.docker.network.bridge.default_bridge") == "true"
+            )
+        ),
         icc=opts.get("com.docker.network.bridge.enable_icc", "true") != "false",
     )
     mtu = opts.get("com.docker.network.driver.mtu")
@@ -112,10 +136,19 @@ def parse_network(raw: dict) -> Network:
     for cid, ep in (raw.get("Containers") or {}).items():
         ip4, plen = _split_cidr(ep.get("IPv4Address"))
         ip6, _ = _split_cidr(ep.get("IPv6Address"))
-        net.endpoints.append(Endpoint(
-            container=(ep.get("Name") or "").lstrip("/"), container_id=cid,
-            network=net.name, network_id=net.id, endpoint_id=ep.get("EndpointID") or None,
-            ipv4=ip4, ipv4_prefixlen=plen, ipv6=ip6, mac=ep.get("MacAddress") or None))
+        net.endpoints.append(
+            Endpoint(
+                container=(ep.get("Name") or "").lstrip("/"),
+                container_id=cid,
+                network=net.name,
+                network_id=net.id,
+                endpoint_id=ep.get("EndpointID") or None,
+                ipv4=ip4,
+                ipv4_prefixlen=plen,
+                ipv6=ip6,
+                mac=ep.get("MacAddress") or None,
+            )
+        )
     net.endpoints.sort(key=lambda e: (e.container, e.container_id))
     return net
 
@@ -164,10 +197,15 @@ def _ports(raw_ports: dict | None, requested: bool = False) -> list[PortBinding]
             if k in seen:
                 continue
             seen.add(k)
-            out.append(PortBinding(container_port=cport, protocol=proto,
-                                   host_ip=hip if hip != "" or requested else None,
-                                   host_port=int(hp) if str(hp).isdigit() else None,
-                                   requested=requested))
+            out.append(
+                PortBinding(
+                    container_port=cport,
+                    protocol=proto,
+                    host_ip=hip if hip != "" or requested else None,
+                    host_port=int(hp) if str(hp).isdigit() else None,
+                    requested=requested,
+                )
+            )
     out.sort(key=lambda p: (p.container_port, p.protocol, p.host_ip or "", p.host_port or 0))
     return out
 
@@ -179,7 +217,8 @@ def parse_container(raw: dict, summary: dict | None = None) -> Container:
     st = raw.get("State") or {}
     cfg = raw.get("Config") or {}
     c = Container(
-        id=raw["Id"], name=(raw.get("Name") or "").lstrip("/"),
+        id=raw["Id"],
+        name=(raw.get("Name") or "").lstrip("/"),
         image=cfg.get("Image") or raw.get("Image", ""),
         state=st.get("Status", ""),
         status=(summary or {}).get("Status", ""),
@@ -199,15 +238,23 @@ def parse_container(raw: dict, summary: dict | None = None) -> Container:
         ipam = ep.get("IPAMConfig") or {}
         ip4 = ep.get("IPAddress") or None
         aliases = [a for a in (ep.get("Aliases") or [])]
-        c.endpoints.append(Endpoint(
-            container=c.name, container_id=c.id, network=name,
-            network_id=ep.get("NetworkID") or "", endpoint_id=ep.get("EndpointID") or None,
-            ipv4=ip4, ipv4_prefixlen=ep.get("IPPrefixLen") or None,
-            ipv6=ep.get("GlobalIPv6Address") or None, mac=ep.get("MacAddress") or None,
-            gateway=ep.get("Gateway") or None, aliases=aliases,
-            dns_names=list(ep.get("DNSNames") or []),
-            attached=bool(running and ep.get("EndpointID")),
-        ))
+        c.endpoints.append(
+            Endpoint(
+                container=c.name,
+                container_id=c.id,
+                network=name,
+                network_id=ep.get("NetworkID") or "",
+                endpoint_id=ep.get("EndpointID") or None,
+                ipv4=ip4,
+                ipv4_prefixlen=ep.get("IPPrefixLen") or None,
+                ipv6=ep.get("GlobalIPv6Address") or None,
+                mac=ep.get("MacAddress") or None,
+                gateway=ep.get("Gateway") or None,
+                aliases=aliases,
+                dns_names=list(ep.get("DNSNames") or []),
+                attached=bool(running and ep.get("EndpointID")),
+            )
+        )
         if ipam.get("IPv4Address") and not ip4:
             c.endpoints[-1].ipv4 = None  # requested but not attached: keep None
     if running:
@@ -220,18 +267,32 @@ def parse_container(raw: dict, summary: dict | None = None) -> Container:
 def parse_summary(s: dict) -> Container:
     """Cheap container from the list call (no pid/aliases): first paint, remote hosts."""
     ns = (s.get("NetworkSettings") or {}).get("Networks") or {}
-    c = Container(id=s["Id"], name=(s.get("Names") or ["/"])[0].lstrip("/"),
-                  image=s.get("Image", ""), state=s.get("State", ""), status=s.get("Status", ""),
-                  network_mode=(s.get("HostConfig") or {}).get("NetworkMode"),
-                  labels=dict(s.get("Labels") or {}))
+    c = Container(
+        id=s["Id"],
+        name=(s.get("Names") or ["/"])[0].lstrip("/"),
+        image=s.get("Image", ""),
+        state=s.get("State", ""),
+        status=s.get("Status", ""),
+        network_mode=(s.get("HostConfig") or {}).get("NetworkMode"),
+        labels=dict(s.get("Labels") or {}),
+    )
     for name, ep in sorted(ns.items()):
         c.networks.append(name)
-        c.endpoints.append(Endpoint(
-            container=c.name, container_id=c.id, network=name,
-            network_id=ep.get("NetworkID") or "", endpoint_id=ep.get("EndpointID") or None,
-            ipv4=ep.get("IPAddress") or None, ipv4_prefixlen=ep.get("IPPrefixLen") or None,
-            ipv6=ep.get("GlobalIPv6Address") or None, mac=ep.get("MacAddress") or None,
-            gateway=ep.get("Gateway") or None, attached=c.state == "running"))
+        c.endpoints.append(
+            Endpoint(
+                container=c.name,
+                container_id=c.id,
+                network=name,
+                network_id=ep.get("NetworkID") or "",
+                endpoint_id=ep.get("EndpointID") or None,
+                ipv4=ep.get("IPAddress") or None,
+                ipv4_prefixlen=ep.get("IPPrefixLen") or None,
+                ipv6=ep.get("GlobalIPv6Address") or None,
+                mac=ep.get("MacAddress") or None,
+                gateway=ep.get("Gateway") or None,
+                attached=c.state == "running",
+            )
+        )
     seen = set()
     for p in s.get("Ports") or []:
         if not p.get("PublicPort"):
@@ -240,8 +301,14 @@ def parse_summary(s: dict) -> Container:
         if k in seen:
             continue
         seen.add(k)
-        c.ports.append(PortBinding(container_port=p.get("PrivatePort"), protocol=p.get("Type", "tcp"),
-                                   host_ip=p.get("IP"), host_port=p.get("PublicPort")))
+        c.ports.append(
+            PortBinding(
+                container_port=p.get("PrivatePort"),
+                protocol=p.get("Type", "tcp"),
+                host_ip=p.get("IP"),
+                host_port=p.get("PublicPort"),
+            )
+        )
     return c
 
 
@@ -262,16 +329,31 @@ def list_fingerprint(s: dict) -> tuple:
     under the same fingerprint is still true.
     """
     nets = (s.get("NetworkSettings") or {}).get("Networks") or {}
-    return (s.get("State"), s.get("Created"),
-            tuple(sorted((n, e.get("EndpointID"), e.get("IPAddress"), e.get("MacAddress"))
-                         for n, e in nets.items())),
-            tuple(sorted((p.get("IP"), p.get("PrivatePort"), p.get("PublicPort"), p.get("Type"))
-                         for p in s.get("Ports") or [])))
+    return (
+        s.get("State"),
+        s.get("Created"),
+        tuple(
+            sorted(
+                (n, e.get("EndpointID"), e.get("IPAddress"), e.get("MacAddress"))
+                for n, e in nets.items()
+            )
+        ),
+        tuple(
+            sorted(
+                (p.get("IP"), p.get("PrivatePort"), p.get("PublicPort"), p.get("Type"))
+                for p in s.get("Ports") or []
+            )
+        ),
+    )
 
 
-def read_containers(api: BaseAPI, pool: ThreadPoolExecutor | None = None,
-                    cache: dict | None = None, pid_alive=None,
-                    on_container=None) -> list[Container]:
+def read_containers(
+    api: BaseAPI,
+    pool: ThreadPoolExecutor | None = None,
+    cache: dict | None = None,
+    pid_alive=None,
+    on_container=None,
+) -> list[Container]:
     """Every container, inspected. With ``cache`` (id -> (fingerprint, inspect)),
     only containers whose list entry changed are inspected again; ``pid_alive``
     (pid -> bool) double-checks a cached running container's pid.
@@ -304,8 +386,10 @@ def read_containers(api: BaseAPI, pool: ThreadPoolExecutor | None = None,
         return read_container(api, s["Id"], s)
 
     todo = summaries
-    if pool is None or (cache is not None and all(
-            cache.get(s["Id"], (None,))[0] == list_fingerprint(s) for s in summaries)):
+    if pool is None or (
+        cache is not None
+        and all(cache.get(s["Id"], (None,))[0] == list_fingerprint(s) for s in summaries)
+    ):
         out = [one(s) for s in todo]
     else:
         out = list(pool.map(one, todo))
@@ -325,6 +409,14 @@ def ip_in_subnets(ip: str, subnets: list[Subnet]) -> bool:
 
 
 __all__ = [
-    "read_engine", "read_networks", "read_network", "parse_network", "read_containers",
-    "read_container", "parse_container", "parse_summary", "bridge_name_for", "api_at_least",
+    "read_engine",
+    "read_networks",
+    "read_network",
+    "parse_network",
+    "read_containers",
+    "read_container",
+    "parse_container",
+    "parse_summary",
+    "bridge_name_for",
+    "api_at_least",
 ]

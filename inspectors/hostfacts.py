@@ -45,8 +45,22 @@ from inspectors.model import Snapshot
 LOOPBACK_NETS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 # env keys whose values never name a peer
-_ENV_SKIP = {"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "SHLVL", "PWD", "LD_LIBRARY_PATH",
-             "PYTHONPATH", "GOPATH", "JAVA_HOME", "TZ", "USER", "SHELL"}
+_ENV_SKIP = {
+    "PATH",
+    "HOME",
+    "HOSTNAME",
+    "TERM",
+    "LANG",
+    "SHLVL",
+    "PWD",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "GOPATH",
+    "JAVA_HOME",
+    "TZ",
+    "USER",
+    "SHELL",
+}
 _TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -103,7 +117,9 @@ class ContainerRefs:
     """What a container's configuration says about its peers (no values kept)."""
 
     name: str
-    refs: dict[str, str] = field(default_factory=dict)  # other container -> "env DB_HOST" | "command" | "link"
+    refs: dict[str, str] = field(
+        default_factory=dict
+    )  # other container -> "env DB_HOST" | "command" | "link"
     links: list[str] = field(default_factory=list)  # legacy --link targets (container names)
     dns: list[str] = field(default_factory=list)  # HostConfig.Dns
     env_keys: list[str] = field(default_factory=list)  # keys only
@@ -265,10 +281,18 @@ def parse_dnat(rules: list[str]) -> list[DnatRule]:
             i = toks.index("-i")
             neg = i > 0 and toks[i - 1] == "!"
             iif = ("! " if neg else "") + toks[i + 1] if i + 1 < len(toks) else None
-        out.append(DnatRule(proto=proto, dport=dp, to_ip=host or dest,
-                            to_port=int(port) if port.isdigit() else None,
-                            dst=dst.split("/")[0] if dst else None, in_iface=iif,
-                            chain=chain, line=line))
+        out.append(
+            DnatRule(
+                proto=proto,
+                dport=dp,
+                to_ip=host or dest,
+                to_port=int(port) if port.isdigit() else None,
+                dst=dst.split("/")[0] if dst else None,
+                in_iface=iif,
+                chain=chain,
+                line=line,
+            )
+        )
     return out
 
 
@@ -312,7 +336,9 @@ def read_iptables() -> IptablesFacts:
     f.chains, f.rules = parse_iptables_save(out)
     f.dnat = parse_dnat(f.rules.get("nat", []))
     # the other variant: a DOCKER chain there means two rulesets fight (R19)
-    other = {"nf_tables": "iptables-legacy-save", "legacy": "iptables-nft-save"}.get(f.variant or "")
+    other = {"nf_tables": "iptables-legacy-save", "legacy": "iptables-nft-save"}.get(
+        f.variant or ""
+    )
     if other and shutil.which(other):
         rc, out2, _ = _run([other])
         if rc == 0:
@@ -333,7 +359,9 @@ def _route_get(rt, dst: str) -> dict | None:
     except ValueError:
         return None
     fam = nl.AF_INET if addr.version == 4 else nl.AF_INET6
-    body = nl._RTMSG.pack(fam, addr.max_prefixlen, 0, 0, 0, 0, 0, 0, 0) + nl.nla(nl.RTA_DST, addr.packed)
+    body = nl._RTMSG.pack(fam, addr.max_prefixlen, 0, 0, 0, 0, 0, 0, 0) + nl.nla(
+        nl.RTA_DST, addr.packed
+    )
     try:
         for t, p in rt.request(nl.RTM_GETROUTE, body):
             if t == nl.RTM_NEWROUTE:
@@ -358,13 +386,22 @@ def _read_net(facts: HostFacts) -> None:
         for r in rt.routes():
             if r["family"] not in (nl.AF_INET, nl.AF_INET6) or r["table"] == 255:
                 continue  # the local table: host's own addresses, not routes
-            hr = HostRoute(dst=r["dst"] or "default", dev=names.get(r["oif"]) if r["oif"] else None,
-                           gateway=r["gateway"], table=r["table"],
-                           type=nl.RT_TYPES.get(r["type"], str(r["type"])), metric=r["priority"],
-                           family=4 if r["family"] == nl.AF_INET else 6)
+            hr = HostRoute(
+                dst=r["dst"] or "default",
+                dev=names.get(r["oif"]) if r["oif"] else None,
+                gateway=r["gateway"],
+                table=r["table"],
+                type=nl.RT_TYPES.get(r["type"], str(r["type"])),
+                metric=r["priority"],
+                family=4 if r["family"] == nl.AF_INET else 6,
+            )
             facts.routes.append(hr)
-            if (hr.dst == "default" and hr.family == 4 and r["table"] == nl.RT_TABLE_MAIN
-                    and default is None):
+            if (
+                hr.dst == "default"
+                and hr.family == 4
+                and r["table"] == nl.RT_TABLE_MAIN
+                and default is None
+            ):
                 default = hr
         if default is not None:
             facts.default_gateway = default.gateway
@@ -414,8 +451,10 @@ def _daemon_part(facts: HostFacts, snap: Snapshot) -> None:
     facts.daemon_config_path = path
     if not path:
         if snap.engine.local:
-            facts.notes.append("dockerd process not found: daemon.json and flags unchecked"
-                               + (f" ({d.note})" if d.note else ""))
+            facts.notes.append(
+                "dockerd process not found: daemon.json and flags unchecked"
+                + (f" ({d.note})" if d.note else "")
+            )
         return
     try:
         from inspectors.daemon import read_daemon_config
@@ -444,8 +483,9 @@ def _read_json(path: str) -> tuple[dict | None, str | None]:  # pragma: no cover
 # --------------------------------------------------------------------------- container refs
 
 
-def container_refs_from_inspect(raw: dict, names: set[str], services: dict[str, str],
-                                self_name: str) -> ContainerRefs:
+def container_refs_from_inspect(
+    raw: dict, names: set[str], services: dict[str, str], self_name: str
+) -> ContainerRefs:
     """Which of ``names`` (other containers, or compose service names mapped to
     their container in ``services``) this container's config mentions."""
     cfg = raw.get("Config") or {}
@@ -485,11 +525,15 @@ _cache_lock = threading.Lock()
 
 def _config_subset(raw: dict) -> dict:
     cfg, hc = raw.get("Config") or {}, raw.get("HostConfig") or {}
-    return {"Config": {k: cfg.get(k) for k in ("Env", "Cmd", "Entrypoint")},
-            "HostConfig": {k: hc.get(k) for k in ("Links", "Dns")}}
+    return {
+        "Config": {k: cfg.get(k) for k in ("Env", "Cmd", "Entrypoint")},
+        "HostConfig": {k: hc.get(k) for k in ("Links", "Dns")},
+    }
 
 
-def read_container_refs(snap: Snapshot, pool: ThreadPoolExecutor | None = None) -> dict[str, ContainerRefs]:
+def read_container_refs(
+    snap: Snapshot, pool: ThreadPoolExecutor | None = None
+) -> dict[str, ContainerRefs]:
     """Per container: which other containers its env/command/links name (one inspect
     per container the first time, then from a small cache)."""
     if not snap.engine.reachable or not snap.containers:
@@ -539,21 +583,30 @@ def read_container_refs(snap: Snapshot, pool: ThreadPoolExecutor | None = None) 
 # --------------------------------------------------------------------------- entry point
 
 
-def gather_facts(snap: Snapshot, *, proc_root: str = "/proc", netns: str | None = None,
-                 resolv_conf: str = "/etc/resolv.conf", iptables: bool = True,
-                 container_refs: bool = True) -> HostFacts:
+def gather_facts(
+    snap: Snapshot,
+    *,
+    proc_root: str = "/proc",
+    netns: str | None = None,
+    resolv_conf: str = "/etc/resolv.conf",
+    iptables: bool = True,
+    container_refs: bool = True,
+) -> HostFacts:
     """Read every host fact the doctor needs, once.
 
     ``netns``: a netns handle path (``/var/run/netns/NAME``, ``/proc/PID/ns/net``)
     to read the per-namespace facts from instead of the host's.
     ``proc_root``: where sysctls live (``<proc_root>/sys/net/...``).
     """
-    facts = HostFacts(proc_root=proc_root, netns=netns, is_root=os.geteuid() == 0,
-                      resolv_conf_path=resolv_conf)
+    facts = HostFacts(
+        proc_root=proc_root, netns=netns, is_root=os.geteuid() == 0, resolv_conf_path=resolv_conf
+    )
     local = snap.engine.local
     if not local:
-        facts.notes.append("engine is not on this host: host facts describe this machine, "
-                           "not the engine's; kernel rules are skipped")
+        facts.notes.append(
+            "engine is not on this host: host facts describe this machine, "
+            "not the engine's; kernel rules are skipped"
+        )
     bridges = [n.bridge for n in snap.networks if n.bridge]
     with ThreadPoolExecutor(2, thread_name_prefix="dockscope-facts") as pool:
         refs_f = pool.submit(read_container_refs, snap) if container_refs else None
@@ -576,6 +629,18 @@ def gather_facts(snap: Snapshot, *, proc_root: str = "/proc", netns: str | None 
     return facts
 
 
-__all__ = ["HostFacts", "IptablesFacts", "DnatRule", "HostRoute", "ContainerRefs",
-           "gather_facts", "run_in_netns", "parse_iptables_save", "parse_dnat",
-           "parse_resolv_conf", "read_iptables", "is_loopback", "read_int"]
+__all__ = [
+    "HostFacts",
+    "IptablesFacts",
+    "DnatRule",
+    "HostRoute",
+    "ContainerRefs",
+    "gather_facts",
+    "run_in_netns",
+    "parse_iptables_save",
+    "parse_dnat",
+    "parse_resolv_conf",
+    "read_iptables",
+    "is_loopback",
+    "read_int",
+]

@@ -26,7 +26,7 @@ import select
 import socket
 import struct
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .model import Bridge, BridgePort, FdbEntry, Link, LinkStats
 from . import netns as nl
@@ -39,9 +39,17 @@ SYSFS_NET = "/sys/class/net"
 _RAW = "_dockscope_raw"
 
 __all__ = [
-    "read_links", "read_bridges", "read_kernel", "read_fdb",
-    "format_brctl_show", "format_brctl_showmacs", "brctl_show", "brctl_showmacs",
-    "subscribe_links", "LinkSubscription", "links_by_index",
+    "read_links",
+    "read_bridges",
+    "read_kernel",
+    "read_fdb",
+    "format_brctl_show",
+    "format_brctl_showmacs",
+    "brctl_show",
+    "brctl_showmacs",
+    "subscribe_links",
+    "LinkSubscription",
+    "links_by_index",
 ]
 
 
@@ -84,9 +92,19 @@ def _p2_link_record(msg) -> dict:
     if isinstance(rec["operstate"], int):
         rec["operstate"] = nl.OPERSTATES.get(rec["operstate"])
     if isinstance(stats, dict):
-        rec["stats"] = tuple(int(stats.get(k, 0)) for k in (
-            "rx_packets", "tx_packets", "rx_bytes", "tx_bytes",
-            "rx_errors", "tx_errors", "rx_dropped", "tx_dropped"))
+        rec["stats"] = tuple(
+            int(stats.get(k, 0))
+            for k in (
+                "rx_packets",
+                "tx_packets",
+                "rx_bytes",
+                "tx_bytes",
+                "rx_errors",
+                "tx_errors",
+                "rx_dropped",
+                "tx_dropped",
+            )
+        )
     if rec["kind"] == "bridge":
         rec["br"] = {
             "stp_state": g("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_BR_STP_STATE"),
@@ -107,17 +125,27 @@ def _p2_link_record(msg) -> dict:
 
 def _p2_addr_record(msg) -> dict:
     addr = _p2_get(msg, "IFA_LOCAL") or _p2_get(msg, "IFA_ADDRESS")
-    return {"index": msg["index"], "family": msg["family"],
-            "address": f"{addr}/{msg['prefixlen']}" if addr else None,
-            "scope": msg.get("scope"), "label": _p2_get(msg, "IFA_LABEL")}
+    return {
+        "index": msg["index"],
+        "family": msg["family"],
+        "address": f"{addr}/{msg['prefixlen']}" if addr else None,
+        "scope": msg.get("scope"),
+        "label": _p2_get(msg, "IFA_LABEL"),
+    }
 
 
 def _p2_fdb_record(msg) -> dict:
     ci = _p2_get(msg, "NDA_CACHEINFO")
-    return {"family": msg["family"], "ifindex": msg["ifindex"], "state": msg["state"],
-            "flags": msg["flags"], "mac": _p2_get(msg, "NDA_LLADDR"),
-            "master": _p2_get(msg, "NDA_MASTER"), "vlan": _p2_get(msg, "NDA_VLAN"),
-            "updated": ci.get("ndm_updated") if isinstance(ci, dict) else None}
+    return {
+        "family": msg["family"],
+        "ifindex": msg["ifindex"],
+        "state": msg["state"],
+        "flags": msg["flags"],
+        "mac": _p2_get(msg, "NDA_LLADDR"),
+        "master": _p2_get(msg, "NDA_MASTER"),
+        "vlan": _p2_get(msg, "NDA_VLAN"),
+        "updated": ci.get("ndm_updated") if isinstance(ci, dict) else None,
+    }
 
 
 def _dump_links(ipr) -> list[dict]:
@@ -154,8 +182,16 @@ def _stats(t) -> LinkStats:
     if not t:
         return LinkStats()
     rxp, txp, rxb, txb, rxe, txe, rxd, txd = t
-    return LinkStats(rx_bytes=rxb, tx_bytes=txb, rx_packets=rxp, tx_packets=txp,
-                     rx_dropped=rxd, tx_dropped=txd, rx_errors=rxe, tx_errors=txe)
+    return LinkStats(
+        rx_bytes=rxb,
+        tx_bytes=txb,
+        rx_packets=rxp,
+        tx_packets=txp,
+        rx_dropped=rxd,
+        tx_dropped=txd,
+        rx_errors=rxe,
+        tx_errors=txe,
+    )
 
 
 def _build_links(link_recs: list[dict], addr_recs: list[dict]) -> list[Link]:
@@ -280,10 +316,16 @@ def _fdb_from_netlink(bridge: Bridge, fdb_recs: list[dict]) -> list[FdbEntry]:
         static = bool(f["state"] & (nl.NUD_PERMANENT | nl.NUD_NOARP))
         cs = 0 if static or f["updated"] is None else int(f["updated"])
         p = by_idx.get(f["ifindex"])
-        out.append(FdbEntry(port=p.name if p else f"if{f['ifindex']}",
-                            port_no=p.port_no if p else None, mac=f["mac"].lower(),
-                            is_local=bool(f["state"] & nl.NUD_PERMANENT),
-                            ageing_timer=cs / 100.0, vlan=f["vlan"]))
+        out.append(
+            FdbEntry(
+                port=p.name if p else f"if{f['ifindex']}",
+                port_no=p.port_no if p else None,
+                mac=f["mac"].lower(),
+                is_local=bool(f["state"] & nl.NUD_PERMANENT),
+                ageing_timer=cs / 100.0,
+                vlan=f["vlan"],
+            )
+        )
     return out
 
 
@@ -293,9 +335,16 @@ def _fdb_for(bridge: Bridge, fdb_recs: Callable[[], list[dict]]) -> list[FdbEntr
         entries = _fdb_from_netlink(bridge, fdb_recs())
     else:
         by_no = {p.port_no: p.name for p in bridge.ports if p.port_no is not None}
-        entries = [FdbEntry(port=by_no.get(no, "?"), port_no=no, mac=_mac(mac),
-                            is_local=loc, ageing_timer=cs / 100.0)
-                   for mac, no, loc, cs in rows]
+        entries = [
+            FdbEntry(
+                port=by_no.get(no, "?"),
+                port_no=no,
+                mac=_mac(mac),
+                is_local=loc,
+                ageing_timer=cs / 100.0,
+            )
+            for mac, no, loc, cs in rows
+        ]
     # brctl: qsort by memcmp(mac); glibc's qsort is a merge sort here, so stable
     entries.sort(key=lambda e: e.mac)
     return entries
@@ -335,6 +384,7 @@ def _build_bridges(links: list[Link], ipr=None, with_fdb: bool = True) -> list[B
         if not cache:
             cache.append(_dump_fdb(ipr))
         return cache[0]
+
     for lk in links:
         if lk.master is None:
             continue
@@ -351,12 +401,21 @@ def _build_bridges(links: list[Link], ipr=None, with_fdb: bool = True) -> list[B
         if state is None:
             v = _sysfs(f"{SYSFS_NET}/{lk.name}/brport/state")
             state = int(v) if v else None
-        ports_of.setdefault(lk.master, []).append(BridgePort(
-            name=lk.name, ifindex=lk.index, port_no=port_no,
-            state=nl.BRPORT_STATES.get(state, str(state)) if state is not None else None,
-            hairpin=None if bp.get("mode") is None else bool(bp.get("mode")),
-            path_cost=bp.get("cost"), kind=lk.kind, operstate=lk.operstate, mtu=lk.mtu,
-            peer_ifindex=lk.peer_ifindex, peer_netnsid=lk.peer_netnsid))
+        ports_of.setdefault(lk.master, []).append(
+            BridgePort(
+                name=lk.name,
+                ifindex=lk.index,
+                port_no=port_no,
+                state=nl.BRPORT_STATES.get(state, str(state)) if state is not None else None,
+                hairpin=None if bp.get("mode") is None else bool(bp.get("mode")),
+                path_cost=bp.get("cost"),
+                kind=lk.kind,
+                operstate=lk.operstate,
+                mtu=lk.mtu,
+                peer_ifindex=lk.peer_ifindex,
+                peer_netnsid=lk.peer_netnsid,
+            )
+        )
     for lk in links:
         if lk.kind != "bridge":
             continue
@@ -372,11 +431,19 @@ def _build_bridges(links: list[Link], ipr=None, with_fdb: bool = True) -> list[B
             v = _sysfs(f"{SYSFS_NET}/{lk.name}/bridge/ageing_time")
             ageing = int(v) if v else None
         ports = sorted(ports_of.get(lk.index, []), key=lambda p: p.name.encode())
-        b = Bridge(name=lk.name, ifindex=lk.index, bridge_id=bridge_id,
-                   stp_enabled=bool(stp), interfaces=[p.name for p in ports], ports=ports,
-                   mtu=lk.mtu, operstate=lk.operstate, addresses=list(lk.addresses),
-                   ageing_time=ageing / 100.0 if ageing is not None else None,
-                   stats=lk.stats)
+        b = Bridge(
+            name=lk.name,
+            ifindex=lk.index,
+            bridge_id=bridge_id,
+            stp_enabled=bool(stp),
+            interfaces=[p.name for p in ports],
+            ports=ports,
+            mtu=lk.mtu,
+            operstate=lk.operstate,
+            addresses=list(lk.addresses),
+            ageing_time=ageing / 100.0 if ageing is not None else None,
+            stats=lk.stats,
+        )
         if with_fdb:
             b.fdb = _fdb_for(b, shared_fdb)
         bridges.append(b)
@@ -426,9 +493,12 @@ def _device_exists(name: str, links: list[Link] | None) -> bool:
     return os.path.exists(f"{SYSFS_NET}/{name}")
 
 
-def brctl_show(bridges: list[Bridge], containers: dict[str, str] | None = None,
-               names: list[str] | None = None,
-               links: list[Link] | None = None) -> tuple[str, str, int]:
+def brctl_show(
+    bridges: list[Bridge],
+    containers: dict[str, str] | None = None,
+    names: list[str] | None = None,
+    links: list[Link] | None = None,
+) -> tuple[str, str, int]:
     """(stdout, stderr, exit code) of ``brctl show [NAME...]`` (bridge-utils 1.7).
 
     Without names: the header then every bridge in byte order. With names:
@@ -440,7 +510,8 @@ def brctl_show(bridges: list[Bridge], containers: dict[str, str] | None = None,
     """
     if names is None:
         out = BRCTL_SHOW_HEADER + "".join(
-            _show_line(b, containers) for b in sorted(bridges, key=lambda b: b.name.encode()))
+            _show_line(b, containers) for b in sorted(bridges, key=lambda b: b.name.encode())
+        )
         return out, "", 0
     by_name = {b.name: b for b in bridges}
     out, err, rc, header = [], [], 0, False
@@ -460,8 +531,11 @@ def brctl_show(bridges: list[Bridge], containers: dict[str, str] | None = None,
     return "".join(out), "".join(err), rc
 
 
-def format_brctl_show(bridges: list[Bridge] | Bridge, containers: dict[str, str] | None = None,
-                      names: list[str] | str | None = None) -> str:
+def format_brctl_show(
+    bridges: list[Bridge] | Bridge,
+    containers: dict[str, str] | None = None,
+    names: list[str] | str | None = None,
+) -> str:
     """What ``brctl show`` (or ``brctl show NAME...``) prints on stdout.
 
     ``bridges`` may be a single Bridge (== ``brctl show BR``). For the error
@@ -496,8 +570,12 @@ def format_brctl_showmacs(bridge: Bridge, containers: dict[str, str] | None = No
     return "".join(lines)
 
 
-def brctl_showmacs(bridges: list[Bridge], name: str, containers: dict[str, str] | None = None,
-                   links: list[Link] | None = None) -> tuple[str, str, int]:
+def brctl_showmacs(
+    bridges: list[Bridge],
+    name: str,
+    containers: dict[str, str] | None = None,
+    links: list[Link] | None = None,
+) -> tuple[str, str, int]:
     """(stdout, stderr, exit code) of ``brctl showmacs NAME``."""
     for b in bridges:
         if b.name == name:
@@ -520,14 +598,14 @@ class LinkSubscription:
     thread and wakes the loop at once.
     """
 
-    def __init__(self, callback: Callable[[str, str | None, int], None],
-                 addresses: bool = True):
+    def __init__(self, callback: Callable[[str, str | None, int], None], addresses: bool = True):
         self.callback = callback
         groups = nl.RTMGRP_LINK
         if addresses:
             groups |= nl.RTMGRP_IPV4_IFADDR | nl.RTMGRP_IPV6_IFADDR
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                  nl.NETLINK_ROUTE)
+        self.sock = socket.socket(
+            socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, nl.NETLINK_ROUTE
+        )
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         except OSError:
@@ -574,7 +652,7 @@ class LinkSubscription:
             mlen, mtype, _fl, _seq, _pid = hdr.unpack_from(data, off)
             if mlen < 16 or off + mlen > n:
                 break
-            payload = memoryview(data)[off + 16: off + mlen]
+            payload = memoryview(data)[off + 16 : off + mlen]
             off += (mlen + 3) & ~3
             if mtype in (nl.RTM_NEWLINK, nl.RTM_DELLINK):
                 rec = nl.decode_link(payload)
@@ -620,9 +698,12 @@ class LinkSubscription:
             self.close()
 
 
-def subscribe_links(callback: Callable[[str, str | None, int], None],
-                    stop_event: threading.Event, addresses: bool = True,
-                    poll_interval: float = 0.2) -> None:
+def subscribe_links(
+    callback: Callable[[str, str | None, int], None],
+    stop_event: threading.Event,
+    addresses: bool = True,
+    poll_interval: float = 0.2,
+) -> None:
     """Blocking loop for a thread worker: calls ``callback(event, ifname, index)``
     on RTM_NEWLINK/RTM_DELLINK (and address changes) until ``stop_event`` is
     set; it notices within ``poll_interval`` seconds. For an immediate stop

@@ -36,8 +36,9 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 # --------------------------------------------------------------------------- lines
 
@@ -47,15 +48,34 @@ _RAW_CAP = MAX_LINE_CHARS * 4 + 1024  # bytes kept of one unterminated line whil
 LEVELS = ("debug", "info", "warning", "error", "fatal")
 LEVEL_RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
 _LEVEL_ALIASES = {
-    "debug": "debug", "debu": "debug", "trace": "debug", "trac": "debug",
-    "info": "info", "notice": "info",
-    "warning": "warning", "warn": "warning",
-    "error": "error", "erro": "error", "err": "error",
-    "fatal": "fatal", "fata": "fatal", "panic": "fatal", "pani": "fatal", "crit": "fatal",
+    "debug": "debug",
+    "debu": "debug",
+    "trace": "debug",
+    "trac": "debug",
+    "info": "info",
+    "notice": "info",
+    "warning": "warning",
+    "warn": "warning",
+    "error": "error",
+    "erro": "error",
+    "err": "error",
+    "fatal": "fatal",
+    "fata": "fatal",
+    "panic": "fatal",
+    "pani": "fatal",
+    "crit": "fatal",
 }
 # syslog PRIORITY (journald) -> level
-_PRIORITY_LEVEL = {"0": "fatal", "1": "fatal", "2": "fatal", "3": "error", "4": "warning",
-                   "5": "info", "6": "info", "7": "debug"}
+_PRIORITY_LEVEL = {
+    "0": "fatal",
+    "1": "fatal",
+    "2": "fatal",
+    "3": "error",
+    "4": "warning",
+    "5": "info",
+    "6": "info",
+    "7": "debug",
+}
 
 
 @dataclass(slots=True)
@@ -74,18 +94,18 @@ class LogLine:
 
 
 def meta_line(source: str, text: str, level: str | None = None) -> LogLine:
-    return LogLine(source, "meta", datetime.now(timezone.utc), sanitize(text), level)
+    return LogLine(source, "meta", datetime.now(UTC), sanitize(text), level)
 
 
 # ESC sequences: CSI, OSC (BEL or ST terminated), DCS/SOS/PM/APC (ST terminated),
 # and two-byte ESC x; plus their 8-bit C1 forms. An unterminated string
 # sequence swallows the rest of the line (a terminal would too).
 _ESC_RE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?"             # CSI
-    r"|\x9b[0-?]*[ -/]*[@-~]?"              # 8-bit CSI
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI
+    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
     r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS SOS PM APC
-    r"|\x1b[ -/]*[0-~]?"                    # other ESC sequences (nF, Fp, Fe, Fs)
+    r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (nF, Fp, Fe, Fs)
 )
 # What is left that must not reach a terminal: C0 but tab, DEL, C1, bidi
 # embeddings/overrides/isolates (they reorder what is displayed), line/para
@@ -103,8 +123,11 @@ def sanitize(text: str, limit: int = MAX_LINE_CHARS, cut_bytes: int = 0) -> str:
     ``… [N bytes cut]`` (N counts UTF-8 bytes, plus ``cut_bytes`` already cut by
     the caller). Markup is not interpreted here, nor anywhere: render as Text.
     """
-    if len(text) <= limit and not cut_bytes and (text.isprintable()
-                                                 or _NEEDS_RE.search(text) is None):
+    if (
+        len(text) <= limit
+        and not cut_bytes
+        and (text.isprintable() or _NEEDS_RE.search(text) is None)
+    ):
         return text  # isprintable() is False for every character removed below (and a few more)
     if "\x1b" in text or "\x9b" in text or "\x9d" in text or "\x90" in text:
         text = _ESC_RE.sub("", text)
@@ -137,7 +160,7 @@ def parse_timestamp(s: str) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 
@@ -145,7 +168,7 @@ def format_timestamp(dt: datetime | None) -> str:
     """``2026-11-27T21:04:18.123Z`` (UTC, milliseconds) or 24 spaces."""
     if dt is None:
         return " " * 24
-    dt = dt.astimezone(timezone.utc)
+    dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -153,8 +176,9 @@ _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _DURATION_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_since(value: str | float | int | datetime | None,
-                now: float | None = None) -> float | None:
+def parse_since(
+    value: str | float | int | datetime | None, now: float | None = None
+) -> float | None:
     """``--since`` like docker's: ``10m``, ``1h30m``, ``90s``, an RFC 3339 time,
     a date, or unix seconds -> epoch seconds (None for None/"").
 
@@ -163,7 +187,7 @@ def parse_since(value: str | float | int | datetime | None,
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, (int, float)):
         return float(value)
     s = str(value).strip()
@@ -176,8 +200,10 @@ def parse_since(value: str | float | int | datetime | None,
     if dt is None:
         dt = parse_timestamp(s.replace(" ", "T"))
     if dt is None:
-        raise ValueError(f"cannot understand --since {value!r}: use e.g. 10m, 1h30m, "
-                         "2026-01-31T12:00:00Z or unix seconds")
+        raise ValueError(
+            f"cannot understand --since {value!r}: use e.g. 10m, 1h30m, "
+            "2026-01-31T12:00:00Z or unix seconds"
+        )
     return dt.timestamp()
 
 
@@ -185,7 +211,9 @@ def parse_since(value: str | float | int | datetime | None,
 
 _LOGFMT_RE = re.compile(r'([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _TEXTFMT_RE = re.compile(r"^(DEBU|INFO|WARN|ERRO|FATA|PANI|TRAC)\[([^\]]*)\]\s?(.*)$", re.S)
-_SYSLOG_RE = re.compile(r"^(?:\S+\s+\d+\s+[\d:]+|\d{4}-\d\d-\d\dT\S+)\s+\S+\s+dockerd(?:\[\d+\])?:\s?")
+_SYSLOG_RE = re.compile(
+    r"^(?:\S+\s+\d+\s+[\d:]+|\d{4}-\d\d-\d\dT\S+)\s+\S+\s+dockerd(?:\[\d+\])?:\s?"
+)
 
 
 def _unquote(v: str) -> str:
@@ -197,9 +225,9 @@ def _unquote(v: str) -> str:
     return v
 
 
-def parse_daemon_line(raw: str, source: str = "dockerd",
-                      timestamp: datetime | None = None,
-                      level: str | None = None) -> LogLine:
+def parse_daemon_line(
+    raw: str, source: str = "dockerd", timestamp: datetime | None = None, level: str | None = None
+) -> LogLine:
     """One dockerd log line -> LogLine with timestamp, level and message.
 
     Understands logrus logfmt (``time="..." level=debug msg="..." k=v``), the
@@ -369,11 +397,20 @@ class ContainerLogSource(LogSource):
     :meth:`close` also interrupts the wait.
     """
 
-    def __init__(self, client, container: str, *, follow: bool = True,
-                 tail: int | str = 500, since: float | None = None,
-                 name: str | None = None, after: datetime | None = None,
-                 raw_socket: bool = True, reattach: bool = False,
-                 on_state: Callable[[str, str], None] | None = None):
+    def __init__(
+        self,
+        client,
+        container: str,
+        *,
+        follow: bool = True,
+        tail: int | str = 500,
+        since: float | None = None,
+        name: str | None = None,
+        after: datetime | None = None,
+        raw_socket: bool = True,
+        reattach: bool = False,
+        on_state: Callable[[str, str], None] | None = None,
+    ):
         self.client = client
         self.raw_socket = raw_socket  # HTTP/1.0 on a local unix socket (else docker-py, chunked)
         self.container = container
@@ -409,8 +446,9 @@ class ContainerLogSource(LogSource):
         except derr.NotFound:
             raise LogStreamError(f"no such container: {self.container}", "notfound")
         except derr.APIError as e:
-            raise LogStreamError(f"cannot inspect container {self.container}: "
-                                 f"{e.explanation or e}", "engine")
+            raise LogStreamError(
+                f"cannot inspect container {self.container}: {e.explanation or e}", "engine"
+            )
         except derr.DockerException as e:
             raise LogStreamError(f"engine unreachable: {e}", "engine")
         except Exception as e:  # requests ConnectionError ...
@@ -422,7 +460,7 @@ class ContainerLogSource(LogSource):
         self.started_at = (attrs.get("State") or {}).get("StartedAt")
         return attrs
 
-    def open(self) -> "ContainerLogSource":
+    def open(self) -> ContainerLogSource:
         """Inspect and start the request; raises :class:`LogStreamError`."""
         import docker.errors as derr
 
@@ -432,24 +470,34 @@ class ContainerLogSource(LogSource):
         if self.driver == "none":
             raise LogStreamError(
                 f"container {self.name} was started with --log-driver none: "
-                "the engine keeps no log to read back", "unsupported")
+                "the engine keeps no log to read back",
+                "unsupported",
+            )
         api = self.client.api
-        params: dict[str, Any] = {"stdout": 1, "stderr": 1, "timestamps": 1,
-                                  "follow": 1 if self.follow else 0, "tail": self.tail}
+        params: dict[str, Any] = {
+            "stdout": 1,
+            "stderr": 1,
+            "timestamps": 1,
+            "follow": 1 if self.follow else 0,
+            "tail": self.tail,
+        }
         if self.since is not None:
             params["since"] = _since_param(self.since)
         window = "all" if self.tail == "all" else f"tail {self.tail}"
         if self.since is not None:
-            window = f"since {format_timestamp(datetime.fromtimestamp(self.since, timezone.utc))}"
-        self.describe = (f"container {self.name} ({self.driver or '?'} driver{', tty' if self.tty else ''}), "
-                         f"{window}{', following' if self.follow else ''}")
+            window = f"since {format_timestamp(datetime.fromtimestamp(self.since, UTC))}"
+        self.describe = (
+            f"container {self.name} ({self.driver or '?'} driver{', tty' if self.tty else ''}), "
+            f"{window}{', following' if self.follow else ''}"
+        )
         sock_path = _unix_socket_of(self.client) if self.raw_socket else None
         try:
             if sock_path:
                 self._sock = _raw_get(sock_path, api._url("/containers/{0}/logs", self.id), params)
             else:
-                res = api._get(api._url("/containers/{0}/logs", self.id), params=params,
-                               stream=True)
+                res = api._get(
+                    api._url("/containers/{0}/logs", self.id), params=params, stream=True
+                )
                 api._raise_for_status(res)
                 self._res = res
         except (derr.APIError, _HTTPStatus) as e:
@@ -458,15 +506,18 @@ class ContainerLogSource(LogSource):
             if status == 501 or "does not support reading" in msg:
                 raise LogStreamError(
                     f"container {self.name} uses the {self.driver!r} logging driver, which the "
-                    f"engine cannot read back (no dual-logging cache): {msg}", "unsupported")
+                    f"engine cannot read back (no dual-logging cache): {msg}",
+                    "unsupported",
+                )
             if status == 404:
                 raise LogStreamError(f"no such container: {self.container}", "notfound")
             if status == 409:
                 raise LogStreamError(f"container {self.name}: {msg}", "unsupported")
             raise LogStreamError(f"container {self.name}: {msg}", "engine")
         except Exception as e:
-            raise LogStreamError(f"engine unreachable while opening logs of {self.name}: {e}",
-                                 "engine")
+            raise LogStreamError(
+                f"engine unreachable while opening logs of {self.name}: {e}", "engine"
+            )
         if self._res is not None:
             try:  # follow may sit idle for hours: no read timeout
                 sock = api._get_raw_response_socket(self._res)
@@ -487,8 +538,13 @@ class ContainerLogSource(LogSource):
         res = self._res
         hr = getattr(res.raw, "_fp", None)
         fp = getattr(hr, "fp", None)
-        if hr is not None and getattr(hr, "chunked", False) and fp is not None \
-                and hasattr(fp, "read1") and hr.chunk_left is None:
+        if (
+            hr is not None
+            and getattr(hr, "chunked", False)
+            and fp is not None
+            and hasattr(fp, "read1")
+            and hr.chunk_left is None
+        ):
             yield from _dechunk(fp)
             return
         read1 = getattr(res.raw, "read1", None)
@@ -514,8 +570,11 @@ class ContainerLogSource(LogSource):
                         last = ln.timestamp if last is None or ln.timestamp > last else last
                         break
                 yield batch
-            if not (self.reattach and self.follow) or self._closed.is_set() \
-                    or self._end_kind not in ("exited", "removed", "restarted"):
+            if (
+                not (self.reattach and self.follow)
+                or self._closed.is_set()
+                or self._end_kind not in ("exited", "removed", "restarted")
+            ):
                 return
             if self.on_state is not None:
                 self.on_state("waiting", self._end_text)
@@ -540,8 +599,11 @@ class ContainerLogSource(LogSource):
         self._opened = False
         self.container = new_id or self.name
         if new_id and new_id == old_id:
-            cut = last or self._finished_at or parse_timestamp(
-                str((attrs.get("State") or {}).get("StartedAt") or ""))
+            cut = (
+                last
+                or self._finished_at
+                or parse_timestamp(str((attrs.get("State") or {}).get("StartedAt") or ""))
+            )
             self.tail = "all"
             self.since = cut.timestamp() if cut is not None else None
             self.after = cut
@@ -552,11 +614,15 @@ class ContainerLogSource(LogSource):
         self._end_kind = None
         self._finished_at = None
         self.restarts += 1
-        return meta_line(self.name, f"container {self.name} started again "
-                                    f"({what} {new_id[:12]}): following", "info")
+        return meta_line(
+            self.name,
+            f"container {self.name} started again ({what} {new_id[:12]}): following",
+            "info",
+        )
 
-    def _started_since(self, ref: str, old_id: str | None, old_started: str | None,
-                       evented: bool = False) -> dict | None:
+    def _started_since(
+        self, ref: str, old_id: str | None, old_started: str | None, evented: bool = False
+    ) -> dict | None:
         """Inspect ``ref``: its attrs when it is a run other than the one read
         before (another id, or another StartedAt) that has started; else None."""
         try:
@@ -579,8 +645,9 @@ class ContainerLogSource(LogSource):
         old_id, old_started = self.id, self.started_at
         while not self._closed.is_set():
             try:
-                stream = self.client.events(decode=True, filters={
-                    "type": "container", "container": name, "event": "start"})
+                stream = self.client.events(
+                    decode=True, filters={"type": "container", "container": name, "event": "start"}
+                )
             except Exception:  # engine away for now: try again
                 if self._closed.wait(1.0):
                     return None
@@ -602,8 +669,9 @@ class ContainerLogSource(LogSource):
                     # the engine's filter matches name prefixes: want exactly this one
                     if (actor.get("Attributes") or {}).get("name") != name:
                         continue
-                    attrs = self._started_since(actor.get("ID") or name, old_id, old_started,
-                                                evented=True)
+                    attrs = self._started_since(
+                        actor.get("ID") or name, old_id, old_started, evented=True
+                    )
                     if attrs is not None:
                         return attrs
             except Exception:
@@ -668,13 +736,19 @@ class ContainerLogSource(LogSource):
                 return meta_line(self.name, f"log stream ended (engine: {e})", "error")
             state = attrs.get("State") or {}
             status = state.get("Status")
-            if status == "running" and self.started_at and state.get("StartedAt") \
-                    and state.get("StartedAt") != self.started_at:
+            if (
+                status == "running"
+                and self.started_at
+                and state.get("StartedAt")
+                and state.get("StartedAt") != self.started_at
+            ):
                 # stopped and started again before we looked (docker restart)
                 self._end_kind = "restarted"
                 self._finished_at = parse_timestamp(str(state.get("FinishedAt") or ""))
                 return meta_line(self.name, "container restarted", "info")
-            if status in ("removing", "dead") or (status == "running" and time.monotonic() < deadline):
+            if status in ("removing", "dead") or (
+                status == "running" and time.monotonic() < deadline
+            ):
                 if time.monotonic() < deadline:
                     time.sleep(0.1)
                     continue
@@ -686,8 +760,11 @@ class ContainerLogSource(LogSource):
             self._end_kind = "exited"
             self._finished_at = parse_timestamp(str(state.get("FinishedAt") or ""))
             code = state.get("ExitCode")
-            return meta_line(self.name, f"container {status or 'stopped'} (exit code {code})",
-                             "info" if code == 0 else "error")
+            return meta_line(
+                self.name,
+                f"container {status or 'stopped'} (exit code {code})",
+                "info" if code == 0 else "error",
+            )
 
     # ---------------------------------------------------------------- close
     def _shutdown(self) -> None:
@@ -795,8 +872,9 @@ def _raw_get(sock_path: str, url: str, params: dict, timeout: float = 30.0) -> _
     s.settimeout(timeout)
     try:
         s.connect(sock_path)
-        s.sendall(f"GET {target} HTTP/1.0\r\nHost: docker\r\nUser-Agent: dockscope\r\n\r\n"
-                  .encode())
+        s.sendall(
+            f"GET {target} HTTP/1.0\r\nHost: docker\r\nUser-Agent: dockscope\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             d = s.recv(65536)
@@ -865,7 +943,7 @@ def _dechunk(fp) -> Iterator[bytes]:
             end = i + 2 + size
             if end + 2 > n:
                 break  # the rest of this chunk is still on its way
-            append(buf[i + 2:end])
+            append(buf[i + 2 : end])
             pos = end + 2
         if pos:
             buf = buf[pos:]
@@ -897,7 +975,7 @@ class _FrameAssembler:
         if sp > 0 and data[:1].isdigit():
             ts = parse_timestamp(bytes(data[:sp]).decode(errors="replace"))
             if ts is not None:
-                data = data[sp + 1:]
+                data = data[sp + 1 :]
         if self.after is not None and ts is not None and ts <= self.after:
             return None
         return LogLine(self.name, _SNAMES.get(st, "stdout"), ts, decode(data, extra_cut))
@@ -917,7 +995,7 @@ class _FrameAssembler:
         if p and framed:
             m = _TS_RE.match(payload)
             if m:
-                payload = payload[m.end():]
+                payload = payload[m.end() :]
         start = 0
         while True:
             nl = payload.find(b"\n", start)
@@ -965,8 +1043,13 @@ class _FrameAssembler:
                 pos = end
                 if st > 2:
                     continue
-                if (ln_ and buf[end - 1] == 10 and ln_ <= _RAW_CAP and not pend.get(st or 1)
-                        and find(b"\n", s, end - 1) < 0):
+                if (
+                    ln_
+                    and buf[end - 1] == 10
+                    and ln_ <= _RAW_CAP
+                    and not pend.get(st or 1)
+                    and find(b"\n", s, end - 1) < 0
+                ):
                     # fast path: one whole line
                     ts = None
                     sp = find(b" ", s, s + 40)
@@ -1018,9 +1101,17 @@ class MergedLogSource(LogSource):
     ``on_state("resumed", ...)`` when one of them starts again.
     """
 
-    def __init__(self, client, containers: list[str], *, follow: bool = True,
-                 tail: int | str = 500, since: float | None = None, reattach: bool = False,
-                 on_state: Callable[[str, str], None] | None = None):
+    def __init__(
+        self,
+        client,
+        containers: list[str],
+        *,
+        follow: bool = True,
+        tail: int | str = 500,
+        since: float | None = None,
+        reattach: bool = False,
+        on_state: Callable[[str, str], None] | None = None,
+    ):
         self.client = client
         self.reattach = reattach
         self.on_state = on_state
@@ -1045,7 +1136,7 @@ class MergedLogSource(LogSource):
                 src.close()
         return src
 
-    def open(self) -> "MergedLogSource":
+    def open(self) -> MergedLogSource:
         """Check every container exists and can be read (clear error if not)."""
         probes = [ContainerLogSource(self.client, c, follow=False, tail=0) for c in self.containers]
         for p in probes:
@@ -1053,14 +1144,18 @@ class MergedLogSource(LogSource):
             if p.driver == "none":
                 raise LogStreamError(
                     f"container {p.name} was started with --log-driver none: "
-                    "the engine keeps no log to read back", "unsupported")
+                    "the engine keeps no log to read back",
+                    "unsupported",
+                )
         self.names = [p.name for p in probes]
         self.name = ",".join(self.names)
         window = "all" if self.tail == "all" else f"tail {self.tail} each"
         if self.since is not None:
-            window = f"since {format_timestamp(datetime.fromtimestamp(self.since, timezone.utc))}"
-        self.describe = (f"{len(self.names)} containers merged ({', '.join(self.names)}), {window}"
-                         f"{', following' if self.follow else ''}")
+            window = f"since {format_timestamp(datetime.fromtimestamp(self.since, UTC))}"
+        self.describe = (
+            f"{len(self.names)} containers merged ({', '.join(self.names)}), {window}"
+            f"{', following' if self.follow else ''}"
+        )
         return self
 
     def read(self) -> Iterator[list[LogLine]]:
@@ -1072,8 +1167,11 @@ class MergedLogSource(LogSource):
         errors: list[LogLine] = []
 
         def fetch(name: str) -> None:
-            src = self._track(ContainerLogSource(self.client, name, follow=False,
-                                                 tail=self.tail, since=self.since))
+            src = self._track(
+                ContainerLogSource(
+                    self.client, name, follow=False, tail=self.tail, since=self.since
+                )
+            )
             lines: list[LogLine] = []
             try:
                 for batch in src.read():
@@ -1089,11 +1187,11 @@ class MergedLogSource(LogSource):
             t.join()
         if self._closed.is_set():
             return
-        far = datetime.max.replace(tzinfo=timezone.utc)
+        far = datetime.max.replace(tzinfo=UTC)
         merged = list(heapq.merge(*hist.values(), key=lambda ln: ln.timestamp or far))
         merged.extend(errors)
         for i in range(0, len(merged), 5000):
-            yield merged[i:i + 5000]
+            yield merged[i : i + 5000]
         if not self.follow or self._closed.is_set():
             return
         # 2. follow each from where its history ended
@@ -1119,11 +1217,18 @@ class MergedLogSource(LogSource):
             lines = hist.get(name) or []
             last = next((ln.timestamp for ln in reversed(lines) if ln.timestamp), None)
             since = None if last else (self.since if self.since is not None else t0)
-            src = self._track(ContainerLogSource(
-                self.client, name, follow=True, tail="all",
-                since=since if last is None else last.timestamp(), after=last,
-                reattach=self.reattach,
-                on_state=lambda kind, text, n=name: sub_state(n, kind, text)))
+            src = self._track(
+                ContainerLogSource(
+                    self.client,
+                    name,
+                    follow=True,
+                    tail="all",
+                    since=since if last is None else last.timestamp(),
+                    after=last,
+                    reattach=self.reattach,
+                    on_state=lambda kind, text, n=name: sub_state(n, kind, text),
+                )
+            )
             try:
                 for batch in src.read():
                     self._q.put(batch)
@@ -1142,8 +1247,9 @@ class MergedLogSource(LogSource):
                 self._q.put(None)
 
         for n in self.names:
-            threading.Thread(target=follow, args=(n,), daemon=True,
-                             name=f"dockscope-logs-{n}").start()
+            threading.Thread(
+                target=follow, args=(n,), daemon=True, name=f"dockscope-logs-{n}"
+            ).start()
         while live:
             item = self._q.get()
             if item is None:
@@ -1173,10 +1279,16 @@ class MergedLogSource(LogSource):
             s.close()
 
 
-def open_container_logs(client, containers: list[str], *, follow: bool = True,
-                        tail: int | str = 500, since: float | None = None,
-                        reattach: bool = False,
-                        on_state: Callable[[str, str], None] | None = None) -> LogSource:
+def open_container_logs(
+    client,
+    containers: list[str],
+    *,
+    follow: bool = True,
+    tail: int | str = 500,
+    since: float | None = None,
+    reattach: bool = False,
+    on_state: Callable[[str, str], None] | None = None,
+) -> LogSource:
     """One container -> :class:`ContainerLogSource`; several -> :class:`MergedLogSource`.
     Opened (so errors come out here, as :class:`LogStreamError`). ``reattach``:
     a follow waits for a stopped/removed container to start again (see
@@ -1184,16 +1296,32 @@ def open_container_logs(client, containers: list[str], *, follow: bool = True,
     if not containers:
         raise LogStreamError("no container given", "notfound")
     if len(containers) == 1:
-        return ContainerLogSource(client, containers[0], follow=follow, tail=tail,
-                                  since=since, reattach=reattach, on_state=on_state).open()
-    return MergedLogSource(client, containers, follow=follow, tail=tail, since=since,
-                           reattach=reattach, on_state=on_state).open()
+        return ContainerLogSource(
+            client,
+            containers[0],
+            follow=follow,
+            tail=tail,
+            since=since,
+            reattach=reattach,
+            on_state=on_state,
+        ).open()
+    return MergedLogSource(
+        client,
+        containers,
+        follow=follow,
+        tail=tail,
+        since=since,
+        reattach=reattach,
+        on_state=on_state,
+    ).open()
 
 
 # --------------------------------------------------------------------------- files
 
 
-def tail_lines(f, n: int, block: int = 65536, max_bytes: int = 256 << 20) -> tuple[list[bytes], int]:
+def tail_lines(
+    f, n: int, block: int = 65536, max_bytes: int = 256 << 20
+) -> tuple[list[bytes], int]:
     """The last ``n`` lines of a binary file object, seeking from the end: reads
     only the blocks that hold them (never more than ``max_bytes``).
     Returns (lines without newlines, offset just after what was read = EOF)."""
@@ -1220,9 +1348,14 @@ def tail_lines(f, n: int, block: int = 65536, max_bytes: int = 256 << 20) -> tup
     return lines[-n:], end
 
 
-def lines_since(f, since: float, parse: Callable[[bytes], datetime | None],
-                max_lines: int, block: int = 262144,
-                max_bytes: int = 256 << 20) -> tuple[list[bytes], int]:
+def lines_since(
+    f,
+    since: float,
+    parse: Callable[[bytes], datetime | None],
+    max_lines: int,
+    block: int = 262144,
+    max_bytes: int = 256 << 20,
+) -> tuple[list[bytes], int]:
     """Lines whose timestamp is >= ``since`` at the end of a file (seeking back a
     block at a time until a block starts before ``since``), at most ``max_lines``."""
     f.seek(0, os.SEEK_END)
@@ -1265,8 +1398,11 @@ def lines_since(f, since: float, parse: Callable[[bytes], datetime | None],
 
 def _line_time(raw: bytes) -> datetime | None:
     """Timestamp of a dockerd log line without parsing all of it."""
-    m = re.search(rb'time="([^"]+)"', raw[:200]) or re.search(
-        rb"^[A-Z]{4}\[([0-9T:.+\-Z]+)\]", raw[:80]) or re.search(rb'"time":"([^"]+)"', raw[:400])
+    m = (
+        re.search(rb'time="([^"]+)"', raw[:200])
+        or re.search(rb"^[A-Z]{4}\[([0-9T:.+\-Z]+)\]", raw[:80])
+        or re.search(rb'"time":"([^"]+)"', raw[:400])
+    )
     if m:
         return parse_timestamp(m.group(1).decode(errors="replace"))
     return None
@@ -1283,11 +1419,20 @@ class FileLogSource(LogSource):
     lines (syslog: dockerd's); ``parse`` turns a raw line into a LogLine.
     """
 
-    def __init__(self, path: str, *, follow: bool = True, tail: int | str = 500,
-                 since: float | None = None, max_lines: int = 50_000, poll: float = 0.2,
-                 line_filter: Callable[[str], str | None] | None = None,
-                 parse: Callable[[str], LogLine] | None = None, source: str = "dockerd",
-                 describe: str | None = None):
+    def __init__(
+        self,
+        path: str,
+        *,
+        follow: bool = True,
+        tail: int | str = 500,
+        since: float | None = None,
+        max_lines: int = 50_000,
+        poll: float = 0.2,
+        line_filter: Callable[[str], str | None] | None = None,
+        parse: Callable[[str], LogLine] | None = None,
+        source: str = "dockerd",
+        describe: str | None = None,
+    ):
         self.path = path
         self.follow = follow
         self.tail = tail
@@ -1300,7 +1445,7 @@ class FileLogSource(LogSource):
         self._closed = threading.Event()
         self.describe = describe or f"file {path}"
 
-    def check(self) -> "FileLogSource":
+    def check(self) -> FileLogSource:
         try:
             with open(self.path, "rb"):
                 pass
@@ -1339,9 +1484,9 @@ class FileLogSource(LogSource):
                 raws, pos = tail_lines(f, n)
             lines = self._lines(raws)
             if self.tail != "all" and self.since is None:
-                lines = lines[-int(self.tail):] if int(self.tail) else []
+                lines = lines[-int(self.tail) :] if int(self.tail) else []
             for i in range(0, len(lines), 5000):
-                yield lines[i:i + 5000]
+                yield lines[i : i + 5000]
             if not self.follow:
                 return
             ino = os.fstat(f.fileno()).st_ino
@@ -1381,13 +1526,17 @@ class FileLogSource(LogSource):
                     f = nf
                     ino = os.fstat(f.fileno()).st_ino
                     pos = 0
-                    out.append(meta_line(self.name, f"{self.path} was rotated: reading the new file"))
+                    out.append(
+                        meta_line(self.name, f"{self.path} was rotated: reading the new file")
+                    )
                     yield out
                 elif st.st_size < pos:
                     f.seek(0)
                     pos = 0
                     partial = b""
-                    yield [meta_line(self.name, f"{self.path} was truncated: reading from its start")]
+                    yield [
+                        meta_line(self.name, f"{self.path} was truncated: reading from its start")
+                    ]
             if partial and not self._closed.is_set():
                 yield self._lines([partial])
         finally:
@@ -1413,7 +1562,7 @@ def syslog_dockerd_filter(line: str) -> str | None:
     m = _SYSLOG_RE.match(line)
     if not m:
         return None
-    return line[m.end():]
+    return line[m.end() :]
 
 
 # --------------------------------------------------------------------------- journald
@@ -1427,9 +1576,17 @@ class JournaldLogSource(LogSource):
     line has none, its level from PRIORITY when the line has none.
     """
 
-    def __init__(self, unit: str, *, follow: bool = True, tail: int | str = 500,
-                 since: float | None = None, user: bool = False, journalctl: str | None = None,
-                 source: str = "dockerd"):
+    def __init__(
+        self,
+        unit: str,
+        *,
+        follow: bool = True,
+        tail: int | str = 500,
+        since: float | None = None,
+        user: bool = False,
+        journalctl: str | None = None,
+        source: str = "dockerd",
+    ):
         self.unit = unit
         self.follow = follow
         self.tail = tail
@@ -1474,7 +1631,7 @@ class JournaldLogSource(LogSource):
         rt = rec.get("__REALTIME_TIMESTAMP")
         if rt:
             try:
-                ts = datetime.fromtimestamp(int(rt) / 1e6, timezone.utc)
+                ts = datetime.fromtimestamp(int(rt) / 1e6, UTC)
             except (TypeError, ValueError):
                 ts = None
         level = _PRIORITY_LEVEL.get(str(rec.get("PRIORITY", "")))
@@ -1485,8 +1642,12 @@ class JournaldLogSource(LogSource):
 
     def read(self) -> Iterator[list[LogLine]]:
         try:
-            self._proc = subprocess.Popen(self.argv(), stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                self.argv(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+            )
         except FileNotFoundError:
             raise LogStreamError("journalctl is not installed", "unreadable")
         except OSError as e:
@@ -1521,9 +1682,14 @@ class JournaldLogSource(LogSource):
                 err = self._proc.stderr.read() or b""
             except (OSError, ValueError):
                 pass
-            first = sanitize(err.decode(errors="replace").strip().splitlines()[0]) if err.strip() else ""
-            raise LogStreamError(f"journalctl failed (exit {rc}){': ' + first if first else ''}",
-                                 "unreadable")
+            first = (
+                sanitize(err.decode(errors="replace").strip().splitlines()[0])
+                if err.strip()
+                else ""
+            )
+            raise LogStreamError(
+                f"journalctl failed (exit {rc}){': ' + first if first else ''}", "unreadable"
+            )
 
     def _stop(self) -> int | None:
         p = self._proc
@@ -1568,10 +1734,18 @@ def _systemd_running() -> bool:
     return os.path.isdir("/run/systemd/system")
 
 
-def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = None,
-                      follow: bool = True, tail: int | str | None = None,
-                      since: float | None = None, journalctl: str | None = None,
-                      known_paths=KNOWN_DAEMON_LOGS, max_lines: int | None = None) -> LogSource:
+def daemon_log_source(
+    daemon_process=None,
+    settings=None,
+    *,
+    path: str | None = None,
+    follow: bool = True,
+    tail: int | str | None = None,
+    since: float | None = None,
+    journalctl: str | None = None,
+    known_paths=KNOWN_DAEMON_LOGS,
+    max_lines: int | None = None,
+) -> LogSource:
     """Choose where to read dockerd's log, in this order:
 
     1. ``path`` (CLI ``--file``), then ``settings.daemon_log``;
@@ -1596,10 +1770,14 @@ def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = 
     user_path = path or getattr(settings, "daemon_log", None)
     if user_path:
         why = "--file" if path else "settings daemon_log"
-        flt = syslog_dockerd_filter if os.path.basename(user_path) in (
-            "syslog", "messages", "daemon.log") else None
-        return FileLogSource(user_path, line_filter=flt,
-                             describe=f"file {user_path} (given by {why})", **kw).check()
+        flt = (
+            syslog_dockerd_filter
+            if os.path.basename(user_path) in ("syslog", "messages", "daemon.log")
+            else None
+        )
+        return FileLogSource(
+            user_path, line_filter=flt, describe=f"file {user_path} (given by {why})", **kw
+        ).check()
 
     log_source = getattr(daemon_process, "log_source", None) if daemon_process else None
     pid = getattr(daemon_process, "pid", None) if daemon_process else None
@@ -1607,8 +1785,9 @@ def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = 
     if log_source and log_source.startswith("file:"):
         p = log_source[5:]
         try:
-            return FileLogSource(p, describe=f"file {p} ({who} writes its output there)",
-                                 **kw).check()
+            return FileLogSource(
+                p, describe=f"file {p} ({who} writes its output there)", **kw
+            ).check()
         except LogStreamError as e:
             tried.append(str(e))
     unit = None
@@ -1619,8 +1798,9 @@ def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = 
     elif not log_source and _systemd_running() and (journalctl or shutil.which("journalctl")):
         unit = "docker.service"
     if unit:
-        src = JournaldLogSource(unit, follow=follow, tail=tail, since=since, user=user,
-                                journalctl=journalctl)
+        src = JournaldLogSource(
+            unit, follow=follow, tail=tail, since=since, user=user, journalctl=journalctl
+        )
         src.describe = f"journald unit {unit} ({who} logs to the journal; journalctl -u {unit})"
         return src
     if log_source:
@@ -1628,15 +1808,21 @@ def daemon_log_source(daemon_process=None, settings=None, *, path: str | None = 
     for p, flt in known_paths:
         if os.path.isfile(p) and os.access(p, os.R_OK):
             if flt is not None:
-                return FileLogSource(p, line_filter=flt,
-                                     describe=f"file {p}, dockerd lines only (found at a known place)",
-                                     **kw)
+                return FileLogSource(
+                    p,
+                    line_filter=flt,
+                    describe=f"file {p}, dockerd lines only (found at a known place)",
+                    **kw,
+                )
             return FileLogSource(p, describe=f"file {p} (found at a known place)", **kw)
         tried.append(f"{p}: not there")
     raise LogStreamError(
         f"no daemon log found ({who}: output not a file, no systemd journal; tried "
-        + ", ".join(x for x, _ in known_paths) + "): pass --file PATH or set daemon_log "
-        "in the settings", "notfound")
+        + ", ".join(x for x, _ in known_paths)
+        + "): pass --file PATH or set daemon_log "
+        "in the settings",
+        "notfound",
+    )
 
 
 def find_daemon_process(host: str | None = None):
@@ -1652,9 +1838,27 @@ def find_daemon_process(host: str | None = None):
 
 
 __all__ = [
-    "LogLine", "sanitize", "decode", "parse_timestamp", "format_timestamp", "parse_since",
-    "parse_daemon_line", "LogBuffer", "LogStreamError", "LogSource", "ContainerLogSource",
-    "MergedLogSource", "open_container_logs", "FileLogSource", "JournaldLogSource",
-    "daemon_log_source", "find_daemon_process", "tail_lines", "syslog_dockerd_filter",
-    "LEVELS", "LEVEL_RANK", "MAX_LINE_CHARS", "meta_line",
+    "LogLine",
+    "sanitize",
+    "decode",
+    "parse_timestamp",
+    "format_timestamp",
+    "parse_since",
+    "parse_daemon_line",
+    "LogBuffer",
+    "LogStreamError",
+    "LogSource",
+    "ContainerLogSource",
+    "MergedLogSource",
+    "open_container_logs",
+    "FileLogSource",
+    "JournaldLogSource",
+    "daemon_log_source",
+    "find_daemon_process",
+    "tail_lines",
+    "syslog_dockerd_filter",
+    "LEVELS",
+    "LEVEL_RANK",
+    "MAX_LINE_CHARS",
+    "meta_line",
 ]

@@ -75,22 +75,40 @@ NETNSA_NSID, NETNSA_PID, NETNSA_FD = 1, 2, 3
 RT_TABLE_MAIN = 254
 CLONE_NEWNET = 0x40000000
 
-OPERSTATES = {0: "UNKNOWN", 1: "NOTPRESENT", 2: "DOWN", 3: "LOWERLAYERDOWN",
-              4: "TESTING", 5: "DORMANT", 6: "UP"}
+OPERSTATES = {
+    0: "UNKNOWN",
+    1: "NOTPRESENT",
+    2: "DOWN",
+    3: "LOWERLAYERDOWN",
+    4: "TESTING",
+    5: "DORMANT",
+    6: "UP",
+}
 BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 RT_SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
-RT_TYPES = {0: "unspec", 1: "unicast", 2: "local", 3: "broadcast", 4: "anycast",
-            5: "multicast", 6: "blackhole", 7: "unreachable", 8: "prohibit",
-            9: "throw", 10: "nat", 11: "xresolve"}
+RT_TYPES = {
+    0: "unspec",
+    1: "unicast",
+    2: "local",
+    3: "broadcast",
+    4: "anycast",
+    5: "multicast",
+    6: "blackhole",
+    7: "unreachable",
+    8: "prohibit",
+    9: "throw",
+    10: "nat",
+    11: "xresolve",
+}
 
-_NLMSGHDR = struct.Struct("=IHHII")   # len, type, flags, seq, pid
-_NLA = struct.Struct("=HH")           # len, type
+_NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+_NLA = struct.Struct("=HH")  # len, type
 _IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
 _IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("=BBBBBBBBI")  # family dst_len src_len tos table proto scope type flags
-_NDMSG = struct.Struct("=BxxxiHBB")   # family, ifindex, state, flags, type
-_RTNEXTHOP = struct.Struct("=HBBi")   # len, flags, hops, ifindex
-_STATS64 = struct.Struct("=8Q")       # rx/tx packets, rx/tx bytes, rx/tx errors, rx/tx dropped
+_NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
+_RTNEXTHOP = struct.Struct("=HBBi")  # len, flags, hops, ifindex
+_STATS64 = struct.Struct("=8Q")  # rx/tx packets, rx/tx bytes, rx/tx errors, rx/tx dropped
 _STATS32 = struct.Struct("=8I")
 _U32 = struct.Struct("=I")
 _S32 = struct.Struct("=i")
@@ -132,7 +150,7 @@ def parse_attrs(buf, start: int, end: int | None = None) -> dict[int, memoryview
         nxt = off + alen
         if alen < 4 or nxt > end:
             break
-        out[atype & 0x3FFF] = mv[off + 4: nxt]
+        out[atype & 0x3FFF] = mv[off + 4 : nxt]
         off = (nxt + 3) & ~3
     return out
 
@@ -219,7 +237,8 @@ def decode_link(payload) -> dict:
                 "ageing_time": _u32(d[IFLA_BR_AGEING_TIME]) if IFLA_BR_AGEING_TIME in d else None,
                 # struct ifla_bridge_id {u8 prio[2]; u8 addr[6]} == brctl's text
                 "bridge_id": (bytes(bid[:2]).hex() + "." + bytes(bid[2:8]).hex())
-                if bid is not None and len(bid) >= 8 else None,
+                if bid is not None and len(bid) >= 8
+                else None,
             }
         if rec["slave_kind"] == "bridge" and IFLA_INFO_SLAVE_DATA in info:
             d = parse_attrs(info[IFLA_INFO_SLAVE_DATA], 0)
@@ -239,18 +258,33 @@ def decode_addr(payload) -> dict:
     addr = None
     if raw is not None and family in (AF_INET, AF_INET6):
         addr = f"{format_ip(family, raw)}/{prefixlen}"
-    return {"index": index, "family": family, "address": addr, "scope": scope,
-            "label": _str(a[IFA_LABEL]) if IFA_LABEL in a else None}
+    return {
+        "index": index,
+        "family": family,
+        "address": addr,
+        "scope": scope,
+        "label": _str(a[IFA_LABEL]) if IFA_LABEL in a else None,
+    }
 
 
 def decode_route(payload) -> dict:
-    (family, dst_len, _src_len, _tos, table, _proto, scope, rtype,
-     _flags) = _RTMSG.unpack_from(payload, 0)
+    (family, dst_len, _src_len, _tos, table, _proto, scope, rtype, _flags) = _RTMSG.unpack_from(
+        payload, 0
+    )
     a = parse_attrs(payload, _RTMSG.size)
     if RTA_TABLE in a:
         table = _u32(a[RTA_TABLE])
-    rec = {"family": family, "table": table, "type": rtype, "scope": scope,
-           "dst": None, "gateway": None, "oif": None, "prefsrc": None, "priority": None}
+    rec = {
+        "family": family,
+        "table": table,
+        "type": rtype,
+        "scope": scope,
+        "dst": None,
+        "gateway": None,
+        "oif": None,
+        "prefsrc": None,
+        "priority": None,
+    }
     if family not in (AF_INET, AF_INET6):
         return rec
     if RTA_DST in a:
@@ -289,7 +323,10 @@ def decode_neigh(payload) -> dict:
         # struct nda_cacheinfo {u32 confirmed, used, updated, refcnt} (clock_t, 1/100 s)
         updated = struct.unpack_from("=4I", a[NDA_CACHEINFO])[2]
     return {
-        "family": family, "ifindex": ifindex, "state": state, "flags": flags,
+        "family": family,
+        "ifindex": ifindex,
+        "state": state,
+        "flags": flags,
         "mac": format_mac(a[NDA_LLADDR]) if NDA_LLADDR in a else None,
         "master": _u32(a[NDA_MASTER]) if NDA_MASTER in a else None,
         "vlan": _u16(a[NDA_VLAN]) if NDA_VLAN in a else None,
@@ -309,8 +346,9 @@ class Rtnl:
 
     def __init__(self, sock: socket.socket | None = None, timeout: float | None = 10.0):
         if sock is None:
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                 NETLINK_ROUTE)
+            sock = socket.socket(
+                socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE
+            )
         self.sock = sock
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -325,7 +363,7 @@ class Rtnl:
         self._buf = bytearray(RECV_BUF)
 
     # context manager ------------------------------------------------------
-    def __enter__(self) -> "Rtnl":
+    def __enter__(self) -> Rtnl:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -360,7 +398,7 @@ class Rtnl:
                 mlen, mtype, mflags, mseq, _mpid = _NLMSGHDR.unpack_from(data, off)
                 if mlen < _NLMSGHDR.size or off + mlen > n:
                     break
-                payload = data[off + _NLMSGHDR.size: off + mlen]
+                payload = data[off + _NLMSGHDR.size : off + mlen]
                 off += _align(mlen)
                 if mseq != seq:
                     continue  # stale answer to an earlier, abandoned request
@@ -458,9 +496,11 @@ def _setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
     global _libc
     if _libc is None:
         import ctypes
+
         _libc = ctypes.CDLL(None, use_errno=True)
     if _libc.setns(fd, nstype) != 0:
         import ctypes
+
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
 
@@ -493,13 +533,17 @@ def netlink_socket_in(nsfd: int, home_fd: int | None = None) -> socket.socket:
             if e.errno == errno.EPERM:
                 raise NetnsError(e.errno, "needs root to enter network namespaces") from None
             if e.errno == errno.EINVAL:
-                raise NetnsError(e.errno, "not a network namespace handle (a netns file "
-                                 "bind-mounted in another mount namespace?)") from None
+                raise NetnsError(
+                    e.errno,
+                    "not a network namespace handle (a netns file "
+                    "bind-mounted in another mount namespace?)",
+                ) from None
             raise NetnsError(e.errno, f"setns failed: {e.strerror}") from None
         sock = err = None
         try:
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                 NETLINK_ROUTE)
+            sock = socket.socket(
+                socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE
+            )
         except OSError as e:
             err = e
         try:
@@ -507,8 +551,9 @@ def netlink_socket_in(nsfd: int, home_fd: int | None = None) -> socket.socket:
         except OSError as e:  # pragma: no cover - would need a vanished home netns
             if sock is not None:
                 sock.close()
-            raise NetnsError(e.errno, "could not return to the original netns: "
-                             f"{e.strerror}") from None
+            raise NetnsError(
+                e.errno, f"could not return to the original netns: {e.strerror}"
+            ) from None
         if err is not None:
             raise err
         return sock

@@ -1,4 +1,4 @@
-""""Why can't A reach B?": the path from a container to a container, the host or
+""" "Why can't A reach B?": the path from a container to a container, the host or
 an address, hop by hop, with checks on each hop, and optional real probes.
 
 :func:`explain_path` walks the joined snapshot:
@@ -88,7 +88,7 @@ class PathReport:
         self.hops.append(h)
         return h
 
-    def finish(self) -> "PathReport":
+    def finish(self) -> PathReport:
         probe = next((h for h in self.hops if h.kind == "probe"), None)
         if probe is not None:
             conn = next((c for c in probe.checks if c.name in ("tcp connect", "udp send")), None)
@@ -98,8 +98,11 @@ class PathReport:
             for h in self.hops:
                 if h is probe:
                     continue
-                probe_ok = (dnsc is not None and dnsc.status == OK) if h.kind == "dns" else \
-                    (conn is not None and conn.status == OK)
+                probe_ok = (
+                    (dnsc is not None and dnsc.status == OK)
+                    if h.kind == "dns"
+                    else (conn is not None and conn.status == OK)
+                )
                 if probe_ok:  # what really happened beats what the rules predict
                     for c in h.checks:
                         if c.status == FAIL:
@@ -121,14 +124,35 @@ class PathReport:
 
     def to_dict(self) -> dict:
         return {
-            "src": self.src, "dst": self.dst, "port": self.port, "proto": self.proto,
-            "dst_kind": self.dst_kind, "dst_ip": self.dst_ip, "verdict": self.verdict,
-            "first_failure": self.first_failure, "first_failure_index": self.first_failure_index,
-            "probed": self.probed, "notes": list(self.notes),
-            "hops": [{"name": h.name, "kind": h.kind, "object": h.object, "status": h.status,
-                      "checks": [{"name": c.name, "status": c.status, "detail": c.detail,
-                                  "unknown": c.unknown}
-                                 for c in h.checks]} for h in self.hops],
+            "src": self.src,
+            "dst": self.dst,
+            "port": self.port,
+            "proto": self.proto,
+            "dst_kind": self.dst_kind,
+            "dst_ip": self.dst_ip,
+            "verdict": self.verdict,
+            "first_failure": self.first_failure,
+            "first_failure_index": self.first_failure_index,
+            "probed": self.probed,
+            "notes": list(self.notes),
+            "hops": [
+                {
+                    "name": h.name,
+                    "kind": h.kind,
+                    "object": h.object,
+                    "status": h.status,
+                    "checks": [
+                        {
+                            "name": c.name,
+                            "status": c.status,
+                            "detail": c.detail,
+                            "unknown": c.unknown,
+                        }
+                        for c in h.checks
+                    ],
+                }
+                for h in self.hops
+            ],
         }
 
 
@@ -149,7 +173,9 @@ def _net(s: str | None):
         return None
 
 
-def parse_target(snap: Snapshot, dst: str, port: int | None) -> tuple[str, object, str | None, int | None, bool]:
+def parse_target(
+    snap: Snapshot, dst: str, port: int | None
+) -> tuple[str, object, str | None, int | None, bool]:
     """``dst`` -> (kind, obj, ip, port, by_name). kind: container | host | address."""
     d = dst.strip()
     if d in ("host", "host.docker.internal") or d.startswith(("host:", "host.docker.internal:")):
@@ -211,8 +237,11 @@ def route_for(routes, ip: str):
     for r in routes:
         if r.table not in (None, 254):
             continue
-        n = ipaddress.ip_network("0.0.0.0/0" if a and a.version == 4 else "::/0") \
-            if r.dst == "default" else _net(r.dst)
+        n = (
+            ipaddress.ip_network("0.0.0.0/0" if a and a.version == 4 else "::/0")
+            if r.dst == "default"
+            else _net(r.dst)
+        )
         if n is None or a is None or n.version != a.version or a not in n:
             continue
         if n.prefixlen > blen:
@@ -255,40 +284,67 @@ def _source_hop(rep: PathReport, a: Container) -> bool:
     return True
 
 
-def _dns_hop(rep: PathReport, snap: Snapshot, a: Container, b: Container, shared: list[Network],
-             name: str) -> None:
+def _dns_hop(
+    rep: PathReport, snap: Snapshot, a: Container, b: Container, shared: list[Network], name: str
+) -> None:
     h = rep.hop(f"name '{name}'", "dns", b.name)
     user_nets = [n for n in shared if n.dns_by_name]
     if user_nets:
         n = user_nets[0]
         e = _endpoint(b, n)
-        names = {b.name} | set((e.aliases if e else []) or []) | set((e.dns_names if e else []) or [])
+        names = (
+            {b.name} | set((e.aliases if e else []) or []) | set((e.dns_names if e else []) or [])
+        )
         if name in names or name == b.id[:12] or b.id.startswith(name):
-            h.add("embedded DNS", OK, f"{EMBEDDED_DNS} on network {n.name} answers '{name}' "
-                  f"with {e.ipv4 if e else '?'}")
+            h.add(
+                "embedded DNS",
+                OK,
+                f"{EMBEDDED_DNS} on network {n.name} answers '{name}' with {e.ipv4 if e else '?'}",
+            )
         else:
-            h.add("embedded DNS", WARN, f"'{name}' is not among {b.name}'s names/aliases on {n.name}")
+            h.add(
+                "embedded DNS", WARN, f"'{name}' is not among {b.name}'s names/aliases on {n.name}"
+            )
         return
     links = [x for x in a.extra_hosts if x.split(":", 1)[0] == name]
     if links:
         h.add("extra hosts", OK, f"--add-host {links[0]}")
         return
     if shared:
-        h.add("embedded DNS", FAIL, f"{a.name} and {b.name} share only the default bridge "
-              f"({shared[0].name}): it has no DNS, names don't resolve (use a user-defined "
-              "network, or the IP address)")
+        h.add(
+            "embedded DNS",
+            FAIL,
+            f"{a.name} and {b.name} share only the default bridge "
+            f"({shared[0].name}): it has no DNS, names don't resolve (use a user-defined "
+            "network, or the IP address)",
+        )
     else:
         own = [snap.network(x) for x in a.networks]
         if any(n is not None and n.dns_by_name for n in own):
-            h.add("embedded DNS", FAIL, f"{b.name} is on none of {a.name}'s networks: the embedded "
-                  "DNS does not know its name")
+            h.add(
+                "embedded DNS",
+                FAIL,
+                f"{b.name} is on none of {a.name}'s networks: the embedded "
+                "DNS does not know its name",
+            )
         else:
-            h.add("embedded DNS", FAIL, f"{a.name} is only on the default bridge: no embedded DNS, "
-                  "container names don't resolve")
+            h.add(
+                "embedded DNS",
+                FAIL,
+                f"{a.name} is only on the default bridge: no embedded DNS, "
+                "container names don't resolve",
+            )
 
 
-def _side_hops(rep: PathReport, snap: Snapshot, c: Container, net: Network, target_ip: str | None,
-               facts, is_src: bool) -> None:
+def _side_hops(
+    rep: PathReport,
+    snap: Snapshot,
+    c: Container,
+    net: Network,
+    target_ip: str | None,
+    facts,
+    is_src: bool,
+) -> None:
     """Source side: interface (+route), veth, bridge. Destination side: veth, interface."""
     e, iface = _iface_for(c, net)
     ip = e.ipv4 if e else None
@@ -303,19 +359,26 @@ def _side_hops(rep: PathReport, snap: Snapshot, c: Container, net: Network, targ
         h_if.add("address", OK, f"{ip}/{e.ipv4_prefixlen or '?'} on {net.name}")
     if iface is not None:
         st = (iface.operstate or "").upper()
-        h_if.add("link up", OK if st in ("UP", "UNKNOWN") else FAIL, f"{iface.name} {iface.operstate}")
+        h_if.add(
+            "link up", OK if st in ("UP", "UNKNOWN") else FAIL, f"{iface.name} {iface.operstate}"
+        )
     if is_src and target_ip:
         r = route_for(c.routes, target_ip)
         if not c.routes:
             h_if.add("route", SKIP, "routes not read")
         elif r is None:
-            h_if.add("route", FAIL, f"no route to {target_ip} (internal network without a gateway?)")
+            h_if.add(
+                "route", FAIL, f"no route to {target_ip} (internal network without a gateway?)"
+            )
         else:
             via = f" via {r.gateway}" if r.gateway else ""
             good = r.dev == ifname or iface is None
-            h_if.add("route", OK if good else WARN,
-                     f"{target_ip}: {r.dst}{via} dev {r.dev}" + ("" if good else
-                                                               f" (leaves by {r.dev}, not {ifname})"))
+            h_if.add(
+                "route",
+                OK if good else WARN,
+                f"{target_ip}: {r.dst}{via} dev {r.dev}"
+                + ("" if good else f" (leaves by {r.dev}, not {ifname})"),
+            )
     veth = (iface.host_veth if iface else None) or (e.host_veth if e else None)
     if net.driver != "bridge":
         h_if.add("driver", INFO, f"{net.driver} network: no host veth/bridge on the path")
@@ -326,15 +389,24 @@ def _side_hops(rep: PathReport, snap: Snapshot, c: Container, net: Network, targ
         h_v.add("!veth", SKIP, "host veth unknown (sandbox or kernel view unavailable)")
     else:
         up = link.admin_up and (link.operstate or "").upper() not in ("DOWN", "LOWERLAYERDOWN")
-        h_v.add("up", OK if up else FAIL, f"admin {'up' if link.admin_up else 'down'}, "
-                f"operstate {link.operstate}")
+        h_v.add(
+            "up",
+            OK if up else FAIL,
+            f"admin {'up' if link.admin_up else 'down'}, operstate {link.operstate}",
+        )
         if link.master_name != net.bridge:
-            h_v.add("on bridge", FAIL, f"master {link.master_name or 'none'}, expected {net.bridge}")
+            h_v.add(
+                "on bridge", FAIL, f"master {link.master_name or 'none'}, expected {net.bridge}"
+            )
         else:
             h_v.add("on bridge", OK, f"port of {net.bridge}")
         p = _port_of(snap, net.bridge, veth)
         if p is not None and p.state:
-            h_v.add("forwarding", OK if p.state == "forwarding" else FAIL, f"bridge port state {p.state}")
+            h_v.add(
+                "forwarding",
+                OK if p.state == "forwarding" else FAIL,
+                f"bridge port state {p.state}",
+            )
     if is_src:
         _bridge_hop(rep, snap, net)
     else:  # the destination side is walked from the bridge: veth first, then the interface
@@ -346,20 +418,27 @@ def _bridge_hop(rep: PathReport, snap: Snapshot, net: Network) -> Hop:
     h = rep.hop(f"bridge {net.bridge} (network {net.name})", "bridge", net.bridge)
     link = _link(snap, net.bridge)
     if link is None:
-        h.add("!exists", SKIP if not snap.links else FAIL,
-              "kernel view unavailable" if not snap.links else f"no link {net.bridge}")
+        h.add(
+            "!exists",
+            SKIP if not snap.links else FAIL,
+            "kernel view unavailable" if not snap.links else f"no link {net.bridge}",
+        )
         return h
     h.add("up", OK if link.admin_up else FAIL, f"admin {'up' if link.admin_up else 'down'}")
     gw = [s.gateway for s in net.subnets if s.gateway and ":" not in s.gateway]
     addrs = {a.split("/")[0] for a in link.addresses}
     for g in gw:
-        h.add("gateway address", OK if g in addrs else FAIL,
-              f"{g} {'on' if g in addrs else 'missing from'} {net.bridge}")
+        h.add(
+            "gateway address",
+            OK if g in addrs else FAIL,
+            f"{g} {'on' if g in addrs else 'missing from'} {net.bridge}",
+        )
     return h
 
 
-def _routing_hop(rep: PathReport, snap: Snapshot, na: Network, nb: Network | None, facts,
-                 to_what: str) -> Hop:
+def _routing_hop(
+    rep: PathReport, snap: Snapshot, na: Network, nb: Network | None, facts, to_what: str
+) -> Hop:
     h = rep.hop(f"host routing ({na.name} -> {to_what})", "routing", None)
     if na.internal:
         h.add("internal", FAIL, f"{na.name} is internal: no route leaves it")
@@ -374,23 +453,48 @@ def _routing_hop(rep: PathReport, snap: Snapshot, na: Network, nb: Network | Non
             if facts.forwarding.get(br) == 0:
                 h.add("forwarding", FAIL, f"net.ipv4.conf.{br}.forwarding = 0")
     if nb is not None and na.driver == "bridge" and nb.driver == "bridge":
-        rules = (facts.iptables.rules.get("filter", []) if facts is not None and
-                 facts.iptables.available else [])
-        st1 = [r for r in rules if r.startswith("-A DOCKER-ISOLATION-STAGE-1")
-               and f"-i {na.bridge} " in r + " "]
-        st2 = [r for r in rules if r.startswith("-A DOCKER-ISOLATION-STAGE-2")
-               and f"-o {nb.bridge} " in r + " " and "DROP" in r]
-        fix = f"; connect both containers to one network (docker network connect {nb.name} <source>)"
+        rules = (
+            facts.iptables.rules.get("filter", [])
+            if facts is not None and facts.iptables.available
+            else []
+        )
+        st1 = [
+            r
+            for r in rules
+            if r.startswith("-A DOCKER-ISOLATION-STAGE-1") and f"-i {na.bridge} " in r + " "
+        ]
+        st2 = [
+            r
+            for r in rules
+            if r.startswith("-A DOCKER-ISOLATION-STAGE-2")
+            and f"-o {nb.bridge} " in r + " "
+            and "DROP" in r
+        ]
+        fix = (
+            f"; connect both containers to one network (docker network connect {nb.name} <source>)"
+        )
         if not rules:
-            h.add("isolation", FAIL, f"Docker isolates bridge networks from each other: "
-                  f"{na.bridge} -> {nb.bridge} is dropped (iptables not read: assumed)" + fix)
+            h.add(
+                "isolation",
+                FAIL,
+                f"Docker isolates bridge networks from each other: "
+                f"{na.bridge} -> {nb.bridge} is dropped (iptables not read: assumed)" + fix,
+            )
         elif st1 or st2:
-            h.add("isolation", FAIL, f"Docker isolates bridge networks: traffic from {na.bridge} "
-                  f"to {nb.bridge} is dropped by " + "; ".join((st1 + st2)[:2]) + fix)
+            h.add(
+                "isolation",
+                FAIL,
+                f"Docker isolates bridge networks: traffic from {na.bridge} "
+                f"to {nb.bridge} is dropped by " + "; ".join((st1 + st2)[:2]) + fix,
+            )
         else:
-            h.add("isolation", WARN, f"Docker normally isolates bridge networks, but no "
-                  f"DOCKER-ISOLATION rule covers {na.bridge} -> {nb.bridge} (flushed by a firewall "
-                  "reload or another dockerd?): traffic may pass" + fix)
+            h.add(
+                "isolation",
+                WARN,
+                f"Docker normally isolates bridge networks, but no "
+                f"DOCKER-ISOLATION rule covers {na.bridge} -> {nb.bridge} (flushed by a firewall "
+                "reload or another dockerd?): traffic may pass" + fix,
+            )
     return h
 
 
@@ -411,19 +515,30 @@ def _listener_hop(rep: PathReport, c: Container, ip: str | None, port: int, prot
         return
     mine = [l for l in ls if l.protocol == proto and l.port == port]
     if not mine:
-        h.add("listener", FAIL, f"nothing listens on {port}/{proto} in {c.name} "
-              f"(connection refused); listening: "
-              + (", ".join(sorted({f'{l.ip}:{l.port}/{l.protocol}' for l in ls})) or "nothing"))
+        h.add(
+            "listener",
+            FAIL,
+            f"nothing listens on {port}/{proto} in {c.name} "
+            f"(connection refused); listening: "
+            + (", ".join(sorted({f"{l.ip}:{l.port}/{l.protocol}" for l in ls})) or "nothing"),
+        )
         return
     good = [l for l in mine if l.ip in ("0.0.0.0", "::") or l.ip == ip]
     if good:
         h.add("listener", OK, ", ".join(sorted({f"{l.ip}:{l.port}" for l in good})))
     else:
-        h.add("listener", FAIL, "listens only on " + ", ".join(sorted({l.ip for l in mine}))
-              + f": traffic to {ip or 'the container address'} is refused")
+        h.add(
+            "listener",
+            FAIL,
+            "listens only on "
+            + ", ".join(sorted({l.ip for l in mine}))
+            + f": traffic to {ip or 'the container address'} is refused",
+        )
 
 
-def _host_hop(rep: PathReport, snap: Snapshot, gw: str | None, port: int | None, proto: str, facts) -> None:
+def _host_hop(
+    rep: PathReport, snap: Snapshot, gw: str | None, port: int | None, proto: str, facts
+) -> None:
     h = rep.hop(f"host ({gw or 'gateway'})", "host", None)
     if port is None:
         h.add("address", OK if gw else WARN, f"host reachable at the bridge gateway {gw}")
@@ -436,12 +551,21 @@ def _host_hop(rep: PathReport, snap: Snapshot, gw: str | None, port: int | None,
     if good:
         h.add("listener", OK, ", ".join(f"{l.ip}:{l.port} {l.process or ''}".strip() for l in good))
     elif ls:
-        h.add("listener", FAIL, "host service listens only on "
-              + ", ".join(sorted({l.ip for l in ls})) + ": containers can't reach it through "
-              f"{gw}; bind it to 0.0.0.0 or {gw}")
+        h.add(
+            "listener",
+            FAIL,
+            "host service listens only on "
+            + ", ".join(sorted({l.ip for l in ls}))
+            + ": containers can't reach it through "
+            f"{gw}; bind it to 0.0.0.0 or {gw}",
+        )
     else:
         h.add("listener", FAIL, f"nothing listens on host port {port}/{proto}")
-    if facts is not None and facts.iptables.available and facts.iptables.policy("filter", "INPUT") == "DROP":
+    if (
+        facts is not None
+        and facts.iptables.available
+        and facts.iptables.policy("filter", "INPUT") == "DROP"
+    ):
         h.add("INPUT policy", WARN, "filter INPUT policy is DROP: needs an accept for the bridge")
 
 
@@ -452,21 +576,46 @@ def _egress_hop(rep: PathReport, snap: Snapshot, na: Network, ip: str, facts) ->
     subnets = [s.subnet for s in na.subnets if ":" not in s.subnet]
     ipt = facts.iptables
     if ipt.available and not na.internal:
-        masq = [r for r in ipt.rules.get("nat", []) if "MASQUERADE" in r and
-                any(f"-s {s}" in r for s in subnets)]
-        h.add("masquerade", OK if masq else FAIL,
-              masq[0] if masq else f"no MASQUERADE rule for {', '.join(subnets)}: replies can't come back")
+        masq = [
+            r
+            for r in ipt.rules.get("nat", [])
+            if "MASQUERADE" in r and any(f"-s {s}" in r for s in subnets)
+        ]
+        h.add(
+            "masquerade",
+            OK if masq else FAIL,
+            masq[0]
+            if masq
+            else f"no MASQUERADE rule for {', '.join(subnets)}: replies can't come back",
+        )
         if ipt.policy("filter", "FORWARD") == "DROP":
-            acc = [r for r in ipt.rules.get("filter", []) if r.startswith("-A FORWARD") and
-                   f"-i {na.bridge} " in r + " "]
-            h.add("FORWARD", OK if acc else FAIL,
-                  acc[0] if acc else f"FORWARD policy DROP and no accept for -i {na.bridge}")
+            acc = [
+                r
+                for r in ipt.rules.get("filter", [])
+                if r.startswith("-A FORWARD") and f"-i {na.bridge} " in r + " "
+            ]
+            h.add(
+                "FORWARD",
+                OK if acc else FAIL,
+                acc[0] if acc else f"FORWARD policy DROP and no accept for -i {na.bridge}",
+            )
     a = _ip(ip)
     best = None
     for r in facts.routes:
-        n = _net("0.0.0.0/0" if r.dst == "default" and r.family == 4 else
-                 "::/0" if r.dst == "default" else r.dst)
-        if n is None or a is None or n.version != a.version or a not in n or r.table not in (None, 254):
+        n = _net(
+            "0.0.0.0/0"
+            if r.dst == "default" and r.family == 4
+            else "::/0"
+            if r.dst == "default"
+            else r.dst
+        )
+        if (
+            n is None
+            or a is None
+            or n.version != a.version
+            or a not in n
+            or r.table not in (None, 254)
+        ):
             continue
         if best is None or n.prefixlen > best[0]:
             best = (n.prefixlen, r)
@@ -536,7 +685,7 @@ def probe_tcp(ip: str, port: int, timeout: float = PROBE_TIMEOUT) -> tuple[bool,
         t0 = time.monotonic()
         try:
             s.connect((ip, port))
-        except socket.timeout:
+        except TimeoutError:
             return False, f"connect to {ip}:{port} timed out after {timeout:.0f}s (dropped)"
         except ConnectionRefusedError:
             return False, f"connection to {ip}:{port} refused (nothing listening there)"
@@ -556,8 +705,11 @@ def probe_udp(ip: str, port: int, timeout: float = 1.0) -> tuple[bool | None, st
             s.send(b"dockscope-probe\n")
             s.recv(512)
             return True, f"{ip}:{port}/udp answered"
-        except socket.timeout:
-            return None, f"datagram sent to {ip}:{port}, no answer and no ICMP error (open or filtered)"
+        except TimeoutError:
+            return (
+                None,
+                f"datagram sent to {ip}:{port}, no answer and no ICMP error (open or filtered)",
+            )
         except ConnectionRefusedError:
             return False, f"{ip}:{port}/udp: port unreachable (nothing bound)"
         except OSError as e:
@@ -590,9 +742,9 @@ def parse_dns_answer(buf: bytes, qid: int) -> tuple[int, list[str]]:
     out = []
     for _ in range(an):
         off = _skip_name(buf, off)
-        typ, _cls, _ttl, rdlen = struct.unpack("!HHIH", buf[off:off + 10])
+        typ, _cls, _ttl, rdlen = struct.unpack("!HHIH", buf[off : off + 10])
         off += 10
-        rd = buf[off:off + rdlen]
+        rd = buf[off : off + rdlen]
         off += rdlen
         if typ == 1 and rdlen == 4:
             out.append(socket.inet_ntop(socket.AF_INET, rd))
@@ -601,7 +753,9 @@ def parse_dns_answer(buf: bytes, qid: int) -> tuple[int, list[str]]:
     return flags & 0x0F, out
 
 
-def probe_dns(name: str, server: str = EMBEDDED_DNS, timeout: float = PROBE_TIMEOUT) -> tuple[bool, list[str], str]:
+def probe_dns(
+    name: str, server: str = EMBEDDED_DNS, timeout: float = PROBE_TIMEOUT
+) -> tuple[bool, list[str], str]:
     qid = random.randint(0, 0xFFFF)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
@@ -609,7 +763,7 @@ def probe_dns(name: str, server: str = EMBEDDED_DNS, timeout: float = PROBE_TIME
             s.connect((server, 53))
             s.send(build_dns_query(name, qid))
             data = s.recv(4096)
-        except socket.timeout:
+        except TimeoutError:
             return False, [], f"no answer from {server} in {timeout:.0f}s"
         except ConnectionRefusedError:
             return False, [], f"no DNS server at {server} (port unreachable)"
@@ -628,8 +782,9 @@ def probe_dns(name: str, server: str = EMBEDDED_DNS, timeout: float = PROBE_TIME
     return True, ips, f"{server} answered {', '.join(ips)}"
 
 
-def run_probes(netns_path: str, ip: str | None, port: int | None, proto: str,
-               dns_name: str | None) -> list[Check]:
+def run_probes(
+    netns_path: str, ip: str | None, port: int | None, proto: str, dns_name: str | None
+) -> list[Check]:
     """All probes from inside ``netns_path`` (a thread setns()-es there)."""
     from inspectors.hostfacts import run_in_netns
 
@@ -659,8 +814,15 @@ def run_probes(netns_path: str, ip: str | None, port: int | None, proto: str,
 # --------------------------------------------------------------------------- main
 
 
-def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, proto: str = "tcp",
-                 probe: bool = False, facts=None) -> PathReport:
+def explain_path(
+    snap: Snapshot,
+    src: str,
+    dst: str,
+    port: int | None = None,
+    proto: str = "tcp",
+    probe: bool = False,
+    facts=None,
+) -> PathReport:
     """Explain the path from container ``src`` to ``dst`` (a container, ``host[:PORT]``
     or ``IP[:PORT]``); with ``probe`` test it for real from inside ``src``'s netns."""
     proto = (proto or "tcp").lower()
@@ -685,8 +847,9 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
     if mode.startswith("container:"):  # the path is the namespace owner's
         owner = snap.container(mode[10:])
         if owner is not None:
-            rep.notes.append(f"{a.name} shares the network namespace of {owner.name}: its path is "
-                             f"{owner.name}'s")
+            rep.notes.append(
+                f"{a.name} shares the network namespace of {owner.name}: its path is {owner.name}'s"
+            )
             a = owner
     if mode == "host":
         return _from_host_mode(rep, snap, a, kind, b, ip, port, proto, by_name, dst, probe, facts)
@@ -705,7 +868,10 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
             _dns_hop(rep, snap, a, b, shared, name)
             dns_name = name
         if ip:  # addressed by IP: which network holds it?
-            net_b = next((n for n in b_nets if (_endpoint(b, n) or None) and _endpoint(b, n).ipv4 == ip), None)
+            net_b = next(
+                (n for n in b_nets if (_endpoint(b, n) or None) and _endpoint(b, n).ipv4 == ip),
+                None,
+            )
             if net_b is not None and any(n.id == net_b.id for n in a_nets):
                 shared = [net_b]
             elif net_b is not None:
@@ -723,8 +889,12 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
             if h is not None:
                 h.add("same bridge", OK, f"{a.name} and {b.name} are both on {n.name}")
                 if not n.icc:
-                    h.add("icc", FAIL, f"network {n.name} disables inter-container communication "
-                          "(enable_icc=false)")
+                    h.add(
+                        "icc",
+                        FAIL,
+                        f"network {n.name} disables inter-container communication "
+                        "(enable_icc=false)",
+                    )
             _side_hops(rep, snap, b, n, None, facts, False)
             if n.driver != "bridge" and n.driver in ("macvlan", "ipvlan"):
                 rep.notes.append(f"{n.driver}: containers talk through the parent {n.parent}")
@@ -739,18 +909,28 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
             _side_hops(rep, snap, a, na, rep.dst_ip, facts, True)
             h = rep.hops[-1] if rep.hops and rep.hops[-1].kind == "bridge" else None
             if h is not None:
-                h.add("same bridge", WARN, f"{b.name} is not on {na.name} (networks of {b.name}: "
-                      f"{', '.join(b.networks)}): the packet goes to the host")
+                h.add(
+                    "same bridge",
+                    WARN,
+                    f"{b.name} is not on {na.name} (networks of {b.name}: "
+                    f"{', '.join(b.networks)}): the packet goes to the host",
+                )
             _routing_hop(rep, snap, na, nb, facts, nb.name)
             if nb.bridge:
                 _bridge_hop(rep, snap, nb)
             _side_hops(rep, snap, b, nb, None, facts, False)
         if port:
             _listener_hop(rep, b, rep.dst_ip, port, proto)
-            pb = [p for p in b.ports if p.container_port == port and p.protocol == proto and p.host_port]
+            pb = [
+                p
+                for p in b.ports
+                if p.container_port == port and p.protocol == proto and p.host_port
+            ]
             if pb:
-                rep.notes.append(f"{b.name} also publishes {port}/{proto} on the host as "
-                                 + ", ".join(f"{p.host_ip or '0.0.0.0'}:{p.host_port}" for p in pb))
+                rep.notes.append(
+                    f"{b.name} also publishes {port}/{proto} on the host as "
+                    + ", ".join(f"{p.host_ip or '0.0.0.0'}:{p.host_port}" for p in pb)
+                )
         probe_ip = rep.dst_ip
     elif kind == "host":
         n = next((x for x in a_nets if x.driver == "bridge"), a_nets[0] if a_nets else None)
@@ -761,9 +941,14 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
         if by_name and dst.startswith("host.docker.internal"):
             h = rep.hop("name 'host.docker.internal'", "dns", a.name)
             hg = [x for x in a.extra_hosts if x.startswith("host.docker.internal:")]
-            h.add("extra hosts", OK if hg else FAIL,
-                  hg[0] if hg else "no --add-host host.docker.internal:host-gateway (Linux has no "
-                                   "such name by default)")
+            h.add(
+                "extra hosts",
+                OK if hg else FAIL,
+                hg[0]
+                if hg
+                else "no --add-host host.docker.internal:host-gateway (Linux has no "
+                "such name by default)",
+            )
         if n is None:
             h = rep.hop("networks", "routing")
             h.add("networks", FAIL, f"{a.name} has no network")
@@ -780,8 +965,11 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
             return rep.finish()
         if _ip(ip) is None:
             h = rep.hop(f"name '{ip}'", "dns", None)
-            h.add("!resolve", SKIP, f"'{ip}' is not a container of this engine; external names "
-                  "are not resolved here")
+            h.add(
+                "!resolve",
+                SKIP,
+                f"'{ip}' is not a container of this engine; external names are not resolved here",
+            )
         _side_hops(rep, snap, a, n, ip if _ip(ip) else None, facts, True)
         if _ip(ip):
             _egress_hop(rep, snap, n, ip, facts)
@@ -793,8 +981,20 @@ def explain_path(snap: Snapshot, src: str, dst: str, port: int | None = None, pr
     return rep.finish()
 
 
-def _from_host_mode(rep: PathReport, snap: Snapshot, a: Container, kind: str, b, ip, port, proto,
-                    by_name: bool, dst: str, probe: bool, facts) -> PathReport:
+def _from_host_mode(
+    rep: PathReport,
+    snap: Snapshot,
+    a: Container,
+    kind: str,
+    b,
+    ip,
+    port,
+    proto,
+    by_name: bool,
+    dst: str,
+    probe: bool,
+    facts,
+) -> PathReport:
     """Source in network mode host: it is the host talking."""
     h = rep.hop(f"{a.name} uses the host's network stack", "routing", a.name)
     h.add("network mode", INFO, "network mode host: packets leave through the host's own routes")
@@ -802,8 +1002,12 @@ def _from_host_mode(rep: PathReport, snap: Snapshot, a: Container, kind: str, b,
     if kind == "container":
         if by_name:
             d = rep.hop(f"name '{dst.split(':')[0]}'", "dns", b.name)
-            d.add("embedded DNS", FAIL, "host network mode has no embedded DNS: container names "
-                  "don't resolve (use the container's IP or publish a port)")
+            d.add(
+                "embedded DNS",
+                FAIL,
+                "host network mode has no embedded DNS: container names "
+                "don't resolve (use the container's IP or publish a port)",
+            )
         if b.state != "running":
             d = rep.hop(f"{b.name} (destination)", "destination", b.name)
             d.add("running", FAIL, f"{b.name} is {b.state or 'not running'}")
@@ -829,18 +1033,29 @@ def _from_host_mode(rep: PathReport, snap: Snapshot, a: Container, kind: str, b,
         probe_ip = rep.dst_ip
     else:
         rep.dst_ip = ip
-        h.add("outside address", INFO, f"{ip} is not on this host: evaluated statically, never probed")
+        h.add(
+            "outside address", INFO, f"{ip} is not on this host: evaluated statically, never probed"
+        )
     if probe:
         _probe(rep, snap, a, probe_ip, port, proto, None)
     return rep.finish()
 
 
-def _probe(rep: PathReport, snap: Snapshot, a: Container, ip: str | None, port: int | None,
-           proto: str, dns_name: str | None) -> None:
+def _probe(
+    rep: PathReport,
+    snap: Snapshot,
+    a: Container,
+    ip: str | None,
+    port: int | None,
+    proto: str,
+    dns_name: str | None,
+) -> None:
     h = rep.hop(f"probe from inside {a.name}", "probe", a.name)
     rep.probed = True
     if ip is None and dns_name is None:
-        h.add("probe", SKIP, "nothing to probe on this host (outside addresses are never contacted)")
+        h.add(
+            "probe", SKIP, "nothing to probe on this host (outside addresses are never contacted)"
+        )
         return
     if not snap.engine.local:
         h.add("probe", SKIP, "the engine is not on this host")
@@ -859,7 +1074,18 @@ def _probe(rep: PathReport, snap: Snapshot, a: Container, ip: str | None, port: 
         h.add("probe", SKIP, f"could not probe: {e}")
 
 
-__all__ = ["Check", "Hop", "PathReport", "explain_path", "parse_target", "run_probes",
-           "probe_tcp", "probe_udp", "probe_ping", "probe_dns", "build_dns_query",
-           "parse_dns_answer", "route_for"]
-
+__all__ = [
+    "Check",
+    "Hop",
+    "PathReport",
+    "explain_path",
+    "parse_target",
+    "run_probes",
+    "probe_tcp",
+    "probe_udp",
+    "probe_ping",
+    "probe_dns",
+    "build_dns_query",
+    "parse_dns_answer",
+    "route_for",
+]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from inspectors.model import Snapshot
 
@@ -25,7 +26,8 @@ REDACTED = "<redacted>"
 SECRET_KEY_RE = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api[-_.]?key|private[-_.]?key|access[-_.]?key|"
     r"credential|auth|session|cookie|signature|(^|[-_.])key($|[-_.])|dsn|conn(ection)?[-_.]?string",
-    re.I)
+    re.I,
+)
 # event attributes that are never labels
 _EVENT_KEEP = {"name", "image", "exitCode", "container", "type", "driver", "signal", "execID"}
 
@@ -44,16 +46,26 @@ def _event_dict(ev: Any) -> dict:
     if not isinstance(ev, dict):
         return {"text": str(ev)}
     actor = ev.get("Actor") or {}
-    attrs = {k: (REDACTED if is_secret_key(k) and k not in _EVENT_KEEP else v)
-             for k, v in (actor.get("Attributes") or {}).items()}
+    attrs = {
+        k: (REDACTED if is_secret_key(k) and k not in _EVENT_KEEP else v)
+        for k, v in (actor.get("Attributes") or {}).items()
+    }
     t = ev.get("time") or ev.get("Time")
-    return {"time": t, "type": ev.get("Type") or ev.get("type"),
-            "action": ev.get("Action") or ev.get("status"),
-            "id": (actor.get("ID") or ev.get("id") or "")[:12], "attributes": attrs}
+    return {
+        "time": t,
+        "type": ev.get("Type") or ev.get("type"),
+        "action": ev.get("Action") or ev.get("status"),
+        "id": (actor.get("ID") or ev.get("id") or "")[:12],
+        "attributes": attrs,
+    }
 
 
-def build_report_data(snap: Snapshot, findings: list, events: Iterable | None = None,
-                      daemon_log_lines: Iterable[str] | None = None) -> dict:
+def build_report_data(
+    snap: Snapshot,
+    findings: list,
+    events: Iterable | None = None,
+    daemon_log_lines: Iterable[str] | None = None,
+) -> dict:
     """The report as a JSON-ready dict (no env, secret-like labels redacted)."""
     from inspectors.doctor import finding_dict, summarize
 
@@ -62,47 +74,103 @@ def build_report_data(snap: Snapshot, findings: list, events: Iterable | None = 
     data = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "snapshot_taken_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snap.taken_at or 0)),
-        "engine": {"host": e.host, "reachable": e.reachable, "error": e.error,
-                   "server_version": e.server_version, "api_version": e.api_version,
-                   "os": e.os, "kernel": e.kernel_version, "swarm": e.swarm_state,
-                   "ipv4_forwarding": e.ipv4_forwarding, "warnings": list(e.warnings),
-                   "containers": e.containers_total, "running": e.containers_running},
-        "daemon": {"pid": d.pid, "config_file": d.config_file, "log_source": d.log_source,
-                   "data_root": d.data_root, "exec_root": d.exec_root,
-                   "flags": {k: v for k, v in (d.flags or {}).items()
-                             if not is_secret_key(k)}},
+        "engine": {
+            "host": e.host,
+            "reachable": e.reachable,
+            "error": e.error,
+            "server_version": e.server_version,
+            "api_version": e.api_version,
+            "os": e.os,
+            "kernel": e.kernel_version,
+            "swarm": e.swarm_state,
+            "ipv4_forwarding": e.ipv4_forwarding,
+            "warnings": list(e.warnings),
+            "containers": e.containers_total,
+            "running": e.containers_running,
+        },
+        "daemon": {
+            "pid": d.pid,
+            "config_file": d.config_file,
+            "log_source": d.log_source,
+            "data_root": d.data_root,
+            "exec_root": d.exec_root,
+            "flags": {k: v for k, v in (d.flags or {}).items() if not is_secret_key(k)},
+        },
         "summary": summarize(findings),
         "findings": [finding_dict(f) for f in findings],
-        "networks": [{
-            "name": n.name, "id": n.id[:12], "driver": n.driver, "scope": n.scope,
-            "subnets": [s.subnet for s in n.subnets],
-            "gateways": [s.gateway for s in n.subnets if s.gateway],
-            "bridge": n.bridge, "parent": n.parent, "internal": n.internal, "icc": n.icc,
-            "mtu": n.mtu, "labels": redact_labels(n.labels),
-            "containers": [f"{ep.container} {ep.ipv4 or ''}".strip() for ep in n.endpoints],
-        } for n in snap.networks],
-        "containers": [{
-            "name": c.name, "id": c.id[:12], "image": c.image, "state": c.state,
-            "status": c.status, "pid": c.pid, "network_mode": c.network_mode,
-            "networks": {ep.network: ep.ipv4 for ep in c.endpoints},
-            "ports": [f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}"
-                      + (" (requested)" if p.requested else "")
-                      + (f" [{p.owner}]" if p.owner else "")
-                      for p in c.ports if p.host_port],
-            "labels": redact_labels(c.labels),
-            "dns": list(c.dns.nameservers),
-        } for c in snap.containers],
-        "bridges": [{
-            "name": b.name, "network": b.network, "operstate": b.operstate, "mtu": b.mtu,
-            "addresses": list(b.addresses), "orphan": b.orphan,
-            "ports": [{"name": p.name, "state": p.state, "operstate": p.operstate,
-                       "container": p.container} for p in b.ports],
-        } for b in snap.bridges],
-        "listeners": [{"proto": l.protocol, "address": f"{l.ip}:{l.port}", "pid": l.pid,
-                       "process": l.process, "owner": l.owner, "container": l.container}
-                      for l in snap.listeners
-                      if l.owner in ("docker-proxy", "dockerd") or any(
-                          p.host_port == l.port for c in snap.containers for p in c.ports)],
+        "networks": [
+            {
+                "name": n.name,
+                "id": n.id[:12],
+                "driver": n.driver,
+                "scope": n.scope,
+                "subnets": [s.subnet for s in n.subnets],
+                "gateways": [s.gateway for s in n.subnets if s.gateway],
+                "bridge": n.bridge,
+                "parent": n.parent,
+                "internal": n.internal,
+                "icc": n.icc,
+                "mtu": n.mtu,
+                "labels": redact_labels(n.labels),
+                "containers": [f"{ep.container} {ep.ipv4 or ''}".strip() for ep in n.endpoints],
+            }
+            for n in snap.networks
+        ],
+        "containers": [
+            {
+                "name": c.name,
+                "id": c.id[:12],
+                "image": c.image,
+                "state": c.state,
+                "status": c.status,
+                "pid": c.pid,
+                "network_mode": c.network_mode,
+                "networks": {ep.network: ep.ipv4 for ep in c.endpoints},
+                "ports": [
+                    f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}"
+                    + (" (requested)" if p.requested else "")
+                    + (f" [{p.owner}]" if p.owner else "")
+                    for p in c.ports
+                    if p.host_port
+                ],
+                "labels": redact_labels(c.labels),
+                "dns": list(c.dns.nameservers),
+            }
+            for c in snap.containers
+        ],
+        "bridges": [
+            {
+                "name": b.name,
+                "network": b.network,
+                "operstate": b.operstate,
+                "mtu": b.mtu,
+                "addresses": list(b.addresses),
+                "orphan": b.orphan,
+                "ports": [
+                    {
+                        "name": p.name,
+                        "state": p.state,
+                        "operstate": p.operstate,
+                        "container": p.container,
+                    }
+                    for p in b.ports
+                ],
+            }
+            for b in snap.bridges
+        ],
+        "listeners": [
+            {
+                "proto": l.protocol,
+                "address": f"{l.ip}:{l.port}",
+                "pid": l.pid,
+                "process": l.process,
+                "owner": l.owner,
+                "container": l.container,
+            }
+            for l in snap.listeners
+            if l.owner in ("docker-proxy", "dockerd")
+            or any(p.host_port == l.port for c in snap.containers for p in c.ports)
+        ],
         "events": [_event_dict(ev) for ev in (events or [])],
         "daemon_log": [str(x) for x in (daemon_log_lines or [])],
         "notes": list(snap.notes),
@@ -111,12 +179,15 @@ def build_report_data(snap: Snapshot, findings: list, events: Iterable | None = 
 
 
 def build_report_json(snap: Snapshot, findings: list, events=None, daemon_log_lines=None) -> str:
-    return json.dumps(build_report_data(snap, findings, events, daemon_log_lines), indent=1,
-                      default=str)
+    return json.dumps(
+        build_report_data(snap, findings, events, daemon_log_lines), indent=1, default=str
+    )
 
 
-_UNSAFE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
-                     r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNSAFE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 
 
 def _safe(v: Any) -> str:
@@ -139,8 +210,12 @@ def _code(v: Any, table: bool = False) -> str:
     return "`" + (s.replace("|", "\\|") if table else s) + "`"
 
 
-def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
-                 daemon_log_lines: Iterable[str] | None = None) -> str:
+def build_report(
+    snap: Snapshot,
+    findings: list,
+    events: Iterable | None = None,
+    daemon_log_lines: Iterable[str] | None = None,
+) -> str:
     """The incident report as Markdown."""
     data = build_report_data(snap, findings, events, daemon_log_lines)
     e, d = data["engine"], data["daemon"]
@@ -154,13 +229,21 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
     w("")
     w("| | |")
     w("|---|---|")
-    for k, v in (("host", e["host"]), ("reachable", e["reachable"]),
-                 ("error", e["error"]), ("server version", e["server_version"]),
-                 ("API", e["api_version"]), ("OS", e["os"]), ("kernel", e["kernel"]),
-                 ("swarm", e["swarm"]), ("IPv4 forwarding", e["ipv4_forwarding"]),
-                 ("containers", f"{e['running']} running / {e['containers']}"),
-                 ("dockerd pid", d["pid"]), ("daemon.json", d["config_file"]),
-                 ("daemon log", d["log_source"])):
+    for k, v in (
+        ("host", e["host"]),
+        ("reachable", e["reachable"]),
+        ("error", e["error"]),
+        ("server version", e["server_version"]),
+        ("API", e["api_version"]),
+        ("OS", e["os"]),
+        ("kernel", e["kernel"]),
+        ("swarm", e["swarm"]),
+        ("IPv4 forwarding", e["ipv4_forwarding"]),
+        ("containers", f"{e['running']} running / {e['containers']}"),
+        ("dockerd pid", d["pid"]),
+        ("daemon.json", d["config_file"]),
+        ("daemon log", d["log_source"]),
+    ):
         if v not in (None, ""):
             w(f"| {k} | {_cell(v)} |")
     for warn in e["warnings"]:
@@ -191,9 +274,13 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
     w("| name | driver | subnets | bridge/parent | flags | containers |")
     w("|---|---|---|---|---|---|")
     for n in data["networks"]:
-        flags = ",".join(x for x, on in (("internal", n["internal"]), ("no-icc", not n["icc"])) if on)
-        w(f"| {_cell(n['name'])} | {_cell(n['driver'])} | {_cell(' '.join(n['subnets']))} | "
-          f"{_cell(n['bridge'] or n['parent'] or '')} | {flags} | {_cell(', '.join(n['containers']))} |")
+        flags = ",".join(
+            x for x, on in (("internal", n["internal"]), ("no-icc", not n["icc"])) if on
+        )
+        w(
+            f"| {_cell(n['name'])} | {_cell(n['driver'])} | {_cell(' '.join(n['subnets']))} | "
+            f"{_cell(n['bridge'] or n['parent'] or '')} | {flags} | {_cell(', '.join(n['containers']))} |"
+        )
     w("")
     w("## Containers")
     w("")
@@ -202,8 +289,10 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
     for c in data["containers"]:
         nets = ", ".join(f"{k} {v or ''}".strip() for k, v in c["networks"].items())
         labels = ", ".join(f"{k}={v}" for k, v in sorted(c["labels"].items()))
-        w(f"| {_cell(c['name'])} | {_cell(c['state'])} | {_cell(nets)} | "
-          f"{_cell(', '.join(c['ports']))} | {_cell(labels)} |")
+        w(
+            f"| {_cell(c['name'])} | {_cell(c['state'])} | {_cell(nets)} | "
+            f"{_cell(', '.join(c['ports']))} | {_cell(labels)} |"
+        )
     w("")
     if data["bridges"]:
         w("## Bridges")
@@ -211,11 +300,15 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
         w("| bridge | network | state | MTU | addresses | ports |")
         w("|---|---|---|---|---|---|")
         for b in data["bridges"]:
-            ports = ", ".join(f"{p['name']}({p['state'] or '?'}{'→' + p['container'] if p['container'] else ''})"
-                              for p in b["ports"])
-            w(f"| {_cell(b['name'])} | {_cell(b['network'] or ('orphan' if b['orphan'] else ''))} | "
-              f"{_cell(b['operstate'])} | {_cell(b['mtu'])} | {_cell(' '.join(b['addresses']))} | "
-              f"{_cell(ports)} |")
+            ports = ", ".join(
+                f"{p['name']}({p['state'] or '?'}{'→' + p['container'] if p['container'] else ''})"
+                for p in b["ports"]
+            )
+            w(
+                f"| {_cell(b['name'])} | {_cell(b['network'] or ('orphan' if b['orphan'] else ''))} | "
+                f"{_cell(b['operstate'])} | {_cell(b['mtu'])} | {_cell(' '.join(b['addresses']))} | "
+                f"{_cell(ports)} |"
+            )
         w("")
     if data["listeners"]:
         w("## Host listeners on published ports")
@@ -223,8 +316,10 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
         w("| proto | address | process | owner | container |")
         w("|---|---|---|---|---|")
         for l in data["listeners"]:
-            w(f"| {l['proto']} | {_cell(l['address'])} | {_cell(l['process'])} ({_cell(l['pid'])}) | "
-              f"{_cell(l['owner'])} | {_cell(l['container'])} |")
+            w(
+                f"| {l['proto']} | {_cell(l['address'])} | {_cell(l['process'])} ({_cell(l['pid'])}) | "
+                f"{_cell(l['owner'])} | {_cell(l['container'])} |"
+            )
         w("")
     if data["events"]:
         w("## Recent engine events")
@@ -235,7 +330,11 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
                 w(_safe(ev["text"]).replace("```", "'''"))
                 continue
             t = ev["time"]
-            ts = time.strftime("%H:%M:%S", time.gmtime(t)) if isinstance(t, (int, float)) else str(t or "")
+            ts = (
+                time.strftime("%H:%M:%S", time.gmtime(t))
+                if isinstance(t, (int, float))
+                else str(t or "")
+            )
             name = ev["attributes"].get("name", "")
             w(_safe(f"{ts} {ev['type']} {ev['action']} {ev['id']} {name}").replace("```", "'''"))
         w("```")
@@ -257,5 +356,11 @@ def build_report(snap: Snapshot, findings: list, events: Iterable | None = None,
     return "\n".join(out)
 
 
-__all__ = ["build_report", "build_report_json", "build_report_data", "redact_labels",
-           "is_secret_key", "REDACTED"]
+__all__ = [
+    "build_report",
+    "build_report_json",
+    "build_report_data",
+    "redact_labels",
+    "is_secret_key",
+    "REDACTED",
+]

@@ -28,6 +28,7 @@ import errno
 import os
 import re
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from .model import DnsConfig, Interface, Link, Route
@@ -35,8 +36,16 @@ from . import netns as nl
 
 NEEDS_ROOT = "needs root to enter network namespaces"
 
-__all__ = ["SandboxInfo", "read_sandboxes", "read_sandbox", "read_resolv_conf",
-           "veth_map", "NEEDS_ROOT", "SandboxReader", "join_sandbox"]
+__all__ = [
+    "SandboxInfo",
+    "read_sandboxes",
+    "read_sandbox",
+    "read_resolv_conf",
+    "veth_map",
+    "NEEDS_ROOT",
+    "SandboxReader",
+    "join_sandbox",
+]
 
 
 @dataclass
@@ -68,8 +77,11 @@ def veth_map(links: list[Link]) -> dict[int, tuple[int | None, int]]:
     ``veth_map[h] == (s.nsid, i.ifindex)``; or simply ``h == i.peer_ifindex``
     after checking the former (ifindexes repeat across namespaces).
     """
-    return {lk.index: (lk.peer_netnsid, lk.peer_ifindex) for lk in links
-            if lk.peer_ifindex is not None and lk.peer_netnsid is not None}
+    return {
+        lk.index: (lk.peer_netnsid, lk.peer_ifindex)
+        for lk in links
+        if lk.peer_ifindex is not None and lk.peer_netnsid is not None
+    }
 
 
 def _join(info: SandboxInfo, by_index: dict[int, Link]) -> None:
@@ -104,10 +116,18 @@ def _read_ns(rt: nl.Rtnl) -> tuple[list[Interface], list[Route]]:
     ifaces = []
     for r in links:
         peer = r["link"]
-        ifaces.append(Interface(
-            name=r["name"], ifindex=r["index"], mac=r["mac"], mtu=r["mtu"],
-            operstate=r["operstate"], kind=r["kind"], addresses=by_idx.get(r["index"], []),
-            peer_ifindex=peer if peer and peer != r["index"] else None))
+        ifaces.append(
+            Interface(
+                name=r["name"],
+                ifindex=r["index"],
+                mac=r["mac"],
+                mtu=r["mtu"],
+                operstate=r["operstate"],
+                kind=r["kind"],
+                addresses=by_idx.get(r["index"], []),
+                peer_ifindex=peer if peer and peer != r["index"] else None,
+            )
+        )
     out_routes = []
     for r in routes:
         if r["table"] != nl.RT_TABLE_MAIN or r["family"] not in (nl.AF_INET, nl.AF_INET6):
@@ -116,11 +136,17 @@ def _read_ns(rt: nl.Rtnl) -> tuple[list[Interface], list[Route]]:
             # unicast only: model.Route has no type, and a blackhole/unreachable/
             # prohibit route would read as a normal one
             continue
-        out_routes.append(Route(
-            dst=r["dst"], gateway=r["gateway"],
-            dev=names.get(r["oif"]) if r["oif"] else None, src=r["prefsrc"],
-            family=4 if r["family"] == nl.AF_INET else 6, table=r["table"],
-            scope=nl.RT_SCOPES.get(r["scope"], str(r["scope"]))))
+        out_routes.append(
+            Route(
+                dst=r["dst"],
+                gateway=r["gateway"],
+                dev=names.get(r["oif"]) if r["oif"] else None,
+                src=r["prefsrc"],
+                family=4 if r["family"] == nl.AF_INET else 6,
+                table=r["table"],
+                scope=nl.RT_SCOPES.get(r["scope"], str(r["scope"])),
+            )
+        )
     return ifaces, out_routes
 
 
@@ -130,7 +156,8 @@ def _clone(info: SandboxInfo) -> SandboxInfo:
         info,
         interfaces=[dataclasses.replace(i, addresses=list(i.addresses)) for i in info.interfaces],
         routes=[dataclasses.replace(r) for r in info.routes],
-        notes=list(info.notes))
+        notes=list(info.notes),
+    )
 
 
 def _errmsg(e: OSError, path: str) -> str:
@@ -153,7 +180,7 @@ class _Reader:
         self.home_key = (st.st_dev, st.st_ino)
         self.host = nl.Rtnl()  # for RTM_GETNSID, guarded by its lock
         self.lock = threading.Lock()
-        self.by_inode: dict[tuple[int, int], "Future"] = {}
+        self.by_inode: dict[tuple[int, int], Future] = {}
 
     def close(self) -> None:
         self.host.close()
@@ -195,8 +222,7 @@ class _Reader:
         return None, None, err, notes
 
     @staticmethod
-    def _check_pid_against_key(fd: int, path: str, key: str, notes: list[str]
-                               ) -> tuple[int, str]:
+    def _check_pid_against_key(fd: int, path: str, key: str, notes: list[str]) -> tuple[int, str]:
         """Both handles are nsfs files but differ: the pid is not the container's
         (we run in another PID namespace, or the pid was reused). Trust the key.
         A key that is not an nsfs file (dockerd's private mount namespace) is ignored."""
@@ -207,8 +233,10 @@ class _Reader:
         a, b = os.fstat(fd), os.fstat(kfd)
         if a.st_dev == b.st_dev and a.st_ino != b.st_ino:
             os.close(fd)
-            notes.append(f"{path} is not the SandboxKey's netns (another PID namespace, "
-                         f"or the pid was reused): used SandboxKey {key}")
+            notes.append(
+                f"{path} is not the SandboxKey's netns (another PID namespace, "
+                f"or the pid was reused): used SandboxKey {key}"
+            )
             return kfd, key
         os.close(kfd)
         return fd, path
@@ -242,6 +270,7 @@ class _Reader:
             st = os.fstat(fd)
             ikey = (st.st_dev, st.st_ino)
             from concurrent.futures import Future
+
             with self.lock:
                 fut = self.by_inode.get(ikey)
                 owner = fut is None
@@ -261,8 +290,9 @@ class _Reader:
         return info
 
 
-def read_sandboxes(targets: list[Target], links_by_index: dict[int, Link] | None = None,
-                   workers: int = 1) -> dict[str, SandboxInfo]:
+def read_sandboxes(
+    targets: list[Target], links_by_index: dict[int, Link] | None = None, workers: int = 1
+) -> dict[str, SandboxInfo]:
     """container_id -> SandboxInfo for each (container_id, pid, sandbox_key).
 
     ``links_by_index``: host links by ifindex (from :func:`inspectors.kernel.read_links`,
@@ -281,6 +311,7 @@ def read_sandboxes(targets: list[Target], links_by_index: dict[int, Link] | None
         return {t[0]: SandboxInfo(error=msg) for t in targets}
     results: dict[str, SandboxInfo] = {}
     try:
+
         def one(t) -> SandboxInfo:
             cid, pid, key = (tuple(t) + (None, None))[:3]
             try:
@@ -294,6 +325,7 @@ def read_sandboxes(targets: list[Target], links_by_index: dict[int, Link] | None
         # Python (decoding), so on CPython more threads only add GIL hand-offs
         # (measured: 300 namespaces ~105 ms with 1 thread, ~200 ms with 2-16).
         from concurrent.futures import ThreadPoolExecutor
+
         n = max(1, min(workers, len(targets)))
         with ThreadPoolExecutor(max_workers=n, thread_name_prefix="dockscope-netns") as ex:
             for t, info in zip(targets, ex.map(one, targets)):
@@ -329,8 +361,11 @@ def join_sandbox(info: SandboxInfo, links_by_index: dict[int, Link]) -> None:
     _join(info, links_by_index)
 
 
-def read_sandbox(pid: int | None = None, sandbox_key: str | None = None,
-                 links_by_index: dict[int, Link] | None = None) -> SandboxInfo:
+def read_sandbox(
+    pid: int | None = None,
+    sandbox_key: str | None = None,
+    links_by_index: dict[int, Link] | None = None,
+) -> SandboxInfo:
     """One sandbox (convenience for the CLI)."""
     return read_sandboxes([("_", pid, sandbox_key)], links_by_index, workers=1)["_"]
 
@@ -353,8 +388,11 @@ def read_resolv_conf(path: str) -> DnsConfig:
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()
     except OSError as e:
-        cfg.error = f"{path}: permission denied (needs root)" \
-            if e.errno in (errno.EPERM, errno.EACCES) else f"{path}: {e.strerror or e}"
+        cfg.error = (
+            f"{path}: permission denied (needs root)"
+            if e.errno in (errno.EPERM, errno.EACCES)
+            else f"{path}: {e.strerror or e}"
+        )
         return cfg
     domain: list[str] = []
     search_seen = False

@@ -26,7 +26,6 @@ from inspectors.model import (
     Endpoint,
     Link,
     Listener,
-    Network,
     Snapshot,
 )
 
@@ -36,9 +35,15 @@ DOCKER_BRIDGE_RE = re.compile(r"^br-[0-9a-f]{12}$")
 class Model:
     """Owns the engine connection, a warm netlink socket and the current snapshot."""
 
-    def __init__(self, host: str | None = None, context: str | None = None,
-                 with_kernel: bool = True, with_sandboxes: bool = True,
-                 with_listeners: bool = True, threads: int = 8):
+    def __init__(
+        self,
+        host: str | None = None,
+        context: str | None = None,
+        with_kernel: bool = True,
+        with_sandboxes: bool = True,
+        with_listeners: bool = True,
+        threads: int = 8,
+    ):
         self.host = host
         self.context = context
         self.with_kernel = with_kernel
@@ -94,18 +99,26 @@ class Model:
         snap = Snapshot(taken_at=time.time(), is_root=self.is_root)
         api, err = self._connect()
         if api is None:
-            snap.engine = Engine(host=self.host or "", reachable=False, error=str(err),
-                                 error_kind=err.kind)
+            snap.engine = Engine(
+                host=self.host or "", reachable=False, error=str(err), error_kind=err.kind
+            )
             return snap
         try:
             v = getattr(api, "server_version_info", None) or {}
-            snap.engine = Engine(host=api.target.host, context=api.target.context, reachable=True,
-                                 local=api.target.is_local, server_version=v.get("Version"),
-                                 api_version=api.api_version)
-            snap.networks = sorted((eng.parse_network(n) for n in api.networks()),
-                                   key=lambda n: n.name)
-            snap.containers = sorted((eng.parse_summary(s) for s in api.containers(all=True)),
-                                     key=lambda c: c.name)
+            snap.engine = Engine(
+                host=api.target.host,
+                context=api.target.context,
+                reachable=True,
+                local=api.target.is_local,
+                server_version=v.get("Version"),
+                api_version=api.api_version,
+            )
+            snap.networks = sorted(
+                (eng.parse_network(n) for n in api.networks()), key=lambda n: n.name
+            )
+            snap.containers = sorted(
+                (eng.parse_summary(s) for s in api.containers(all=True)), key=lambda c: c.name
+            )
         except EngineError as e:
             snap.engine.reachable = False
             snap.engine.error, snap.engine.error_kind = str(e), e.kind
@@ -123,8 +136,7 @@ class Model:
                 try:
                     target = resolve_target(self.host, self.context)
                     local = target.is_local
-                    snap.engine = Engine(host=target.host, context=target.context,
-                                         local=local)
+                    snap.engine = Engine(host=target.host, context=target.context, local=local)
                 except EngineError as e2:
                     snap.engine = Engine(host=self.host or "")
                     err = err or e2
@@ -137,16 +149,24 @@ class Model:
             futures = {}
             sandboxes: dict = {}
             reader = self._sandbox_reader() if (local and self.with_sandboxes) else None
-            on_container = (lambda c: self._read_one_sandbox(reader, c, sandboxes)) \
-                if reader is not None else None
+            on_container = (
+                (lambda c: self._read_one_sandbox(reader, c, sandboxes))
+                if reader is not None
+                else None
+            )
             if api is not None:
                 if local:
                     futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
                 futures["info"] = self.pool.submit(api.info)
                 futures["networks"] = self.pool.submit(eng.read_networks, api, self.pool)
                 futures["containers"] = self.pool.submit(
-                    eng.read_containers, api, self.pool, self._inspects,
-                    _pid_alive if local else None, on_container)
+                    eng.read_containers,
+                    api,
+                    self.pool,
+                    self._inspects,
+                    _pid_alive if local else None,
+                    on_container,
+                )
             if local and self.with_listeners:
                 futures["listeners"] = self.pool.submit(_read_listeners, self._listener_reader())
             if local and self.with_kernel:
@@ -155,7 +175,8 @@ class Model:
             elif not local:
                 snap.notes.append(
                     f"engine {snap.engine.host} is not on this host: kernel, sandbox and "
-                    "socket views are empty (they can only be read on the engine's host)")
+                    "socket views are empty (they can only be read on the engine's host)"
+                )
             try:
                 if api is not None:
                     try:
@@ -182,7 +203,8 @@ class Model:
             if not self.is_root and local:
                 snap.notes.append(
                     "not root: container namespaces (interfaces, routes), the pids of other "
-                    "users' sockets and daemon.json edits are unavailable; run with sudo")
+                    "users' sockets and daemon.json edits are unavailable; run with sudo"
+                )
             join(snap)
             self.snapshot = snap
             return snap
@@ -312,7 +334,9 @@ class Model:
                 if c is not None:
                     for e in c.endpoints:
                         if e.attached and (e.network_id == n.id or e.network == n.name):
-                            n.endpoints.append(Endpoint(**{**e.__dict__, "aliases": list(e.aliases)}))
+                            n.endpoints.append(
+                                Endpoint(**{**e.__dict__, "aliases": list(e.aliases)})
+                            )
                     n.endpoints.sort(key=lambda e: (e.container, e.container_id))
             snap.taken_at = time.time()
             join(snap)
@@ -485,7 +509,9 @@ def join(snap: Snapshot) -> None:
         n = bridge_net.get(b.name)
         b.network = n.name if n else None
         b.network_id = n.id if n else None
-        b.docker_owned = n is not None or bool(DOCKER_BRIDGE_RE.match(b.name)) or b.name == "docker0"
+        b.docker_owned = (
+            n is not None or bool(DOCKER_BRIDGE_RE.match(b.name)) or b.name == "docker0"
+        )
         b.orphan = n is None and bool(DOCKER_BRIDGE_RE.match(b.name))
         for p in b.ports:
             owner = veth_owner.get(p.name)
@@ -537,14 +563,20 @@ def join(snap: Snapshot) -> None:
             if not p.host_port:
                 continue
             cands = by_port.get((p.protocol, p.host_port), [])
-            hit = next((l for l in cands if _addr_matches(l.ip, p.host_ip)), None) or \
-                (cands[0] if cands else None)
+            hit = next((l for l in cands if _addr_matches(l.ip, p.host_ip)), None) or (
+                cands[0] if cands else None
+            )
             if hit is None:
                 p.owner = "none" if snap.listeners else None
                 continue
             p.listener_pid, p.listener_process = hit.pid, hit.process
-            p.owner = hit.owner or ("docker-proxy" if (hit.process or "") == "docker-proxy" else
-                                    "dockerd" if (hit.process or "") == "dockerd" else "foreign")
+            p.owner = hit.owner or (
+                "docker-proxy"
+                if (hit.process or "") == "docker-proxy"
+                else "dockerd"
+                if (hit.process or "") == "dockerd"
+                else "foreign"
+            )
     # engine counts from the list we hold
     if snap.engine.reachable:
         snap.engine.containers_total = len(snap.containers)

@@ -29,10 +29,14 @@ PROXY_NAMES = ("docker-proxy", "rootlesskit-docker-proxy")
 ROOTLESSKIT_NAMES = ("rootlesskit",)
 DOCKERD_NAMES = ("dockerd",)
 
-NOTE_NOT_ROOT = ("not root: the owning process of sockets of other users is unknown "
-                 "(pid is empty); run as root to see it")
-NOTE_NO_PID = ("{n} listening socket(s) have no owning process visible here "
-               "(held by a process outside this pid namespace, or by the kernel)")
+NOTE_NOT_ROOT = (
+    "not root: the owning process of sockets of other users is unknown "
+    "(pid is empty); run as root to see it"
+)
+NOTE_NO_PID = (
+    "{n} listening socket(s) have no owning process visible here "
+    "(held by a process outside this pid namespace, or by the kernel)"
+)
 
 
 # --------------------------------------------------------------------------- host
@@ -80,7 +84,9 @@ class ListenerReader:
     RETRY_UNOWNED = 30.0  # seconds before looking again for a socket no process showed
 
     def __init__(self) -> None:
-        self._owner: dict[int, tuple[int, str, str | None, list[str]]] = {}  # inode -> pid, fd, name, cmd
+        self._owner: dict[
+            int, tuple[int, str, str | None, list[str]]
+        ] = {}  # inode -> pid, fd, name, cmd
         self._unowned: dict[int, float] = {}  # inode -> when a walk did not find it
 
     def _walk(self, wanted: set[int]) -> None:
@@ -256,8 +262,12 @@ def parse_proc_net(text: str, proto: str, family: int) -> list[tuple[str, int, s
 def _read_proc_net(base: str) -> list[tuple[Listener, int]]:
     """``(listener without pid, socket inode)`` rows of ``<base>/{tcp,tcp6,udp,udp6}``."""
     out = []
-    for fname, proto, fam in (("tcp", "tcp", 4), ("tcp6", "tcp", 6),
-                              ("udp", "udp", 4), ("udp6", "udp", 6)):
+    for fname, proto, fam in (
+        ("tcp", "tcp", 4),
+        ("tcp6", "tcp", 6),
+        ("udp", "udp", 4),
+        ("udp6", "udp", 6),
+    ):
         try:
             with open(f"{base}/{fname}") as fh:
                 text = fh.read()
@@ -295,7 +305,9 @@ def _scan_fds(p: int, result: dict, wanted: set[int] | None = None) -> None:
             lst.append((p, *info))
 
 
-def _netns_inode_map(pid: int, inodes: set[int]) -> dict[int, list[tuple[int, str | None, list[str]]]]:
+def _netns_inode_map(
+    pid: int, inodes: set[int]
+) -> dict[int, list[tuple[int, str | None, list[str]]]]:
     """socket inode -> [(pid, name, cmdline)].
 
     First the processes sharing ``pid``'s network namespace (one readlink per
@@ -368,6 +380,15 @@ def read_netns_listeners(pid: int, with_pids: bool = True) -> list[Listener]:
     out = []
     for li, ino in rows:
         for p, name, cmd in inode_map.get(ino) or [(None, None, [])]:
-            out.append(Listener(protocol=li.protocol, ip=li.ip, port=li.port, pid=p,
-                                process=name, family=li.family, cmdline=list(cmd)))
+            out.append(
+                Listener(
+                    protocol=li.protocol,
+                    ip=li.ip,
+                    port=li.port,
+                    pid=p,
+                    process=name,
+                    family=li.family,
+                    cmdline=list(cmd),
+                )
+            )
     return _dedupe(out)

@@ -49,20 +49,65 @@ def build_topology(d: TestDaemon, web_port: int, admin_port: int, stranger_port:
     dk = d.docker
     dk("network", "create", "shop-frontend")
     dk("network", "create", "--internal", "shop-backend")
-    dk("run", "-d", "--name", "db", "--network", "shop-backend", "--network-alias", "postgres",
-       IMAGE, "sleep", "86400")
-    dk("run", "-d", "--name", "web", "--network", "shop-frontend", "--network-alias", "www",
-       "-p", f"{web_port}:80", "-p", f"127.0.0.1:{admin_port}:9090",
-       "--label", "com.example.team=shop", IMAGE, "sh", "-c",
-       "httpd -p 9090 -h /tmp; exec httpd -f -p 80")
+    dk(
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "shop-backend",
+        "--network-alias",
+        "postgres",
+        IMAGE,
+        "sleep",
+        "86400",
+    )
+    dk(
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "shop-frontend",
+        "--network-alias",
+        "www",
+        "-p",
+        f"{web_port}:80",
+        "-p",
+        f"127.0.0.1:{admin_port}:9090",
+        "--label",
+        "com.example.team=shop",
+        IMAGE,
+        "sh",
+        "-c",
+        "httpd -p 9090 -h /tmp; exec httpd -f -p 80",
+    )
     dk("network", "connect", "--alias", "api", "shop-backend", "web")
-    dk("run", "-d", "--name", "legacy", IMAGE, "sh", "-c",  # default bridge, chatty
-       "i=0; while true; do i=$((i+1)); echo \"$(date -Iseconds) GET /health 200 req=$i\"; "
-       "[ $((i % 7)) -eq 0 ] && echo \"$(date -Iseconds) ERROR upstream db:5432 timed out\" >&2; "
-       "sleep 0.3; done")
+    dk(
+        "run",
+        "-d",
+        "--name",
+        "legacy",
+        IMAGE,
+        "sh",
+        "-c",  # default bridge, chatty
+        'i=0; while true; do i=$((i+1)); echo "$(date -Iseconds) GET /health 200 req=$i"; '
+        '[ $((i % 7)) -eq 0 ] && echo "$(date -Iseconds) ERROR upstream db:5432 timed out" >&2; '
+        "sleep 0.3; done",
+    )
     # a stopped container whose published port a stranger (this script) holds
-    dk("create", "--name", "worker", "--network", "shop-frontend", "-p",
-       f"{stranger_port}:5000", IMAGE, "sleep", "5")
+    dk(
+        "create",
+        "--name",
+        "worker",
+        "--network",
+        "shop-frontend",
+        "-p",
+        f"{stranger_port}:5000",
+        IMAGE,
+        "sleep",
+        "5",
+    )
 
 
 async def wait_for(pilot, cond, timeout: float = 20.0) -> None:
@@ -88,8 +133,9 @@ async def shoot(d: TestDaemon, out: Path) -> list[Path]:
         # live changes while the console watches: they land on the timeline
         d.docker("network", "create", "shop-payments")
         d.docker("network", "connect", "shop-payments", "web")
-        gw = d.docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
-                      "shop-frontend").stdout.strip()
+        gw = d.docker(
+            "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "shop-frontend"
+        ).stdout.strip()
         d.docker("exec", "web", "ping", "-c", "2", "-W", "1", gw, check=False)
         d.docker("exec", "-d", "web", "ping", "-i", "0.05", "-s", "1200", gw, check=False)
         d.docker("exec", "db", "ping", "-c", "1", "-W", "1", "web", check=False)
@@ -153,8 +199,7 @@ async def shoot(d: TestDaemon, out: Path) -> list[Path]:
         save("6-events")
 
         await pilot.press("7")
-        await wait_for(pilot, lambda: not getattr(app.query_one("#findings"), "running", False),
-                       60)
+        await wait_for(pilot, lambda: not getattr(app.query_one("#findings"), "running", False), 60)
         await pilot.pause(0.3)
         save("7-findings")
 
@@ -201,8 +246,9 @@ def main() -> int:
         png_dir = Path(args.png)
         png_dir.mkdir(parents=True, exist_ok=True)
         for p in written:
-            cairosvg.svg2png(url=str(p), write_to=str(png_dir / (p.stem + ".png")),
-                             output_width=1400)
+            cairosvg.svg2png(
+                url=str(p), write_to=str(png_dir / (p.stem + ".png")), output_width=1400
+            )
         print(f"PNGs in {png_dir}")
     return 0
 

@@ -32,8 +32,9 @@ BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 
 
 def _host_prefixes() -> list[ipaddress.IPv4Network]:
-    out = subprocess.run(["ip", "-4", "-j", "route", "show", "table", "all"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ip", "-4", "-j", "route", "show", "table", "all"], capture_output=True, text=True
+    ).stdout
     nets = []
     for r in json.loads(out or "[]"):
         dst = r.get("dst")
@@ -142,8 +143,7 @@ class TestDaemon:
         self.proc: subprocess.Popen | None = None
         self.swarm = False
         self.bridge_net, self.pool = _free_slash16()
-        self.bridge_cidr = ipaddress.ip_network(
-            f"{self.bridge_net.network_address}/24")
+        self.bridge_cidr = ipaddress.ip_network(f"{self.bridge_net.network_address}/24")
         self.bridge_ip = f"{self.bridge_cidr.network_address + 1}/24"
 
     # ------------------------------------------------------------------ lifecycle
@@ -160,16 +160,23 @@ class TestDaemon:
     def argv(self) -> list[str]:
         return [
             shutil.which("dockerd") or "dockerd",
-            "--host", self.host,
-            "--data-root", str(self.data_root),
-            "--exec-root", str(self.exec_root),
-            "--pidfile", str(self.pidfile),
-            "--config-file", str(self.config_file),
-            "--bridge", self.bridge,
-            "--default-address-pool", f"base={self.pool},size=24",
+            "--host",
+            self.host,
+            "--data-root",
+            str(self.data_root),
+            "--exec-root",
+            str(self.exec_root),
+            "--pidfile",
+            str(self.pidfile),
+            "--config-file",
+            str(self.config_file),
+            "--bridge",
+            self.bridge,
+            "--default-address-pool",
+            f"base={self.pool},size=24",
         ]
 
-    def start(self, timeout: float = 60.0) -> "TestDaemon":
+    def start(self, timeout: float = 60.0) -> TestDaemon:
         self.root.mkdir(parents=True, exist_ok=True)
         if not self.config_file.exists():
             self.config_file.write_text("{}\n")
@@ -192,9 +199,13 @@ class TestDaemon:
 
     def _spawn(self, extra_args: tuple[str, ...] | list[str] = ()) -> None:
         logf = open(self.log_file, "ab")
-        self.proc = subprocess.Popen(self.argv() + list(extra_args), stdout=logf,
-                                     stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv() + list(extra_args),
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         logf.close()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -203,8 +214,11 @@ class TestDaemon:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError("dockerd exited:\n" + self.log_tail())
             if self.socket.exists():
-                r = subprocess.run(["docker", "-H", self.host, "version", "-f",
-                                    "{{.Server.Version}}"], capture_output=True, text=True)
+                r = subprocess.run(
+                    ["docker", "-H", self.host, "version", "-f", "{{.Server.Version}}"],
+                    capture_output=True,
+                    text=True,
+                )
                 if r.returncode == 0:
                     return
             time.sleep(0.2)
@@ -307,8 +321,9 @@ done
         # bridges of networks still there (docker_gwbridge, a failed rm) outlive dockerd
         left: list[str] = []
         with contextlib.suppress(Exception):
-            for raw in self.docker("network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge",
-                                   check=False).stdout.split():
+            for raw in self.docker(
+                "network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge", check=False
+            ).stdout.split():
                 left.append("br-" + raw[:12])
         if self.swarm:
             left.append("docker_gwbridge")
@@ -316,8 +331,11 @@ done
         # unmount whatever dockerd left (netns bind mounts, overlay mounts)
         for base in (str(self.exec_root), str(self.data_root)):
             with contextlib.suppress(OSError):
-                mounts = [ln.split()[1] for ln in open("/proc/self/mounts")
-                          if ln.split()[1].startswith(base)]
+                mounts = [
+                    ln.split()[1]
+                    for ln in open("/proc/self/mounts")
+                    if ln.split()[1].startswith(base)
+                ]
                 for m in sorted(mounts, key=len, reverse=True):
                     subprocess.run(["umount", "-l", m], capture_output=True)
         for name in (self.bridge, *left):
@@ -329,16 +347,23 @@ done
                 os.unlink(f"/tmp/dockscope-test-pools/{str(net).split('.')[1]}")
 
     # ------------------------------------------------------------------ helpers
-    def docker(self, *args: str, check: bool = True, input: str | None = None,
-               timeout: float = 120) -> subprocess.CompletedProcess:
-        r = subprocess.run(["docker", "-H", self.host, *args], capture_output=True,
-                           text=True, input=input, timeout=timeout)
+    def docker(
+        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
+        r = subprocess.run(
+            ["docker", "-H", self.host, *args],
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
         if check and r.returncode != 0:
             raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
         return r
 
     def client(self, **kw):
         import docker  # lazy
+
         return docker.DockerClient(base_url=self.host, version="auto", **kw)
 
     def build_image(self) -> None:
@@ -348,9 +373,11 @@ done
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             tar.add(busybox, arcname="busybox")
-            df = (b'FROM scratch\nCOPY busybox /bin/busybox\n'
-                  b'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
-                  b'CMD ["/bin/sh"]\n')
+            df = (
+                b"FROM scratch\nCOPY busybox /bin/busybox\n"
+                b'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+                b'CMD ["/bin/sh"]\n'
+            )
             info = tarfile.TarInfo("Dockerfile")
             info.size = len(df)
             tar.addfile(info, io.BytesIO(df))
@@ -363,22 +390,31 @@ done
 
     def swarm_init(self) -> None:
         if not self.swarm:
-            self.docker("swarm", "init", "--advertise-addr", "127.0.0.1",
-                        "--listen-addr", "127.0.0.1:2377", timeout=120)
+            self.docker(
+                "swarm",
+                "init",
+                "--advertise-addr",
+                "127.0.0.1",
+                "--listen-addr",
+                "127.0.0.1:2377",
+                timeout=120,
+            )
             self.swarm = True
 
     def cleanup_objects(self) -> None:
         ids = self.docker("ps", "-aq", check=False).stdout.split()
         if ids:
             self.docker("rm", "-f", *ids, check=False)
-        nets = self.docker("network", "ls", "-q", "--filter", "type=custom",
-                           check=False).stdout.split()
+        nets = self.docker(
+            "network", "ls", "-q", "--filter", "type=custom", check=False
+        ).stdout.split()
         for n in nets:
             self.docker("network", "rm", n, check=False)
 
 
 def _main() -> None:  # pragma: no cover - manual use
     import sys
+
     def _term(signum, frame):  # `kill` and ^C both clean up
         raise KeyboardInterrupt
 

@@ -11,7 +11,12 @@ import pytest
 
 from actions import guard
 from actions.daemon_config import (
-    check_value, daemon_status, render_config, set_daemon_key, set_debug, validate_supported,
+    check_value,
+    daemon_status,
+    render_config,
+    set_daemon_key,
+    set_debug,
+    validate_supported,
 )
 from actions.guard import ReadOnlyError
 from actions.networks import NetworkSpec, connect, create_network, disconnect, remove_network
@@ -94,14 +99,16 @@ def test_debug_on_then_off_with_reload_keeps_the_rest_of_the_file(daemon, cfg):
     assert res.ok and res.confirmed and res.applied == "reload" and res.written
     assert _info(daemon)["Debug"] is True
     # every other key, the key order, the indentation and the mode are kept
-    assert cfg.read_text() == ('{\n    "labels": [\n        "dockscope-test=1"\n    ],\n'
-                               '    "max-concurrent-uploads": 4,\n    "debug": true\n}\n')
+    assert cfg.read_text() == (
+        '{\n    "labels": [\n        "dockscope-test=1"\n    ],\n'
+        '    "max-concurrent-uploads": 4,\n    "debug": true\n}\n'
+    )
     assert list(json.loads(cfg.read_text())) == ["labels", "max-concurrent-uploads", "debug"]
     assert os.stat(cfg).st_mode & 0o7777 == 0o600
     # the backup holds the previous bytes
     assert res.backup and open(res.backup, "rb").read() == before
     assert res.command.endswith(f"kill -HUP {find_daemon(daemon.host).pid}")
-    assert f"debug (absent) -> true" in res.changed[0]
+    assert "debug (absent) -> true" in res.changed[0]
     # dockerd now logs at debug level
     deadline = time.time() + 10
     text = ""
@@ -118,8 +125,11 @@ def test_debug_on_then_off_with_reload_keeps_the_rest_of_the_file(daemon, cfg):
     res2 = set_debug(False, engine_host=daemon.host, settings=S)
     assert res2.ok and res2.confirmed
     assert _info(daemon)["Debug"] is False
-    assert json.loads(cfg.read_text()) == {"labels": ["dockscope-test=1"],
-                                           "max-concurrent-uploads": 4, "debug": False}
+    assert json.loads(cfg.read_text()) == {
+        "labels": ["dockscope-test=1"],
+        "max-concurrent-uploads": 4,
+        "debug": False,
+    }
     # undo of the second change puts debug back on
     assert res2.undo_command and "'.debug = true'" in res2.undo_command
 
@@ -147,7 +157,8 @@ def test_invalid_daemon_json_is_left_untouched(daemon, cfg):
     assert cfg.read_bytes() == bad and os.stat(cfg).st_mtime_ns == mtime
     assert _backups(daemon) == baks
     assert daemon_status(engine_host=daemon.host, settings=S).config_error.endswith(
-        "line 4 column 1: Expecting value")
+        "line 4 column 1: Expecting value"
+    )
 
 
 @pytest.mark.parametrize("bom, codec", [(b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le")])
@@ -157,7 +168,7 @@ def test_bom_and_utf16_files_keep_their_encoding(daemon, cfg, bom, codec):
     assert res.written and res.applied is None
     raw = cfg.read_bytes()
     assert raw.startswith(bom)
-    text = raw[len(bom):].decode(codec)
+    text = raw[len(bom) :].decode(codec)
     assert text == '{"labels": ["x=1"], "max-concurrent-uploads": 4, "debug": true}'
     assert _info(daemon)["Debug"] is False  # written only
 
@@ -204,7 +215,9 @@ exit 2
         set_debug(True, daemon=d, settings=S, apply=None)
     assert "nope" in ei.value.detail
     assert cfgf.read_text() == '{"labels": ["a=b"]}\n'
-    assert not [f for f in os.listdir(tmp_path) if f.startswith(("daemon.json.bak", ".daemon.json"))]
+    assert not [
+        f for f in os.listdir(tmp_path) if f.startswith(("daemon.json.bak", ".daemon.json"))
+    ]
     res = set_debug(False, daemon=d, settings=S, apply=None)
     assert res.written and json.loads(cfgf.read_text()) == {"labels": ["a=b"], "debug": False}
     assert "--validate --config-file" in calls.read_text()
@@ -237,7 +250,9 @@ def test_flag_conflict_detection_unit(tmp_path):
         assert path.read_text() == "{}\n"
     # a key already in the file that a flag also sets: a reload would fail, refuse
     path.write_text('{"bridge": "br0"}\n')
-    d = DaemonProcess(pid=os.getpid(), flags=parse_flags(["--bridge", "br1"]), config_file=str(path))
+    d = DaemonProcess(
+        pid=os.getpid(), flags=parse_flags(["--bridge", "br1"]), config_file=str(path)
+    )
     with pytest.raises(ActionError, match="already conflicts"):
         set_debug(True, daemon=d, settings=S, apply=None)
     assert path.read_text() == '{"bridge": "br0"}\n'
@@ -265,8 +280,9 @@ def test_flag_conflict_on_a_real_dockerd_started_with_D(daemon, cfg, tmp_path):
         daemon.restart()  # the harness stops a dockerd it did not spawn (pidfile)
     assert _info(daemon)["Debug"] is False
     assert daemon.pid() != external
-    assert not os.path.exists(f"/proc/{external}") or \
-        open(f"/proc/{external}/stat").read().rsplit(") ", 1)[-1].startswith("Z")
+    assert not os.path.exists(f"/proc/{external}") or open(f"/proc/{external}/stat").read().rsplit(
+        ") ", 1
+    )[-1].startswith("Z")
 
 
 # --------------------------------------------------------------------------- roll-back
@@ -296,8 +312,9 @@ def test_config_the_daemon_rejects_on_reload_is_rolled_back(daemon, cfg):
 
 def test_unconfirmed_reload_times_out_and_rolls_back(daemon, cfg):
     before = cfg.read_bytes()
-    res = set_debug(True, engine_host=daemon.host, settings=Settings(reload_command="true"),
-                    confirm_timeout=2)
+    res = set_debug(
+        True, engine_host=daemon.host, settings=Settings(reload_command="true"), confirm_timeout=2
+    )
     assert not res.ok and res.rolled_back
     assert "not confirmed within 2 s" in res.message
     assert cfg.read_bytes() == before
@@ -306,8 +323,13 @@ def test_unconfirmed_reload_times_out_and_rolls_back(daemon, cfg):
 def test_failed_restart_command_restores_the_backup(daemon, cfg):
     before = cfg.read_bytes()
     pid = daemon.pid()
-    res = set_debug(True, engine_host=daemon.host, apply="restart",
-                    settings=Settings(restart_command="exit 3"), restart_timeout=5)
+    res = set_debug(
+        True,
+        engine_host=daemon.host,
+        apply="restart",
+        settings=Settings(restart_command="exit 3"),
+        restart_timeout=5,
+    )
     assert not res.ok and res.rolled_back and res.applied == "restart"
     assert "restart failed: 'exit 3' exited with status 3" in res.message
     assert cfg.read_bytes() == before
@@ -327,8 +349,9 @@ def test_restart_without_a_known_command_is_refused(daemon, cfg):
 def test_restart_through_the_configured_command(daemon, cfg, tmp_path):
     script = daemon.restart_script(tmp_path / "restart-dockerd.sh")
     old_pid = daemon.pid()
-    res = set_debug(True, engine_host=daemon.host, apply="restart",
-                    settings=Settings(restart_command=script))
+    res = set_debug(
+        True, engine_host=daemon.host, apply="restart", settings=Settings(restart_command=script)
+    )
     assert res.ok and res.confirmed and res.applied == "restart", res.message
     assert res.command.endswith(f"&& {script}")
     daemon.adopt()
@@ -342,7 +365,9 @@ def test_restart_through_the_configured_command(daemon, cfg, tmp_path):
 # --------------------------------------------------------------------------- read-only
 
 
-def test_read_only_makes_no_engine_call_and_writes_nothing(daemon, cfg, uniq, monkeypatch, tmp_path, capsys):
+def test_read_only_makes_no_engine_call_and_writes_nothing(
+    daemon, cfg, uniq, monkeypatch, tmp_path, capsys
+):
     client = daemon.client()
     net = f"ro-{uniq}"
     made = create_network(client, NetworkSpec(name=net))
@@ -361,8 +386,12 @@ def test_read_only_makes_no_engine_call_and_writes_nothing(daemon, cfg, uniq, mo
             "undo": lambda: made.undo(),
             "debug": lambda: set_debug(True, engine_host=daemon.host, settings=S),
             "key": lambda: set_daemon_key("labels", ["a=b"], engine_host=daemon.host, settings=S),
-            "restart": lambda: set_debug(True, engine_host=daemon.host, apply="restart",
-                                         settings=Settings(restart_command="true")),
+            "restart": lambda: set_debug(
+                True,
+                engine_host=daemon.host,
+                apply="restart",
+                settings=Settings(restart_command="true"),
+            ),
         }
         for name, call in calls.items():
             with pytest.raises(ReadOnlyError) as ei:
@@ -382,8 +411,11 @@ def test_read_only_makes_no_engine_call_and_writes_nothing(daemon, cfg, uniq, mo
         assert "read-only" in capsys.readouterr().err
         time.sleep(1.1)
         t1 = time.time()
-        events = [e for e in client.events(since=int(t0 // 1e9), until=int(t1) + 1, decode=True)
-                  if int(e.get("timeNano") or 0) >= t0]
+        events = [
+            e
+            for e in client.events(since=int(t0 // 1e9), until=int(t1) + 1, decode=True)
+            if int(e.get("timeNano") or 0) >= t0
+        ]
         assert events == []
         assert (cfg.read_bytes(), os.stat(cfg).st_mtime_ns, sorted(os.listdir(cfg.parent))) == snap
         assert _info(daemon)["Debug"] is False
@@ -391,8 +423,11 @@ def test_read_only_makes_no_engine_call_and_writes_nothing(daemon, cfg, uniq, mo
         guard.set_read_only(False)
         disconnect(client, net, f"roc-{uniq}")
         t2 = time.time()
-        assert [e for e in client.events(since=int(t1), until=int(t2) + 1, decode=True)
-                if e.get("Type") == "network" and e.get("Action") == "disconnect"]
+        assert [
+            e
+            for e in client.events(since=int(t1), until=int(t2) + 1, decode=True)
+            if e.get("Type") == "network" and e.get("Action") == "disconnect"
+        ]
     finally:
         guard.set_read_only(False)
         daemon.docker("rm", "-f", f"roc-{uniq}", f"rod-{uniq}", check=False)

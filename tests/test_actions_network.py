@@ -12,8 +12,17 @@ import pytest
 
 from actions import guard
 from actions.networks import (
-    ConnectSpec, CreateContext, HasEndpoints, NetworkSpec, connect, create_command, create_network,
-    disconnect, gather_connect_context, gather_create_context, remove_network, validate_connect,
+    ConnectSpec,
+    HasEndpoints,
+    NetworkSpec,
+    connect,
+    create_command,
+    create_network,
+    disconnect,
+    gather_connect_context,
+    gather_create_context,
+    remove_network,
+    validate_connect,
     validate_create,
 )
 from actions.validate import EngineRefused, ValidationFailed
@@ -113,12 +122,21 @@ def test_create_bridge_with_everything_then_undo(daemon, client, made, uniq):
     gw = str(net.network_address + 1)
     rng = str(list(net.subnets(new_prefix=25))[1])
     name = f"dsbr-{uniq}"
-    spec = NetworkSpec(name=name, subnet=sub, gateway=gw, ip_range=rng, internal=True,
-                       options=["com.docker.network.driver.mtu=1400"], labels=["team=ops"])
+    spec = NetworkSpec(
+        name=name,
+        subnet=sub,
+        gateway=gw,
+        ip_range=rng,
+        internal=True,
+        options=["com.docker.network.driver.mtu=1400"],
+        labels=["team=ops"],
+    )
     res = create_network(client, spec)
     made["networks"].append(name)
-    assert res.command == (f"docker network create --subnet {sub} --gateway {gw} --ip-range {rng} "
-                           f"--internal -o com.docker.network.driver.mtu=1400 --label team=ops {name}")
+    assert res.command == (
+        f"docker network create --subnet {sub} --gateway {gw} --ip-range {rng} "
+        f"--internal -o com.docker.network.driver.mtu=1400 --label team=ops {name}"
+    )
     assert res.changed == [f"created network {name} (bridge, {sub})"]
     attrs = json.loads(daemon.docker("network", "inspect", name).stdout)[0]
     cfg = attrs["IPAM"]["Config"][0]
@@ -133,44 +151,60 @@ def test_create_bridge_with_everything_then_undo(daemon, client, made, uniq):
 
 
 def test_create_the_same_command_as_docker_cli(client, uniq):
-    spec = NetworkSpec(name=f"n{uniq}", driver="macvlan", parent="eth9", subnet="10.9.0.0/24",
-                       ipv6=True, subnet_v6="fd00:9::/64", attachable=True, labels=["a=b c"])
-    assert create_command(spec) == (f"docker network create --driver macvlan --subnet 10.9.0.0/24 "
-                                    f"--ipv6 --subnet fd00:9::/64 --attachable -o parent=eth9 "
-                                    f"--label 'a=b c' n{uniq}")
+    spec = NetworkSpec(
+        name=f"n{uniq}",
+        driver="macvlan",
+        parent="eth9",
+        subnet="10.9.0.0/24",
+        ipv6=True,
+        subnet_v6="fd00:9::/64",
+        attachable=True,
+        labels=["a=b c"],
+    )
+    assert create_command(spec) == (
+        f"docker network create --driver macvlan --subnet 10.9.0.0/24 "
+        f"--ipv6 --subnet fd00:9::/64 --attachable -o parent=eth9 "
+        f"--label 'a=b c' n{uniq}"
+    )
 
 
-@pytest.mark.parametrize("spec_kw, field, fragment", [
-    (dict(name="-bad"), "name", "must start with a letter or digit"),
-    (dict(name="bad name"), "name", "invalid network name"),
-    (dict(name=""), "name", "required"),
-    (dict(driver="weave"), "driver", "not one of bridge, macvlan, ipvlan, overlay"),
-    (dict(subnet="10.1.2.0"), "subnet", "CIDR"),
-    (dict(subnet="10.1.300.0/24"), "subnet", "not a valid CIDR"),
-    (dict(subnet="10.1.2.3/24"), "subnet", "host bits set (did you mean 10.1.2.0/24?)"),
-    (dict(subnet="fd00::/64"), "subnet", "not an IPv4 subnet"),
-    (dict(gateway="10.1.2.1"), "gateway", "needs a subnet"),
-    (dict(subnet="SUB", gateway="192.0.2.77"), "gateway", "is not inside the subnet"),
-    (dict(subnet="SUB", gateway="NETADDR"), "gateway", "is the network address"),
-    (dict(subnet="SUB", gateway="BCAST"), "gateway", "is the broadcast address"),
-    (dict(subnet="SUB", gateway="nope"), "gateway", "not a valid IP address"),
-    (dict(subnet="SUB", ip_range="192.0.2.0/25"), "ip_range", "is not inside the subnet"),
-    (dict(ip_range="10.1.2.0/25"), "ip_range", "needs a subnet"),
-    (dict(ipv6=True), "subnet_v6", "give an IPv6 subnet"),
-    (dict(subnet_v6="fd00:1::/64"), "subnet_v6", "needs IPv6 enabled"),
-    (dict(ipv6=True, subnet_v6="10.1.0.0/24"), "subnet_v6", "not an IPv6 subnet"),
-    (dict(options=["mtu"]), "options", "is not key=value"),
-    (dict(options=["=1400"]), "options", "invalid key"),
-    (dict(labels=["team ops=x"]), "labels", "invalid key"),
-    (dict(labels=["team"]), "labels", "is not key=value"),
-    (dict(driver="macvlan", parent="nosuch0"), "parent", "does not exist on this host"),
-    (dict(driver="bridge", parent="eth0"), "parent", "only used by macvlan/ipvlan"),
-])
+@pytest.mark.parametrize(
+    "spec_kw, field, fragment",
+    [
+        (dict(name="-bad"), "name", "must start with a letter or digit"),
+        (dict(name="bad name"), "name", "invalid network name"),
+        (dict(name=""), "name", "required"),
+        (dict(driver="weave"), "driver", "not one of bridge, macvlan, ipvlan, overlay"),
+        (dict(subnet="10.1.2.0"), "subnet", "CIDR"),
+        (dict(subnet="10.1.300.0/24"), "subnet", "not a valid CIDR"),
+        (dict(subnet="10.1.2.3/24"), "subnet", "host bits set (did you mean 10.1.2.0/24?)"),
+        (dict(subnet="fd00::/64"), "subnet", "not an IPv4 subnet"),
+        (dict(gateway="10.1.2.1"), "gateway", "needs a subnet"),
+        (dict(subnet="SUB", gateway="192.0.2.77"), "gateway", "is not inside the subnet"),
+        (dict(subnet="SUB", gateway="NETADDR"), "gateway", "is the network address"),
+        (dict(subnet="SUB", gateway="BCAST"), "gateway", "is the broadcast address"),
+        (dict(subnet="SUB", gateway="nope"), "gateway", "not a valid IP address"),
+        (dict(subnet="SUB", ip_range="192.0.2.0/25"), "ip_range", "is not inside the subnet"),
+        (dict(ip_range="10.1.2.0/25"), "ip_range", "needs a subnet"),
+        (dict(ipv6=True), "subnet_v6", "give an IPv6 subnet"),
+        (dict(subnet_v6="fd00:1::/64"), "subnet_v6", "needs IPv6 enabled"),
+        (dict(ipv6=True, subnet_v6="10.1.0.0/24"), "subnet_v6", "not an IPv6 subnet"),
+        (dict(options=["mtu"]), "options", "is not key=value"),
+        (dict(options=["=1400"]), "options", "invalid key"),
+        (dict(labels=["team ops=x"]), "labels", "invalid key"),
+        (dict(labels=["team"]), "labels", "is not key=value"),
+        (dict(driver="macvlan", parent="nosuch0"), "parent", "does not exist on this host"),
+        (dict(driver="bridge", parent="eth0"), "parent", "only used by macvlan/ipvlan"),
+    ],
+)
 def test_validation_errors_create_nothing(daemon, client, uniq, spec_kw, field, fragment):
     kw = dict(spec_kw)
     sub = ipaddress.ip_network(free_subnet(client))
-    repl = {"SUB": str(sub), "NETADDR": str(sub.network_address),
-            "BCAST": str(sub.broadcast_address)}
+    repl = {
+        "SUB": str(sub),
+        "NETADDR": str(sub.network_address),
+        "BCAST": str(sub.broadcast_address),
+    }
     kw = {k: repl.get(v, v) if isinstance(v, str) else v for k, v in kw.items()}
     kw.setdefault("name", f"val-{uniq}")
     assert_refused_nothing_created(daemon, client, NetworkSpec(**kw), field, fragment)
@@ -183,8 +217,13 @@ def test_duplicate_name_and_overlap_with_a_docker_network(daemon, client, made, 
     made["networks"].append(name)
     assert_refused_nothing_created(daemon, client, NetworkSpec(name=name), "name", "already exists")
     wider = str(ipaddress.ip_network(sub).supernet(new_prefix=20))
-    assert_refused_nothing_created(daemon, client, NetworkSpec(name=f"dsb-{uniq}", subnet=wider),
-                                   "subnet", f"overlaps {sub} of docker network '{name}'")
+    assert_refused_nothing_created(
+        daemon,
+        client,
+        NetworkSpec(name=f"dsb-{uniq}", subnet=wider),
+        "subnet",
+        f"overlaps {sub} of docker network '{name}'",
+    )
 
 
 def test_overlap_with_host_interface_and_host_route(daemon, client, made, uniq):
@@ -195,20 +234,33 @@ def test_overlap_with_host_interface_and_host_route(daemon, client, made, uniq):
     subprocess.run(["ip", "addr", "add", f"{sub.network_address + 5}/24", "dev", wg], check=True)
     subprocess.run(["ip", "route", "add", str(routed), "dev", wg], check=True)
     assert_refused_nothing_created(
-        daemon, client, NetworkSpec(name=f"ov-{uniq}", subnet=str(sub)), "subnet",
-        f"overlaps {sub} on host interface {wg} (a VPN interface?) (address {sub.network_address + 5}/24)")
+        daemon,
+        client,
+        NetworkSpec(name=f"ov-{uniq}", subnet=str(sub)),
+        "subnet",
+        f"overlaps {sub} on host interface {wg} (a VPN interface?) (address {sub.network_address + 5}/24)",
+    )
     assert_refused_nothing_created(
-        daemon, client, NetworkSpec(name=f"ov-{uniq}", subnet=str(routed)), "subnet",
-        f"overlaps the host route {routed} via {wg} (a VPN interface?)")
+        daemon,
+        client,
+        NetworkSpec(name=f"ov-{uniq}", subnet=str(routed)),
+        "subnet",
+        f"overlaps the host route {routed} via {wg} (a VPN interface?)",
+    )
 
 
 def test_macvlan_on_a_veth_parent(daemon, client, made, uniq):
     parent = veth(made, f"dsm{uniq}", f"dsn{uniq}")
     sub = free_subnet(client)
     name = f"mv-{uniq}"
-    res = create_network(client, NetworkSpec(name=name, driver="macvlan", parent=parent, subnet=sub))
+    res = create_network(
+        client, NetworkSpec(name=name, driver="macvlan", parent=parent, subnet=sub)
+    )
     made["networks"].append(name)
-    assert res.command == f"docker network create --driver macvlan --subnet {sub} -o parent={parent} {name}"
+    assert (
+        res.command
+        == f"docker network create --driver macvlan --subnet {sub} -o parent={parent} {name}"
+    )
     attrs = json.loads(daemon.docker("network", "inspect", name).stdout)[0]
     assert attrs["Driver"] == "macvlan" and attrs["Options"]["parent"] == parent
     c = run_container(daemon, made, f"mvc-{uniq}", "--network", name)
@@ -216,24 +268,35 @@ def test_macvlan_on_a_veth_parent(daemon, client, made, uniq):
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(sub)
     # one macvlan network per parent
     assert_refused_nothing_created(
-        daemon, client, NetworkSpec(name=f"mv2-{uniq}", driver="macvlan", parent=parent,
-                                    subnet=free_subnet(client)),
-        "parent", f"network '{name}' (macvlan) already uses parent {parent}")
+        daemon,
+        client,
+        NetworkSpec(
+            name=f"mv2-{uniq}", driver="macvlan", parent=parent, subnet=free_subnet(client)
+        ),
+        "parent",
+        f"network '{name}' (macvlan) already uses parent {parent}",
+    )
     # a parent that is down
     down = veth(made, f"dsd{uniq}", f"dse{uniq}", up=False)
     assert_refused_nothing_created(
-        daemon, client, NetworkSpec(name=f"mv3-{uniq}", driver="macvlan", parent=down),
-        "parent", f"parent interface {down} is down")
+        daemon,
+        client,
+        NetworkSpec(name=f"mv3-{uniq}", driver="macvlan", parent=down),
+        "parent",
+        f"parent interface {down} is down",
+    )
 
 
 def test_ipvlan_tried_for_real(daemon, client, made, uniq):
     parent = veth(made, f"dsi{uniq}", f"dsj{uniq}")
     name = f"ipv-{uniq}"
-    create_network(client, NetworkSpec(name=name, driver="ipvlan", parent=parent,
-                                       subnet=free_subnet(client)))
+    create_network(
+        client, NetworkSpec(name=name, driver="ipvlan", parent=parent, subnet=free_subnet(client))
+    )
     made["networks"].append(name)
-    r = daemon.docker("run", "-d", "--name", f"ipc-{uniq}", "--network", name, IMAGE, "sleep", "60",
-                      check=False)
+    r = daemon.docker(
+        "run", "-d", "--name", f"ipc-{uniq}", "--network", name, IMAGE, "sleep", "60", check=False
+    )
     made["containers"].append(f"ipc-{uniq}")
     if r.returncode != 0:
         pytest.skip("ipvlan is not supported by this kernel: " + r.stderr.strip().splitlines()[0])
@@ -257,8 +320,10 @@ def test_overlay_after_swarm_init(daemon, client, made, uniq):
             pytest.skip(f"another daemon on this host is in swarm mode: {e}")
         raise
     name = f"ovl-{uniq}"
-    res = create_network(client, NetworkSpec(name=name, driver="overlay", attachable=True,
-                                             subnet=free_subnet(client)))
+    res = create_network(
+        client,
+        NetworkSpec(name=name, driver="overlay", attachable=True, subnet=free_subnet(client)),
+    )
     made["networks"].append(name)
     assert "--driver overlay" in res.command and "--attachable" in res.command
     attrs = json.loads(daemon.docker("network", "inspect", name).stdout)[0]
@@ -270,8 +335,9 @@ def test_overlay_after_swarm_init(daemon, client, made, uniq):
 def test_engine_refusal_is_verbatim(daemon, client, uniq):
     before = net_names(daemon)
     with pytest.raises(EngineRefused) as ei:
-        create_network(client, NetworkSpec(name=f"mtu-{uniq}",
-                                           options=["com.docker.network.driver.mtu=abc"]))
+        create_network(
+            client, NetworkSpec(name=f"mtu-{uniq}", options=["com.docker.network.driver.mtu=abc"])
+        )
     assert "failed to parse com.docker.network.driver.mtu value: abc" in ei.value.detail
     assert "Traceback" not in str(ei.value)
     assert set(net_names(daemon)) <= set(before)  # nothing new (swarm removals are async)
@@ -338,8 +404,9 @@ def test_disconnect_remembers_ip_and_aliases_for_undo(daemon, client, made, uniq
 
 def test_connect_validation(daemon, client, made, uniq):
     net, sub = _net(client, made, uniq)
-    c1 = run_container(daemon, made, f"v1-{uniq}", "--network", net,
-                       "--ip", str(sub.network_address + 9))
+    c1 = run_container(
+        daemon, made, f"v1-{uniq}", "--network", net, "--ip", str(sub.network_address + 9)
+    )
     c2 = run_container(daemon, made, f"v2-{uniq}")
     hostc = run_container(daemon, made, f"vh-{uniq}", "--network", "host")
     ctx = gather_connect_context(client)
@@ -353,7 +420,10 @@ def test_connect_validation(daemon, client, made, uniq):
     assert "uses network mode 'host'" in errs(network=net, container=hostc)["container"]
     assert "not inside" in errs(network=net, container=c2, ipv4="192.0.2.9")["ipv4"]
     assert "not a valid IP" in errs(network=net, container=c2, ipv4="10.0.0.300")["ipv4"]
-    assert "is the gateway" in errs(network=net, container=c2, ipv4=str(sub.network_address + 1))["ipv4"]
+    assert (
+        "is the gateway"
+        in errs(network=net, container=c2, ipv4=str(sub.network_address + 1))["ipv4"]
+    )
     assert "user-defined networks" in errs(network="bridge", container=c2, ipv4="10.0.0.5")["ipv4"]
     assert "user-defined network" in errs(network="bridge", container=c2, aliases=["x"])["aliases"]
     assert "invalid alias" in errs(network=net, container=c2, aliases=["bad alias"])["aliases"]
@@ -371,12 +441,16 @@ def test_fixed_ip_on_an_automatic_subnet_is_the_engines_refusal(daemon, client, 
     create_network(client, NetworkSpec(name=name))
     made["networks"].append(name)
     c = run_container(daemon, made, f"a1-{uniq}")
-    sub = json.loads(daemon.docker("network", "inspect", name).stdout)[0]["IPAM"]["Config"][0]["Subnet"]
+    sub = json.loads(daemon.docker("network", "inspect", name).stdout)[0]["IPAM"]["Config"][0][
+        "Subnet"
+    ]
     ip = str(ipaddress.ip_network(sub).network_address + 77)
     with pytest.raises(EngineRefused) as ei:
         connect(client, name, c, ipv4=ip)
-    assert ei.value.detail == ("user specified IP address is supported only when connecting to "
-                               "networks with user configured subnets")
+    assert ei.value.detail == (
+        "user specified IP address is supported only when connecting to "
+        "networks with user configured subnets"
+    )
     assert name not in inspect(daemon, c)["NetworkSettings"]["Networks"]
 
 
@@ -428,10 +502,23 @@ def _cli(daemon, monkeypatch, tmp_path, capsys, *argv):
     return rc, out.out, out.err
 
 
-def test_cli_network_create_invalid_exit_2_one_line_per_field(daemon, monkeypatch, tmp_path, capsys, uniq):
+def test_cli_network_create_invalid_exit_2_one_line_per_field(
+    daemon, monkeypatch, tmp_path, capsys, uniq
+):
     before = net_names(daemon)
-    rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "network", "create", "bad/name",
-                        "--subnet", "10.1.2.3/24", "--label", "nolabel")
+    rc, out, err = _cli(
+        daemon,
+        monkeypatch,
+        tmp_path,
+        capsys,
+        "network",
+        "create",
+        "bad/name",
+        "--subnet",
+        "10.1.2.3/24",
+        "--label",
+        "nolabel",
+    )
     assert rc == 2
     lines = err.strip().splitlines()
     assert lines[0].startswith("invalid name: invalid network name 'bad/name'")
@@ -445,14 +532,37 @@ def test_cli_network_lifecycle(daemon, client, made, monkeypatch, tmp_path, caps
     sub = free_subnet(client)
     name = f"cli-{uniq}"
     made["networks"].append(name)
-    rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "network", "create", name,
-                        "--subnet", sub, "--label", "a=b")
+    rc, out, err = _cli(
+        daemon,
+        monkeypatch,
+        tmp_path,
+        capsys,
+        "network",
+        "create",
+        name,
+        "--subnet",
+        sub,
+        "--label",
+        "a=b",
+    )
     assert rc == 0, err
     assert f"equivalent: docker network create --subnet {sub} --label a=b {name}" in out
     c = run_container(daemon, made, f"clic-{uniq}")
     ip = str(ipaddress.ip_network(sub).network_address + 8)
-    rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "network", "connect", "--alias", "w",
-                        "--ip", ip, name, c)
+    rc, out, err = _cli(
+        daemon,
+        monkeypatch,
+        tmp_path,
+        capsys,
+        "network",
+        "connect",
+        "--alias",
+        "w",
+        "--ip",
+        ip,
+        name,
+        c,
+    )
     assert rc == 0, err
     assert inspect(daemon, c)["NetworkSettings"]["Networks"][name]["IPAddress"] == ip
     rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "network", "rm", name)
@@ -462,11 +572,24 @@ def test_cli_network_lifecycle(daemon, client, made, monkeypatch, tmp_path, caps
     rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "network", "rm", name)
     assert rc == 0 and name not in net_names(daemon)
     # engine refusal: exit 1 with its message
-    rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "network", "create", name,
-                        "-o", "com.docker.network.driver.mtu=abc")
+    rc, out, err = _cli(
+        daemon,
+        monkeypatch,
+        tmp_path,
+        capsys,
+        "network",
+        "create",
+        name,
+        "-o",
+        "com.docker.network.driver.mtu=abc",
+    )
     assert rc == 1
-    assert err.startswith("Error response from daemon: failed to parse com.docker.network.driver.mtu")
+    assert err.startswith(
+        "Error response from daemon: failed to parse com.docker.network.driver.mtu"
+    )
     # read-only: exit 2, nothing created
-    rc, out, err = _cli(daemon, monkeypatch, tmp_path, capsys, "--read-only", "network", "create", name)
+    rc, out, err = _cli(
+        daemon, monkeypatch, tmp_path, capsys, "--read-only", "network", "create", name
+    )
     assert rc == 2 and "read-only" in err
     assert name not in net_names(daemon)

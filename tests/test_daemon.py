@@ -46,8 +46,14 @@ class FakeDockerd:
     where ``<dir>/dockerd`` is a symlink to /bin/sh. It lives until its stdin
     is closed."""
 
-    def __init__(self, flags: list[str], stdout=subprocess.DEVNULL, user: int | None = None,
-                 env: dict[str, str] | None = None, cgroup: Path | None = None):
+    def __init__(
+        self,
+        flags: list[str],
+        stdout=subprocess.DEVNULL,
+        user: int | None = None,
+        env: dict[str, str] | None = None,
+        cgroup: Path | None = None,
+    ):
         self.dir = Path(tempfile.mkdtemp(prefix="dsfake-"))
         os.chmod(self.dir, 0o755)
         self.exe = self.dir / "dockerd"
@@ -59,7 +65,7 @@ class FakeDockerd:
         self.cgroup = cgroup
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "FakeDockerd":
+    def __enter__(self) -> FakeDockerd:
         user = self.user
 
         def pre():
@@ -70,8 +76,14 @@ class FakeDockerd:
 
         self.proc = subprocess.Popen(
             [str(self.exe), "-c", "read x", "dockerd", *self.flags],
-            stdin=subprocess.PIPE, stdout=self.stdout, stderr=self.stdout,
-            preexec_fn=pre, env=self.env, start_new_session=True, cwd="/")
+            stdin=subprocess.PIPE,
+            stdout=self.stdout,
+            stderr=self.stdout,
+            preexec_fn=pre,
+            env=self.env,
+            start_new_session=True,
+            cwd="/",
+        )
         if self.cgroup is not None:
             (self.cgroup / "cgroup.procs").write_text(str(self.proc.pid))
         deadline = time.time() + 5
@@ -110,8 +122,10 @@ def test_find_daemon_finds_the_test_dockerd(daemon):
         t = time.perf_counter()
         d = find_daemon(daemon.host)
         runs.append(time.perf_counter() - t)
-    print(f"\nfind_daemon: best {min(runs) * 1000:.1f} ms, median "
-          f"{sorted(runs)[2] * 1000:.1f} ms ({len(d.others) + 1} dockerd processes)")
+    print(
+        f"\nfind_daemon: best {min(runs) * 1000:.1f} ms, median "
+        f"{sorted(runs)[2] * 1000:.1f} ms ({len(d.others) + 1} dockerd processes)"
+    )
     assert d.pid == daemon.proc.pid, d
     assert d.matched_by == "host-flag"
     assert d.pid not in d.others
@@ -148,8 +162,14 @@ def test_find_daemon_from_docker_host_env(daemon, monkeypatch):
 def test_find_daemon_picks_the_right_one_of_two(daemon):
     """A second dockerd on the host (another -H) is never taken for ours."""
     other_sock = f"/tmp/dsfake-{uuid.uuid4().hex[:6]}.sock"
-    flags = ["-H", f"unix://{other_sock}", "--config-file=/nonexistent/daemon.json", "-D",
-             "--exec-root", "/tmp/dsfake-exec"]
+    flags = [
+        "-H",
+        f"unix://{other_sock}",
+        "--config-file=/nonexistent/daemon.json",
+        "-D",
+        "--exec-root",
+        "/tmp/dsfake-exec",
+    ]
     with FakeDockerd(flags) as fake:
         ours = find_daemon(daemon.host)
         assert ours.pid == daemon.proc.pid
@@ -169,8 +189,9 @@ def test_find_daemon_picks_the_right_one_of_two(daemon):
 @pytest.mark.engine
 def test_find_daemon_fallbacks(daemon, tmp_path):
     # the process holding the socket open
-    assert pid_with_unix_socket(str(daemon.socket), [os.getpid(), daemon.proc.pid]) \
-        == daemon.proc.pid
+    assert (
+        pid_with_unix_socket(str(daemon.socket), [os.getpid(), daemon.proc.pid]) == daemon.proc.pid
+    )
     assert pid_with_unix_socket(str(tmp_path / "none.sock"), [daemon.proc.pid]) is None
     # the pidfile beside a socket path that no -H names
     (tmp_path / "docker.pid").write_text(f"{daemon.proc.pid}\n")
@@ -197,8 +218,15 @@ def test_find_daemon_fd_and_default_sockets():
     matched by port."""
     _need_root()
     port = 20000 + int(uuid.uuid4().hex[:3], 16)
-    with FakeDockerd(["-H", "fd://", "-H", f"tcp://0.0.0.0:{port}",
-                      "--containerd=/run/containerd/containerd.sock"]) as fake:
+    with FakeDockerd(
+        [
+            "-H",
+            "fd://",
+            "-H",
+            f"tcp://0.0.0.0:{port}",
+            "--containerd=/run/containerd/containerd.sock",
+        ]
+    ) as fake:
         d = find_daemon(f"tcp://127.0.0.1:{port}")
         assert d.pid == fake.pid and d.matched_by == "host-flag"
         assert d.hosts == ["fd://", f"tcp://0.0.0.0:{port}"]
@@ -240,8 +268,11 @@ def test_log_source_file_and_devnull(tmp_path):
         assert log_source(fake.pid) == (f"file:{log}", None)
     with FakeDockerd(["-H", "unix:///tmp/x.sock"]) as fake:  # /dev/null
         src, note = log_source(fake.pid)
-        known = [f for f in ("/var/log/docker.log", "/var/log/upstart/docker.log",
-                             "/var/log/docker") if os.path.isfile(f)]
+        known = [
+            f
+            for f in ("/var/log/docker.log", "/var/log/upstart/docker.log", "/var/log/docker")
+            if os.path.isfile(f)
+        ]
         assert src == (f"file:{known[0]}" if known else None)
         assert "/dev/null" in note
 
@@ -273,8 +304,11 @@ def service_cgroup():
         return p
 
     yield make
-    for p in sorted({q for m in made for q in [m, *m.parents] if str(q).startswith(str(top))},
-                    key=lambda q: len(str(q)), reverse=True):
+    for p in sorted(
+        {q for m in made for q in [m, *m.parents] if str(q).startswith(str(top))},
+        key=lambda q: len(str(q)),
+        reverse=True,
+    ):
         for _ in range(50):
             try:
                 p.rmdir()
@@ -285,12 +319,17 @@ def service_cgroup():
                 time.sleep(0.1)
 
 
-@pytest.mark.parametrize("rel,expected", [
-    ("system.slice/docker.service", "journald:docker.service"),
-    ("system.slice/snap.docker.dockerd.service", "journald:snap.docker.dockerd.service"),
-    ("user.slice/user-1000.slice/user@1000.service/app.slice/docker.service",
-     "journald-user:docker.service"),
-])
+@pytest.mark.parametrize(
+    "rel,expected",
+    [
+        ("system.slice/docker.service", "journald:docker.service"),
+        ("system.slice/snap.docker.dockerd.service", "journald:snap.docker.dockerd.service"),
+        (
+            "user.slice/user-1000.slice/user@1000.service/app.slice/docker.service",
+            "journald-user:docker.service",
+        ),
+    ],
+)
 def test_log_source_journald_by_cgroup(service_cgroup, rel, expected):
     cg = service_cgroup(rel)
     a, b = socket.socketpair()  # journald's stdout stream is a unix socket
@@ -311,9 +350,10 @@ def test_log_source_pipe_without_service():
     try:
         with FakeDockerd(["-H", "unix:///tmp/x.sock"], stdout=w) as fake:
             src, note = log_source(fake.pid)
-            if not any(os.path.isfile(f) for f in ("/var/log/docker.log",
-                                                   "/var/log/upstart/docker.log",
-                                                   "/var/log/docker")):
+            if not any(
+                os.path.isfile(f)
+                for f in ("/var/log/docker.log", "/var/log/upstart/docker.log", "/var/log/docker")
+            ):
                 assert src is None
             assert "pipe" in note
     finally:
@@ -368,18 +408,24 @@ def test_find_daemon_and_listeners_as_non_root(daemon):
     from inspectors.sockets import read_listeners
 
     # a root-owned listener (in another process: a forked child would inherit it)
-    code = ("import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen();"
-            "print(s.getsockname()[1], flush=True); sys.stdin.read()")
-    lst = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
+    code = (
+        "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen();"
+        "print(s.getsockname()[1], flush=True); sys.stdin.read()"
+    )
+    lst = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(lst.stdout.readline())
 
         def probe():
             notes: list[str] = []
             listeners = read_listeners(notes)
-            return {"d": to_jsonable(find_daemon(daemon.host)), "notes": notes,
-                    "mine": [li.pid for li in listeners if li.port == port]}
+            return {
+                "d": to_jsonable(find_daemon(daemon.host)),
+                "notes": notes,
+                "mine": [li.pid for li in listeners if li.port == port],
+            }
 
         out = _as_nobody(probe)
     finally:
@@ -399,10 +445,30 @@ def test_find_daemon_and_listeners_as_non_root(daemon):
 
 
 def test_parse_flags_forms():
-    f = parse_flags(["-D", "-Hunix:///a.sock", "-H=fd://", "--host", "tcp://0.0.0.0:2375",
-                     "--iptables=false", "--label", "a=b", "--label=c=d", "-l", "debug",
-                     "--userland-proxy", "--mtu", "1400", "--log-opt", "max-size=10m",
-                     "-p", "/run/d.pid", "--tlsverify", "--experimental"])
+    f = parse_flags(
+        [
+            "-D",
+            "-Hunix:///a.sock",
+            "-H=fd://",
+            "--host",
+            "tcp://0.0.0.0:2375",
+            "--iptables=false",
+            "--label",
+            "a=b",
+            "--label=c=d",
+            "-l",
+            "debug",
+            "--userland-proxy",
+            "--mtu",
+            "1400",
+            "--log-opt",
+            "max-size=10m",
+            "-p",
+            "/run/d.pid",
+            "--tlsverify",
+            "--experimental",
+        ]
+    )
     assert f == {
         "--debug": ["true"],
         "--host": ["unix:///a.sock", "fd://", "tcp://0.0.0.0:2375"],
@@ -418,23 +484,63 @@ def test_parse_flags_forms():
     }
     # a boolean never eats the next word; an unknown flag before another flag is boolean
     assert parse_flags(["--debug", "--some-new-bool", "--bip", "10.1.0.1/16"]) == {
-        "--debug": ["true"], "--some-new-bool": ["true"], "--bip": ["10.1.0.1/16"]}
+        "--debug": ["true"],
+        "--some-new-bool": ["true"],
+        "--bip": ["10.1.0.1/16"],
+    }
 
 
 def test_daemon_flag_keys():
-    flags = ["-D", "--debug", "-H", "--host=unix:///x", "-l", "--log-level", "--label",
-             "--bip", "--mtu", "--iptables", "--userland-proxy", "--default-address-pool",
-             "--data-root", "--exec-root", "--pidfile", "--bridge", "--containerd",
-             "--config-file", "--insecure-registry", "--registry-mirror", "--log-opt",
-             "--storage-opt", "--dns", "--dns-opt", "--dns-search", "--add-runtime",
-             "--default-ulimit", "--http-proxy", "-G", "--validate"]
+    flags = [
+        "-D",
+        "--debug",
+        "-H",
+        "--host=unix:///x",
+        "-l",
+        "--log-level",
+        "--label",
+        "--bip",
+        "--mtu",
+        "--iptables",
+        "--userland-proxy",
+        "--default-address-pool",
+        "--data-root",
+        "--exec-root",
+        "--pidfile",
+        "--bridge",
+        "--containerd",
+        "--config-file",
+        "--insecure-registry",
+        "--registry-mirror",
+        "--log-opt",
+        "--storage-opt",
+        "--dns",
+        "--dns-opt",
+        "--dns-search",
+        "--add-runtime",
+        "--default-ulimit",
+        "--http-proxy",
+        "-G",
+        "--validate",
+    ]
     k = daemon_flag_keys(flags)
     assert k["-D"] == k["--debug"] == "debug"
     assert k["-H"] == k["--host=unix:///x"] == "hosts"
     assert k["-l"] == k["--log-level"] == "log-level"
     assert k["--label"] == "labels"
-    for same in ("bip", "mtu", "iptables", "userland-proxy", "data-root", "exec-root",
-                 "pidfile", "bridge", "containerd", "dns", "dns-search"):
+    for same in (
+        "bip",
+        "mtu",
+        "iptables",
+        "userland-proxy",
+        "data-root",
+        "exec-root",
+        "pidfile",
+        "bridge",
+        "containerd",
+        "dns",
+        "dns-search",
+    ):
         assert k[f"--{same}"] == same
     assert k["--default-address-pool"] == "default-address-pools"
     assert k["--insecure-registry"] == "insecure-registries"
@@ -470,8 +576,12 @@ def test_read_daemon_config_encodings(tmp_path):
 
 
 def test_read_daemon_config_empty_and_missing(tmp_path):
-    for name, raw in {"empty": b"", "ws": b"  \n\t\n", "bomonly": codecs.BOM_UTF8,
-                      "u16empty": codecs.BOM_UTF16_LE}.items():
+    for name, raw in {
+        "empty": b"",
+        "ws": b"  \n\t\n",
+        "bomonly": codecs.BOM_UTF8,
+        "u16empty": codecs.BOM_UTF16_LE,
+    }.items():
         p = tmp_path / name
         p.write_bytes(raw)
         assert read_daemon_config(str(p)) == ({}, None), name

@@ -43,8 +43,13 @@ def doctor(daemon, **facts_kw) -> list[Finding]:
 
 
 def hits(findings, rule: str, *objs: str, severity: str | None = None) -> list[Finding]:
-    return [f for f in findings if f.rule == rule and all(o in f.objects for o in objs)
-            and (severity is None or f.severity == severity)]
+    return [
+        f
+        for f in findings
+        if f.rule == rule
+        and all(o in f.objects for o in objs)
+        and (severity is None or f.severity == severity)
+    ]
 
 
 class Resources:
@@ -63,11 +68,20 @@ class Resources:
     def name(self, base: str) -> str:
         return f"ds{base}{self.uniq}"
 
-    def run(self, name: str, *args: str, cmd: tuple[str, ...] = ("sleep", "3600"),
-            create: bool = False) -> str:
+    def run(
+        self, name: str, *args: str, cmd: tuple[str, ...] = ("sleep", "3600"), create: bool = False
+    ) -> str:
         self.containers.append(name)
-        dock(self.d, "create" if create else "run", *([] if create else ["-d"]), "--name", name,
-             *args, IMAGE, *cmd)
+        dock(
+            self.d,
+            "create" if create else "run",
+            *([] if create else ["-d"]),
+            "--name",
+            name,
+            *args,
+            IMAGE,
+            *cmd,
+        )
         return name
 
     def net(self, name: str, *args: str) -> str:
@@ -137,8 +151,12 @@ def subnet_in_pool(daemon, index: int, prefix: int = 24) -> str:
 
 
 def docker_chains(ns: str) -> None:
-    for t, c in (("filter", "DOCKER"), ("filter", "DOCKER-USER"),
-                 ("filter", "DOCKER-ISOLATION-STAGE-1"), ("nat", "DOCKER")):
+    for t, c in (
+        ("filter", "DOCKER"),
+        ("filter", "DOCKER-USER"),
+        ("filter", "DOCKER-ISOLATION-STAGE-1"),
+        ("nat", "DOCKER"),
+    ):
         sh("ip", "netns", "exec", ns, "iptables", "-t", t, "-N", c)
 
 
@@ -202,8 +220,13 @@ def test_names_on_the_default_bridge(daemon, res):
 
 
 def test_compose_service_on_the_default_bridge(daemon, res):
-    c = res.run(res.name("cmp"), "-l", "com.docker.compose.project=shop",
-                "-l", "com.docker.compose.service=web")
+    c = res.run(
+        res.name("cmp"),
+        "-l",
+        "com.docker.compose.project=shop",
+        "-l",
+        "com.docker.compose.service=web",
+    )
     hit = hits(doctor(daemon), "default_bridge_names", c)
     assert hit and "project shop" in hit[0].message
     daemon.docker("rm", "-f", c)
@@ -219,7 +242,9 @@ def test_peers_that_share_no_network(daemon, res):
     a = res.run(res.name("pca"), "--network", n1, "-l", f"com.docker.compose.project={proj}")
     b = res.run(res.name("pcb"), "--network", n2, "-l", f"com.docker.compose.project={proj}")
     hit = hits(doctor(daemon), "peers_no_common_network", a, b)
-    assert hit and hit[0].severity == "warning" and f"same compose project {proj}" in hit[0].evidence
+    assert (
+        hit and hit[0].severity == "warning" and f"same compose project {proj}" in hit[0].evidence
+    )
     daemon.docker("network", "connect", n1, b)
     assert not hits(doctor(daemon), "peers_no_common_network", a, b)
 
@@ -234,8 +259,7 @@ def test_requested_port_held_by_a_squatter(daemon, res):
     squat.bind(("0.0.0.0", port))
     squat.listen(1)
     res.socks.append(squat)
-    c = res.run(res.name("sq"), "-p", f"{port}:80", create=True,
-                cmd=("httpd", "-f", "-p", "80"))
+    c = res.run(res.name("sq"), "-p", f"{port}:80", create=True, cmd=("httpd", "-f", "-p", "80"))
     hit = hits(doctor(daemon), "port_conflict", c, f"{port}/tcp", severity="error")
     assert hit and "python" in hit[0].message
     # the fault is real: the container cannot start
@@ -253,14 +277,19 @@ def test_published_port_without_host_listener(daemon, res):
     port = next(p.host_port for p in snap.container(c).ports if p.host_port)
     assert not hits(doctor(daemon), "port_conflict", c)
     dpid = daemon.proc.pid
-    proxies = [p for p in psutil.Process(dpid).children()
-               if p.name() == "docker-proxy" and str(port) in p.cmdline()]
+    proxies = [
+        p
+        for p in psutil.Process(dpid).children()
+        if p.name() == "docker-proxy" and str(port) in p.cmdline()
+    ]
     assert proxies, "docker-proxy of the test container not found"
     for p in proxies:  # this test's own container's proxy, by pid
         os.kill(p.pid, signal.SIGKILL)
     for _ in range(50):  # dockerd may leave it a zombie: wait for the socket to go
-        if not any(c.laddr.port == port and c.status == psutil.CONN_LISTEN
-                   for c in psutil.net_connections("tcp")):
+        if not any(
+            c.laddr.port == port and c.status == psutil.CONN_LISTEN
+            for c in psutil.net_connections("tcp")
+        ):
             break
         time.sleep(0.1)
     hit = hits(doctor(daemon), "port_conflict", c, f"{port}/tcp", severity="error")
@@ -329,11 +358,20 @@ def test_subnet_overlapping_a_vpn_route(daemon, res):
 
 
 def test_macvlan_parent_down_and_missing(daemon, res):
-    parent = res.link(f"dsmp{res.uniq}"[:15], "type", "veth", "peer", "name", f"dsmq{res.uniq}"[:15])
+    parent = res.link(
+        f"dsmp{res.uniq}"[:15], "type", "veth", "peer", "name", f"dsmq{res.uniq}"[:15]
+    )
     sh("ip", "link", "set", f"dsmq{res.uniq}"[:15], "up")  # the peer gives it carrier
     sh("ip", "link", "set", parent, "up")
-    net = res.net(res.name("mv"), "-d", "macvlan", "-o", f"parent={parent}",
-                  "--subnet", subnet_in_pool(daemon, 240))
+    net = res.net(
+        res.name("mv"),
+        "-d",
+        "macvlan",
+        "-o",
+        f"parent={parent}",
+        "--subnet",
+        subnet_in_pool(daemon, 240),
+    )
     res.run(res.name("mvc"), "--network", net)
     f = doctor(daemon)
     assert not hits(f, "macvlan_parent", net)  # up, and the kernel made it promiscuous
@@ -415,7 +453,21 @@ def test_mtu_above_the_egress_mtu_in_a_test_netns(daemon, res):
     net = res.net(res.name("mtu"))
     ns = res.ns(res.name("mt"))
     nsname = Path(ns).name
-    sh("ip", "-n", nsname, "link", "add", "up0", "mtu", "1400", "type", "veth", "peer", "name", "up1")
+    sh(
+        "ip",
+        "-n",
+        nsname,
+        "link",
+        "add",
+        "up0",
+        "mtu",
+        "1400",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "up1",
+    )
     sh("ip", "-n", nsname, "link", "set", "up0", "up")
     sh("ip", "-n", nsname, "addr", "add", "198.18.0.2/24", "dev", "up0")
     sh("ip", "-n", nsname, "route", "add", "default", "via", "198.18.0.1")
@@ -434,8 +486,9 @@ def test_network_without_free_addresses(daemon, res):
     hit = hits(doctor(daemon), "network_exhausted", net, severity="error")
     assert hit and "no free IPv4 address" in hit[0].message
     # the fault is real: a second container cannot join
-    r = daemon.docker("run", "-d", "--name", res.name("fc2"), "--network", net, IMAGE, "true",
-                      check=False)
+    r = daemon.docker(
+        "run", "-d", "--name", res.name("fc2"), "--network", net, IMAGE, "true", check=False
+    )
     res.containers.append(res.name("fc2"))
     assert r.returncode != 0 and "no available" in r.stderr
     daemon.docker("rm", "-f", c, res.name("fc2"))
@@ -488,8 +541,24 @@ def test_dnat_missing_for_a_published_port(daemon, res):
     ns = res.ns(res.name("dn"))
     nsname = Path(ns).name
     docker_chains(nsname)
-    rule = ["-t", "nat", "DOCKER", "!", "-i", daemon.bridge, "-p", "tcp", "-m", "tcp",
-            "--dport", str(port), "-j", "DNAT", "--to-destination", f"{ip}:80"]
+    rule = [
+        "-t",
+        "nat",
+        "DOCKER",
+        "!",
+        "-i",
+        daemon.bridge,
+        "-p",
+        "tcp",
+        "-m",
+        "tcp",
+        "--dport",
+        str(port),
+        "-j",
+        "DNAT",
+        "--to-destination",
+        f"{ip}:80",
+    ]
     sh("ip", "netns", "exec", nsname, "iptables", "-t", "nat", "-A", *rule[2:])
     assert not hits(doctor(daemon, netns=ns), "dnat_missing", c)
     sh("ip", "netns", "exec", nsname, "iptables", "-t", "nat", "-D", *rule[2:])
@@ -600,17 +669,35 @@ def test_stale_docker_proxy(daemon, res):
     port = free_port()
     # as dockerd starts it: fd 3 is the pipe it reports readiness on
     rfd, wfd = os.pipe()
-    p = subprocess.Popen([proxy, "-proto", "tcp", "-host-ip", "127.0.0.1", "-host-port", str(port),
-                          "-container-ip", ghost, "-container-port", "80"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=False,
-                         preexec_fn=lambda: os.dup2(wfd, 3))
+    p = subprocess.Popen(
+        [
+            proxy,
+            "-proto",
+            "tcp",
+            "-host-ip",
+            "127.0.0.1",
+            "-host-port",
+            str(port),
+            "-container-ip",
+            ghost,
+            "-container-port",
+            "80",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        close_fds=False,
+        preexec_fn=lambda: os.dup2(wfd, 3),
+    )
     os.close(wfd)
     res.procs.append(p)
     os.read(rfd, 16)  # "0\n" once it listens
     os.close(rfd)
     for _ in range(50):
-        if any(c.laddr.port == port for c in __import__("psutil").net_connections("tcp")
-               if c.status == "LISTEN"):
+        if any(
+            c.laddr.port == port
+            for c in __import__("psutil").net_connections("tcp")
+            if c.status == "LISTEN"
+        ):
             break
         time.sleep(0.1)
     hit = hits(doctor(daemon), "stale_docker_proxy", f"{port}/tcp", net, severity="warning")
@@ -639,7 +726,9 @@ COMMIT
     assert chains["filter"]["FORWARD"] == "DROP" and chains["nat"]["DOCKER"] == "-"
     d = parse_dnat(rules["nat"])
     assert [(x.proto, x.dport, x.to_ip, x.to_port, x.dst) for x in d] == [
-        ("tcp", 8080, "172.17.0.2", 80, None), ("udp", 53, "172.17.0.3", 53, "127.0.0.1")]
+        ("tcp", 8080, "172.17.0.2", 80, None),
+        ("udp", 53, "172.17.0.3", 53, "127.0.0.1"),
+    ]
 
 
 # --------------------------------------------------------------------------- CLI
@@ -654,9 +743,22 @@ def _ensure_dnat(daemon, snap, cname: str) -> list[list[str]]:
     ip = next(e.ipv4 for e in c.endpoints if e.ipv4)
     for p in c.ports:
         if p.host_port and ":" not in (p.host_ip or "") and f"--dport {p.host_port} " not in save:
-            rule = ["DOCKER", "!", "-i", daemon.bridge, "-p", p.protocol, "-m", p.protocol,
-                    "--dport", str(p.host_port), "-j", "DNAT", "--to-destination",
-                    f"{ip}:{p.container_port}"]
+            rule = [
+                "DOCKER",
+                "!",
+                "-i",
+                daemon.bridge,
+                "-p",
+                p.protocol,
+                "-m",
+                p.protocol,
+                "--dport",
+                str(p.host_port),
+                "-j",
+                "DNAT",
+                "--to-destination",
+                f"{ip}:{p.container_port}",
+            ]
             sh("iptables", "-t", "nat", "-A", *rule)
             added.append(rule)
     return added
@@ -671,8 +773,14 @@ def test_cli_doctor_on_a_healthy_engine(daemon, res):
     added = _ensure_dnat(daemon, snap, web)
     try:
         env = daemon.env()
-        r = subprocess.run([sys.executable, "-m", "tui", "doctor", "--json"], capture_output=True,
-                           text=True, env=env, cwd=ROOT, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "tui", "doctor", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
     finally:
         for rule in added:
             sh("iptables", "-t", "nat", "-D", *rule, check=False)
@@ -684,16 +792,23 @@ def test_cli_doctor_on_a_healthy_engine(daemon, res):
     assert not own, own
     # the harness engine's own objects (default bridge, daemon.json) have no errors either
     harness = {daemon.bridge, "bridge", str(daemon.config_file)}
-    assert not [f for f in data["findings"] if f["severity"] == "error"
-                and harness & set(f["objects"])]
+    assert not [
+        f for f in data["findings"] if f["severity"] == "error" and harness & set(f["objects"])
+    ]
     assert r.returncode == (1 if any(f["severity"] == "error" for f in data["findings"]) else 0)
 
 
 def test_cli_doctor_exit_code_follows_errors(daemon, res):
     lo = res.run(res.name("ex"), "-p", "80", cmd=("httpd", "-f", "-p", "127.0.0.1:80"))
     time.sleep(0.3)
-    r = subprocess.run([sys.executable, "-m", "tui", "doctor"], capture_output=True, text=True,
-                       env=daemon.env(), cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "doctor"],
+        capture_output=True,
+        text=True,
+        env=daemon.env(),
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 1
     assert "container_not_listening" in r.stdout and lo in r.stdout
     assert "fix:" in r.stdout and "check:" in r.stdout
@@ -703,13 +818,28 @@ def test_cli_doctor_exit_code_follows_errors(daemon, res):
 
 
 def test_report_leaves_secrets_out(daemon, res, tmp_path):
-    c = res.run(res.name("rep"), "-e", "DB_PASSWORD=hunter2-env-value",
-                "-l", "app.db.password=hunter2-label-value", "-l", "team=payments",
-                "-l", "api_token=tok-secret-value",
-                "-l", "com.docker.compose.project=evil\x1b[2J\x1b]0;owned\x07proj")
+    c = res.run(
+        res.name("rep"),
+        "-e",
+        "DB_PASSWORD=hunter2-env-value",
+        "-l",
+        "app.db.password=hunter2-label-value",
+        "-l",
+        "team=payments",
+        "-l",
+        "api_token=tok-secret-value",
+        "-l",
+        "com.docker.compose.project=evil\x1b[2J\x1b]0;owned\x07proj",
+    )
     out = tmp_path / "report.md"
-    r = subprocess.run([sys.executable, "-m", "tui", "report", "-o", str(out)], capture_output=True,
-                       text=True, env=daemon.env(), cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "report", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env=daemon.env(),
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     md = out.read_text()
     assert md.startswith("# dockscope incident report")
@@ -719,12 +849,24 @@ def test_report_leaves_secrets_out(daemon, res, tmp_path):
     assert "app.db.password=<redacted>" in md
     # the label reaches a finding's message, but no escape sequence reaches the file
     assert "evil" in md and "\x1b" not in md and "\x07" not in md
-    txt = subprocess.run([sys.executable, "-m", "tui", "doctor"], capture_output=True, text=True,
-                         env=daemon.env(), cwd=ROOT, timeout=120).stdout
+    txt = subprocess.run(
+        [sys.executable, "-m", "tui", "doctor"],
+        capture_output=True,
+        text=True,
+        env=daemon.env(),
+        cwd=ROOT,
+        timeout=120,
+    ).stdout
     assert "evil" in txt and "\x1b" not in txt
     assert "## Last daemon log lines" in md
-    rj = subprocess.run([sys.executable, "-m", "tui", "report", "--json"], capture_output=True,
-                        text=True, env=daemon.env(), cwd=ROOT, timeout=120)
+    rj = subprocess.run(
+        [sys.executable, "-m", "tui", "report", "--json"],
+        capture_output=True,
+        text=True,
+        env=daemon.env(),
+        cwd=ROOT,
+        timeout=120,
+    )
     data = json.loads(rj.stdout)
     assert {"engine", "findings", "containers", "networks", "events", "daemon_log"} <= set(data)
     assert "hunter2" not in rj.stdout and "tok-secret-value" not in rj.stdout
@@ -742,11 +884,21 @@ def test_network_exhausted_from_api_1_52_status():
     from inspectors.model import Snapshot
 
     def net(avail: int, used: int):
-        return parse_network({
-            "Id": "f" * 64, "Name": "big", "Driver": "bridge",
-            "IPAM": {"Config": [{"Subnet": "10.99.0.0/16", "Gateway": "10.99.0.1"}]},
-            "Status": {"IPAM": {"Subnets": {"10.99.0.0/16": {
-                "IPsInUse": used, "DynamicIPsAvailable": avail}}}}})
+        return parse_network(
+            {
+                "Id": "f" * 64,
+                "Name": "big",
+                "Driver": "bridge",
+                "IPAM": {"Config": [{"Subnet": "10.99.0.0/16", "Gateway": "10.99.0.1"}]},
+                "Status": {
+                    "IPAM": {
+                        "Subnets": {
+                            "10.99.0.0/16": {"IPsInUse": used, "DynamicIPsAvailable": avail}
+                        }
+                    }
+                },
+            }
+        )
 
     for avail, used, want in ((0, 65534, "error"), (100, 65434, "warning"), (60000, 5534, None)):
         f = rule_network_exhausted(Snapshot(networks=[net(avail, used)]), HostFacts())

@@ -61,8 +61,17 @@ def cell_texts(table: DataTable) -> list[list[str]]:
 
 
 def F(sev, rule, objs, msg, kind="container"):
-    return Finding(rule=rule, severity=sev, objects=objs, message=msg, why="because",
-                   evidence=["seen " + EVIL], fix="do " + EVIL, check="docker ps", kind=kind)
+    return Finding(
+        rule=rule,
+        severity=sev,
+        objects=objs,
+        message=msg,
+        why="because",
+        evidence=["seen " + EVIL],
+        fix="do " + EVIL,
+        check="docker ps",
+        kind=kind,
+    )
 
 
 def test_bindings_have_descriptions():
@@ -77,11 +86,20 @@ async def test_findings_table_is_plain_text_sorted_and_jumps():
         pane = app.query_one(FindingsPane)
         from inspectors.doctor import sort_findings
 
-        pane.set_findings(sort_findings([
-            F("info", "isolation_by_design", ["netA"], "internal net", kind="network"),
-            F("error", "container_not_listening", ["web" + EVIL, "80/tcp"], "nothing " + EVIL),
-            F("warning", "mtu_mismatch", ["netB", "br-x"], "mtu", kind="network"),
-        ]))
+        pane.set_findings(
+            sort_findings(
+                [
+                    F("info", "isolation_by_design", ["netA"], "internal net", kind="network"),
+                    F(
+                        "error",
+                        "container_not_listening",
+                        ["web" + EVIL, "80/tcp"],
+                        "nothing " + EVIL,
+                    ),
+                    F("warning", "mtu_mismatch", ["netB", "br-x"], "mtu", kind="network"),
+                ]
+            )
+        )
         await pilot.pause()
         table = pane.query_one(DataTable)
         rows = cell_texts(table)
@@ -115,8 +133,17 @@ def test_finding_detail_never_parses_markup():
 @pytest.mark.engine
 async def test_findings_pane_runs_the_doctor_on_a_real_snapshot(daemon, uniq):
     name = f"dv{uniq}"
-    daemon.docker("run", "-d", "--name", name, "-l", f"com.docker.compose.project=p{EVIL}",
-                  IMAGE, "sleep", "3600")
+    daemon.docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-l",
+        f"com.docker.compose.project=p{EVIL}",
+        IMAGE,
+        "sleep",
+        "3600",
+    )
     try:
         snap = snapshot(daemon)
         app = Host()
@@ -195,7 +222,7 @@ async def test_path_screen_explains_and_probes(daemon, uniq):
             d = path_diagram(rep)
             assert "✗" in d.plain and "← first failure" in d.plain
             first = [s for s in d.spans if "reverse" in str(s.style)]
-            assert first and d.plain[first[0].start:first[0].end] == rep.first_failure
+            assert first and d.plain[first[0].start : first[0].end] == rep.first_failure
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, PathScreen)
@@ -221,6 +248,3 @@ async def test_path_screen_validates_the_form():
         await pilot.pause()
         assert "1-65535" in str(screen.query_one("#path-status", Static).render())
         assert screen.report is None
-
-
-

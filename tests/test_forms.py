@@ -11,12 +11,23 @@ from textual.widgets import Button, Input, Select, Static
 
 from actions.daemon_config import DaemonStatus
 from actions.networks import (
-    ConnectSpec, NetworkSpec, create_network, gather_connect_context, gather_create_context,
-    validate_connect, validate_create,
+    ConnectSpec,
+    NetworkSpec,
+    create_network,
+    gather_connect_context,
+    gather_create_context,
+    validate_connect,
+    validate_create,
 )
 from actions.validate import FieldError
 from tests.harness import IMAGE
-from tui.forms import ConfirmScreen, ConnectScreen, CreateNetworkScreen, DaemonDebugScreen, DebugRequest
+from tui.forms import (
+    ConfirmScreen,
+    ConnectScreen,
+    CreateNetworkScreen,
+    DaemonDebugScreen,
+    DebugRequest,
+)
 
 UNSET = object()
 
@@ -79,7 +90,8 @@ async def test_create_form_bad_subnet_shows_inline_error_and_creates_nothing(dae
             assert app.screen is scr and app.result is UNSET
             # the preview shows the exact command
             assert _text(scr.query_one("#preview", Static)) == (
-                f"docker network create --subnet 10.1.2.3/24 form-{uniq}")
+                f"docker network create --subnet 10.1.2.3/24 form-{uniq}"
+            )
             # errors follow the typing after the first attempt
             scr.query_one("#subnet", Input).value = "10.1.2.0/24x"
             await pilot.pause()
@@ -123,8 +135,11 @@ async def test_create_form_valid_dismisses_with_the_spec(daemon, uniq):
 async def test_create_form_parent_select_for_macvlan_only():
     from inspectors.model import Link
 
-    links = [Link(index=1, name="lo"), Link(index=2, name="eth0", operstate="UP", admin_up=True),
-             Link(index=3, name="wg0", kind="wireguard", operstate="UNKNOWN", admin_up=True)]
+    links = [
+        Link(index=1, name="lo"),
+        Link(index=2, name="eth0", operstate="UP", admin_up=True),
+        Link(index=3, name="wg0", kind="wireguard", operstate="UNKNOWN", admin_up=True),
+    ]
     seen = []
     app = Host(CreateNetworkScreen(lambda s: seen.append(s) or [], links=links))
     async with app.run_test(size=(110, 50)) as pilot:
@@ -140,7 +155,8 @@ async def test_create_form_parent_select_for_macvlan_only():
         await _type(pilot, "name", "mv")
         await pilot.pause()
         assert _text(scr.query_one("#preview", Static)) == (
-            "docker network create --driver macvlan -o parent=eth0 mv")
+            "docker network create --driver macvlan -o parent=eth0 mv"
+        )
         await pilot.press("ctrl+s")
         await pilot.pause()
     assert app.result.driver == "macvlan" and app.result.parent == "eth0"
@@ -188,11 +204,13 @@ async def test_connect_form_from_a_container(daemon, uniq):
             scr.query_one("#ipv4", Input).value = str(sub.network_address + 7)
             await pilot.pause()
             assert _text(scr.query_one("#preview", Static)) == (
-                f"docker network connect --alias web --alias api --ip {sub.network_address + 7} {net} {ctr}")
+                f"docker network connect --alias web --alias api --ip {sub.network_address + 7} {net} {ctr}"
+            )
             await pilot.press("ctrl+s")
             await pilot.pause()
-        assert app.result == ConnectSpec(network=net, container=ctr, aliases=["web", "api"],
-                                         ipv4=str(sub.network_address + 7))
+        assert app.result == ConnectSpec(
+            network=net, container=ctr, aliases=["web", "api"], ipv4=str(sub.network_address + 7)
+        )
         # nothing was connected by the form itself
         attrs = client.api.inspect_container(ctr)
         assert net not in attrs["NetworkSettings"]["Networks"]
@@ -224,11 +242,18 @@ async def test_connect_form_from_a_network_picks_the_container():
 # --------------------------------------------------------------------------- confirm
 
 
-@pytest.mark.parametrize("keys, expected", [
-    (["y"], True), (["enter"], True), (["n"], False), (["escape"], False)])
+@pytest.mark.parametrize(
+    "keys, expected", [(["y"], True), (["enter"], True), (["n"], False), (["escape"], False)]
+)
 async def test_confirm_screen_keys(keys, expected):
-    app = Host(ConfirmScreen("Remove network [b]x[/b]?", "docker network rm x",
-                             detail="2 endpoints will be disconnected", danger=True))
+    app = Host(
+        ConfirmScreen(
+            "Remove network [b]x[/b]?",
+            "docker network rm x",
+            detail="2 endpoints will be disconnected",
+            danger=True,
+        )
+    )
     async with app.run_test() as pilot:
         await pilot.pause()
         scr = app.screen
@@ -242,9 +267,16 @@ async def test_confirm_screen_keys(keys, expected):
 
 
 def _status(**kw) -> DaemonStatus:
-    base = dict(pid=1234, config_file="/etc/docker/daemon.json", config_exists=True,
-                running_debug=False, file_debug=None, live_restore=False,
-                reload_method="kill -HUP 1234", restart_method="systemctl restart docker.service")
+    base = dict(
+        pid=1234,
+        config_file="/etc/docker/daemon.json",
+        config_exists=True,
+        running_debug=False,
+        file_debug=None,
+        live_restore=False,
+        reload_method="kill -HUP 1234",
+        restart_method="systemctl restart docker.service",
+    )
     base.update(kw)
     return DaemonStatus(**base)
 
@@ -276,7 +308,9 @@ async def test_debug_screen_blocks_on_flag_conflict():
         await pilot.pause()
         scr = app.screen
         assert "--debug" in _text(scr.query_one("#blocked", Static))
-        assert scr.query_one("#reload", Button).disabled and scr.query_one("#restart", Button).disabled
+        assert (
+            scr.query_one("#reload", Button).disabled and scr.query_one("#restart", Button).disabled
+        )
         await pilot.press("r")
         await pilot.pause()
         assert app.result is UNSET and app.screen is scr
@@ -304,8 +338,12 @@ class FlowHost(App):
         from tui.forms import ActionFlows
 
         self.changes: list = []
-        self.flows = ActionFlows(self, host, on_changed=self.changes.append,
-                                 settings=__import__("inspectors.config", fromlist=["Settings"]).Settings())
+        self.flows = ActionFlows(
+            self,
+            host,
+            on_changed=self.changes.append,
+            settings=__import__("inspectors.config", fromlist=["Settings"]).Settings(),
+        )
 
 
 async def _until(pilot, cond, timeout: float = 20.0):
@@ -345,8 +383,11 @@ async def test_flow_create_then_undo_and_remove_with_confirm(daemon, uniq):
             await pilot.press("ctrl+s")
             await _until(pilot, lambda: app.changes)
             assert client.networks.get(name).attrs["IPAM"]["Config"][0]["Subnet"] == sub
-            assert any(f"created network {name}" in n and f"$ docker network create --subnet {sub} {name}" in n
-                       for n in _notes(app))
+            assert any(
+                f"created network {name}" in n
+                and f"$ docker network create --subnet {sub} {name}" in n
+                for n in _notes(app)
+            )
             # undo removes it
             app.flows.undo_last()
             await _until(pilot, lambda: len(app.changes) == 2)
@@ -357,8 +398,10 @@ async def test_flow_create_then_undo_and_remove_with_confirm(daemon, uniq):
             app.flows.open("remove_network", network=name)
             await _until(pilot, lambda: _showing(app, ConfirmScreen))
             assert ctr in _text(app.screen.query_one("#detail", Static))
-            assert f"docker network disconnect -f {name} {ctr} && docker network rm {name}" == \
-                _text(app.screen.query_one("#command", Static))
+            assert (
+                f"docker network disconnect -f {name} {ctr} && docker network rm {name}"
+                == _text(app.screen.query_one("#command", Static))
+            )
             await pilot.press("y")
             await _until(pilot, lambda: len(app.changes) == 3)
             assert name not in {n.name for n in client.networks.list()}

@@ -15,8 +15,13 @@ def _modules(pkg: str) -> list[str]:
 
 
 def _imported_after(code: str) -> set[str]:
-    r = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sys.modules))"],
-                       capture_output=True, text=True, cwd=ROOT, check=True)
+    r = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return set(r.stdout.split())
 
 

@@ -23,8 +23,10 @@ import pytest
 from inspectors import kernel
 from inspectors.model import Bridge, FdbEntry
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("brctl"),
-                                reason="needs root (netns/veth/bridge creation) and brctl")
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("brctl"),
+    reason="needs root (netns/veth/bridge creation) and brctl",
+)
 
 
 def sh(cmd: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -59,10 +61,16 @@ class Lab:
 def lab():
     tag = uuid.uuid4().hex[:5]
     p = f"dsk{tag}"
-    lab = Lab(tag=tag, ns=[f"dstest-{tag}-1", f"dstest-{tag}-2"],
-              br_plain=f"{p}a", br_stp=f"{p}s", br_empty=f"{p}e",
-              # brctl sorts ports in byte order: "B" < "_" < "a"
-              ports=[f"{p}_p", f"{p}Bp"], stp_port=f"{p}x")
+    lab = Lab(
+        tag=tag,
+        ns=[f"dstest-{tag}-1", f"dstest-{tag}-2"],
+        br_plain=f"{p}a",
+        br_stp=f"{p}s",
+        br_empty=f"{p}e",
+        # brctl sorts ports in byte order: "B" < "_" < "a"
+        ports=[f"{p}_p", f"{p}Bp"],
+        stp_port=f"{p}x",
+    )
     try:
         for ns in lab.ns:
             sh(f"ip netns add {ns}")
@@ -95,8 +103,11 @@ def lab():
 
 
 def lab_bridges(lab: Lab) -> dict[str, Bridge]:
-    return {b.name: b for b in kernel.read_bridges()
-            if b.name in (lab.br_plain, lab.br_stp, lab.br_empty)}
+    return {
+        b.name: b
+        for b in kernel.read_bridges()
+        if b.name in (lab.br_plain, lab.br_stp, lab.br_empty)
+    }
 
 
 # --------------------------------------------------------------------------- links
@@ -135,10 +146,16 @@ def test_link_stats_match_ip(lab):
     after = {d["ifname"]: d["stats64"] for d in ipj("ip -j -s link show")}
     for name in (*lab.ports, lab.br_plain):
         s = mine[name]
-        for attr, (d, k) in {"rx_bytes": ("rx", "bytes"), "tx_bytes": ("tx", "bytes"),
-                             "rx_packets": ("rx", "packets"), "tx_packets": ("tx", "packets"),
-                             "rx_dropped": ("rx", "dropped"), "tx_dropped": ("tx", "dropped"),
-                             "rx_errors": ("rx", "errors"), "tx_errors": ("tx", "errors")}.items():
+        for attr, (d, k) in {
+            "rx_bytes": ("rx", "bytes"),
+            "tx_bytes": ("tx", "bytes"),
+            "rx_packets": ("rx", "packets"),
+            "tx_packets": ("tx", "packets"),
+            "rx_dropped": ("rx", "dropped"),
+            "tx_dropped": ("tx", "dropped"),
+            "rx_errors": ("rx", "errors"),
+            "tx_errors": ("tx", "errors"),
+        }.items():
             assert before[name][d][k] <= getattr(s, attr) <= after[name][d][k], (name, attr)
     assert mine[lab.ports[0]].tx_packets > 0  # the ping went through
 
@@ -152,13 +169,20 @@ def test_pyroute2_path_gives_the_same(lab):
     bb = kernel.read_bridges(b)
 
     def norm_links(ls):
-        return {lk.name: dataclasses.replace(lk, stats=None) for lk in ls
-                if lk.name.startswith(f"dsk{lab.tag}")}
+        return {
+            lk.name: dataclasses.replace(lk, stats=None)
+            for lk in ls
+            if lk.name.startswith(f"dsk{lab.tag}")
+        }
 
     def norm_br(bs):
-        return {x.name: dataclasses.replace(
-            x, stats=None, fdb=[dataclasses.replace(f, ageing_timer=0.0) for f in x.fdb])
-            for x in bs if x.name.startswith(f"dsk{lab.tag}")}
+        return {
+            x.name: dataclasses.replace(
+                x, stats=None, fdb=[dataclasses.replace(f, ageing_timer=0.0) for f in x.fdb]
+            )
+            for x in bs
+            if x.name.startswith(f"dsk{lab.tag}")
+        }
 
     assert norm_links(a) == norm_links(b)
     assert norm_br(ab) == norm_br(bb)
@@ -182,8 +206,7 @@ def test_read_bridges_matches_sysfs(lab):
         assert re.fullmatch(r"[0-9a-f]{4}\.[0-9a-f]{12}", b.bridge_id)
         assert b.stp_enabled == (int(_sys(f"{base}/stp_state")) != 0)
         assert b.ageing_time == int(_sys(f"{base}/ageing_time")) / 100
-        assert b.interfaces == sorted(os.listdir(f"/sys/class/net/{name}/brif"),
-                                      key=str.encode)
+        assert b.interfaces == sorted(os.listdir(f"/sys/class/net/{name}/brif"), key=str.encode)
         assert [p.name for p in b.ports] == b.interfaces
         assert b.mtu == int(_sys(f"/sys/class/net/{name}/mtu"))
         for p in b.ports:
@@ -191,8 +214,7 @@ def test_read_bridges_matches_sysfs(lab):
             assert p.port_no == int(_sys(f"{pb}/port_no"), 0)
             assert p.path_cost == int(_sys(f"{pb}/path_cost"))
             assert p.hairpin == (_sys(f"{pb}/hairpin_mode") == "1")
-            states = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding",
-                      4: "blocking"}
+            states = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
             assert p.state == states[int(_sys(f"{pb}/state"))]
             assert p.kind == "veth" and p.peer_ifindex and p.peer_netnsid is not None
     plain = brs[lab.br_plain]
@@ -208,8 +230,11 @@ def test_read_bridges_reuses_the_link_dump(lab, monkeypatch):
     links = kernel.read_links()
     calls = []
     import inspectors.netns as nl
+
     orig = nl.Rtnl.dump
-    monkeypatch.setattr(nl.Rtnl, "dump", lambda self, *a, **k: calls.append(a) or orig(self, *a, **k))
+    monkeypatch.setattr(
+        nl.Rtnl, "dump", lambda self, *a, **k: calls.append(a) or orig(self, *a, **k)
+    )
     brs = kernel.read_bridges(links)
     assert calls == []  # no further netlink round trip: only brforward reads
     assert lab.br_plain in {b.name for b in brs}
@@ -226,8 +251,10 @@ def test_stp_port_state_follows_the_kernel(lab):
     b2 = lab_bridges(lab)[lab.br_stp]
     raw2 = int(_sys(f"/sys/class/net/{lab.stp_port}/brport/state"))
     if raw == raw2:
-        assert b2.ports[0].state == {1: "listening", 2: "learning", 3: "forwarding",
-                                     4: "blocking", 0: "disabled"}[raw]
+        assert (
+            b2.ports[0].state
+            == {1: "listening", 2: "learning", 3: "forwarding", 4: "blocking", 0: "disabled"}[raw]
+        )
 
 
 # --------------------------------------------------------------------------- FDB
@@ -237,8 +264,11 @@ def test_fdb_matches_bridge_fdb(lab):
     b = lab_bridges(lab)[lab.br_plain]
     ref = ipj(f"bridge -j fdb show br {lab.br_plain}")
     # brctl/brforward rows: entries with a port, bridge-master entries only
-    want = {(e["mac"], e["ifname"], "permanent" in e.get("state", ""))
-            for e in ref if e.get("master") == lab.br_plain and e["ifname"] != lab.br_plain}
+    want = {
+        (e["mac"], e["ifname"], "permanent" in e.get("state", ""))
+        for e in ref
+        if e.get("master") == lab.br_plain and e["ifname"] != lab.br_plain
+    }
     got = {(e.mac, e.port, e.is_local) for e in b.fdb}
     assert got == want
     learned = [e for e in b.fdb if not e.is_local]
@@ -253,8 +283,9 @@ def test_fdb_netlink_fallback_agrees_with_brforward(lab, monkeypatch):
     b = lab_bridges(lab)[lab.br_plain]
     monkeypatch.setattr(kernel, "_read_brforward", lambda name: None)
     nl_rows = kernel.read_fdb(b)
-    assert [(e.mac, e.port, e.port_no, e.is_local) for e in nl_rows] == \
-        [(e.mac, e.port, e.port_no, e.is_local) for e in b.fdb]
+    assert [(e.mac, e.port, e.port_no, e.is_local) for e in nl_rows] == [
+        (e.mac, e.port, e.port_no, e.is_local) for e in b.fdb
+    ]
     for x, y in zip(nl_rows, b.fdb):
         assert abs(x.ageing_timer - y.ageing_timer) < 2.0
         assert x.vlan in (None, 1)
@@ -299,11 +330,11 @@ def test_format_brctl_show_named(lab):
     assert kernel.brctl_show(brs, names=[lab.br_plain]) == (single, "", 0)
 
 
-@pytest.mark.parametrize("args", ["{missing}", "{plain} {missing}", "{port} {plain}",
-                                  "{missing} {port}"])
+@pytest.mark.parametrize(
+    "args", ["{missing}", "{plain} {missing}", "{port} {plain}", "{missing} {port}"]
+)
 def test_brctl_show_errors(lab, args):
-    names = args.format(missing=f"dsk{lab.tag}zz", plain=lab.br_plain,
-                        port=lab.ports[0]).split()
+    names = args.format(missing=f"dsk{lab.tag}zz", plain=lab.br_plain, port=lab.ports[0]).split()
     ref = subprocess.run(["brctl", "show", *names], capture_output=True, text=True)
     links = kernel.read_links()
     brs = kernel.read_bridges(links)
@@ -337,8 +368,11 @@ def test_brctl_showmacs_errors(lab):
     brs = kernel.read_bridges(links)
     for name in (f"dsk{lab.tag}zz", lab.ports[0]):
         ref = subprocess.run(["brctl", "showmacs", name], capture_output=True, text=True)
-        assert kernel.brctl_showmacs(brs, name, links=links) == \
-            (ref.stdout, ref.stderr, ref.returncode)
+        assert kernel.brctl_showmacs(brs, name, links=links) == (
+            ref.stdout,
+            ref.stderr,
+            ref.returncode,
+        )
 
 
 def test_containers_annotation(lab):
@@ -359,8 +393,11 @@ def test_showmacs_port_numbers_above_255():
     try:
         sh(f"ip netns add {ns}")
         sh(f"ip link add {br} type bridge")
-        cmds = "".join(f"link add dsk{tag}v{i} type veth peer name p{i} netns {ns}\n"
-                       f"link set dsk{tag}v{i} master {br}\n" for i in range(258))
+        cmds = "".join(
+            f"link add dsk{tag}v{i} type veth peer name p{i} netns {ns}\n"
+            f"link set dsk{tag}v{i} master {br}\n"
+            for i in range(258)
+        )
         subprocess.run(["ip", "-batch", "-"], input=cmds, text=True, check=True)
         b = next(x for x in kernel.read_bridges() if x.name == br)
         assert max(p.port_no for p in b.ports) == 258
@@ -381,8 +418,9 @@ def test_subscribe_links_sees_new_and_deleted_links():
     name = f"dsk{tag}ev"
     events: list[tuple] = []
     stop = threading.Event()
-    th = threading.Thread(target=kernel.subscribe_links,
-                          args=(lambda *a: events.append(a), stop), daemon=True)
+    th = threading.Thread(
+        target=kernel.subscribe_links, args=(lambda *a: events.append(a), stop), daemon=True
+    )
     th.start()
     time.sleep(0.3)
     try:
@@ -391,8 +429,9 @@ def test_subscribe_links_sees_new_and_deleted_links():
     finally:
         sh(f"ip link del {name}", check=False)
     deadline = time.time() + 5
-    while time.time() < deadline and not any(e[0] == "RTM_DELLINK" and e[1] == name
-                                             for e in events):
+    while time.time() < deadline and not any(
+        e[0] == "RTM_DELLINK" and e[1] == name for e in events
+    ):
         time.sleep(0.05)
     t0 = time.perf_counter()
     stop.set()
@@ -433,7 +472,10 @@ def test_timing_read_kernel(lab):
     for _ in range(n):
         kernel.read_bridges(links)
     db = (time.perf_counter() - t0) / n
-    print(f"read_kernel: {dt * 1000:.2f} ms for {len(links)} links / {len(bridges)} bridges; "
-          f"read_bridges(links) alone {db * 1000:.2f} ms")
-    assert isinstance(bridges[0].fdb, list) and all(isinstance(e, FdbEntry)
-                                                    for b in bridges for e in b.fdb)
+    print(
+        f"read_kernel: {dt * 1000:.2f} ms for {len(links)} links / {len(bridges)} bridges; "
+        f"read_bridges(links) alone {db * 1000:.2f} ms"
+    )
+    assert isinstance(bridges[0].fdb, list) and all(
+        isinstance(e, FdbEntry) for b in bridges for e in b.fdb
+    )

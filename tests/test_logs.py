@@ -17,7 +17,7 @@ import sys
 import textwrap
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -104,8 +104,10 @@ class Follower:
             if self.ended.is_set() and not pred(self.lines):
                 break
             time.sleep(0.05)
-        pytest.fail(f"timed out waiting for {what}; got {len(self.lines)} lines: "
-                    f"{[ln.text for ln in self.lines[-5:]]} error={self.error!r}")
+        pytest.fail(
+            f"timed out waiting for {what}; got {len(self.lines)} lines: "
+            f"{[ln.text for ln in self.lines[-5:]]} error={self.error!r}"
+        )
 
 
 @pytest.fixture
@@ -134,10 +136,12 @@ def test_sanitize_caps_long_lines_and_says_how_much_was_cut():
 
 
 def test_parse_daemon_logfmt_text_and_json_formats():
-    ln = parse_daemon_line('time="2026-01-02T03:04:05.123456789Z" level=debug '
-                           'msg="Calling GET /v1.41/info" spanID=abc  status=200')
+    ln = parse_daemon_line(
+        'time="2026-01-02T03:04:05.123456789Z" level=debug '
+        'msg="Calling GET /v1.41/info" spanID=abc  status=200'
+    )
     assert ln.level == "debug" and ln.stream == "daemon"
-    assert ln.timestamp == datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
+    assert ln.timestamp == datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
     assert ln.text == "Calling GET /v1.41/info  spanID=abc status=200"  # k=v kept visible
     ln = parse_daemon_line('time="2026-01-02T03:04:05Z" level=warning msg="a \\"quoted\\" word"')
     assert (ln.level, ln.text) == ("warning", 'a "quoted" word')
@@ -156,8 +160,10 @@ def test_parse_since():
     assert parse_since("10m", now) == now - 600
     assert parse_since("1h30m", now) == now - 5400
     assert parse_since("1700000000", now) == 1_700_000_000
-    assert parse_since("2026-01-02T03:04:05Z", now) == datetime(
-        2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    assert (
+        parse_since("2026-01-02T03:04:05Z", now)
+        == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    )
     assert parse_since(None) is None
     with pytest.raises(ValueError, match="--since"):
         parse_since("yesterday-ish")
@@ -175,7 +181,9 @@ def test_ring_buffer_keeps_the_newest_with_stable_seqs():
 # --------------------------------------------------------------------------- containers
 
 
-TRANSPORTS = pytest.mark.parametrize("raw", [True, False], ids=["http1.0-unix", "docker-py-chunked"])
+TRANSPORTS = pytest.mark.parametrize(
+    "raw", [True, False], ids=["http1.0-unix", "docker-py-chunked"]
+)
 
 
 @TRANSPORTS
@@ -194,8 +202,13 @@ def test_fast_writer_all_lines_in_order(daemon, client, image, uniq, raw):
 
 @TRANSPORTS
 def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image, uniq, raw):
-    name = run(daemon, image, f"logs-slow-{uniq}",
-               "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done", wait=False)
+    name = run(
+        daemon,
+        image,
+        f"logs-slow-{uniq}",
+        "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done",
+        wait=False,
+    )
     src = ContainerLogSource(client, name, follow=True, tail=0, raw_socket=raw).open()
     f = Follower(src)
     f.wait_for(lambda ls: len(ls) >= 5, what="5 live lines")
@@ -204,7 +217,7 @@ def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image
     nums = [int(t.split()[1]) for t in texts]
     assert nums == list(range(nums[0], nums[0] + len(nums)))  # consecutive, none lost
     # a line arrives soon after it is written (follow, not polling the whole log)
-    age = datetime.now(timezone.utc) - f.lines[-1].timestamp
+    age = datetime.now(UTC) - f.lines[-1].timestamp
     assert age.total_seconds() < 2.0
     # close() from this thread interrupts the blocking read in the other one
     t0 = time.monotonic()
@@ -218,8 +231,12 @@ def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image
 
 @TRANSPORTS
 def test_stdout_and_stderr_told_apart(daemon, client, image, uniq, raw):
-    name = run(daemon, image, f"logs-oe-{uniq}",
-               "echo out1; echo err1 >&2; sleep 0.05; echo out2; echo err2 >&2")
+    name = run(
+        daemon,
+        image,
+        f"logs-oe-{uniq}",
+        "echo out1; echo err1 >&2; sleep 0.05; echo out2; echo err2 >&2",
+    )
     lines = read_all(ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw))
     got = sorted((ln.stream, ln.text) for ln in lines)
     assert got == [("stderr", "err1"), ("stderr", "err2"), ("stdout", "out1"), ("stdout", "out2")]
@@ -227,8 +244,13 @@ def test_stdout_and_stderr_told_apart(daemon, client, image, uniq, raw):
 
 @TRANSPORTS
 def test_container_removed_mid_follow_ends_cleanly(daemon, client, image, uniq, raw):
-    name = run(daemon, image, f"logs-rm-{uniq}",
-               "trap 'exit 0' TERM; while true; do echo alive; sleep 0.2; done", wait=False)
+    name = run(
+        daemon,
+        image,
+        f"logs-rm-{uniq}",
+        "trap 'exit 0' TERM; while true; do echo alive; sleep 0.2; done",
+        wait=False,
+    )
     src = ContainerLogSource(client, name, follow=True, tail="all", raw_socket=raw).open()
     f = Follower(src)
     f.wait_for(lambda ls: len(ls) >= 2, what="first lines")
@@ -259,8 +281,9 @@ def test_driver_that_cannot_be_read_back_gives_the_501_message(daemon, client, i
     # gelf over UDP needs no server; without the dual-logging cache the engine
     # answers 501 "configured logging driver does not support reading"
     gelf = ("--log-driver", "gelf", "--log-opt", "gelf-address=udp://127.0.0.1:12201")
-    name = run(daemon, image, f"logs-gelf-{uniq}", "echo lost", *gelf,
-               "--log-opt", "cache-disabled=true")
+    name = run(
+        daemon, image, f"logs-gelf-{uniq}", "echo lost", *gelf, "--log-opt", "cache-disabled=true"
+    )
     with pytest.raises(LogStreamError) as ei:
         read_all(open_container_logs(client, [name], follow=False))
     assert ei.value.kind == "unsupported"
@@ -289,11 +312,16 @@ def test_escape_and_markup_injection_is_inert(daemon, client, image, uniq):
 
 @TRANSPORTS
 def test_one_megabyte_line_is_truncated_quickly(daemon, client, image, uniq, raw):
-    name = run(daemon, image, f"logs-1mb-{uniq}",
-               "head -c 1000000 /dev/zero | tr '\\0' a; echo; echo after")
+    name = run(
+        daemon,
+        image,
+        f"logs-1mb-{uniq}",
+        "head -c 1000000 /dev/zero | tr '\\0' a; echo; echo after",
+    )
     t0 = time.monotonic()
-    lines = read_all(ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw),
-                     timeout=30)
+    lines = read_all(
+        ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw), timeout=30
+    )
     assert time.monotonic() - t0 < 10
     assert [ln.text for ln in lines][1:] == ["after"]
     big = lines[0].text
@@ -303,13 +331,13 @@ def test_one_megabyte_line_is_truncated_quickly(daemon, client, image, uniq, raw
 
 
 def test_binary_garbage_gives_safe_text(daemon, client, image, uniq):
-    name = run(daemon, image, f"logs-bin-{uniq}",
-               "head -c 100000 /dev/urandom; echo; echo done")
+    name = run(daemon, image, f"logs-bin-{uniq}", "head -c 100000 /dev/urandom; echo; echo done")
     lines = read_all(open_container_logs(client, [name], follow=False, tail="all"), timeout=30)
     assert lines[-1].text == "done"
     for ln in lines:
-        assert all(ch == "\t" or (ord(ch) >= 0x20 and not 0x7F <= ord(ch) <= 0x9F)
-                   for ch in ln.text), repr(ln.text[:80])
+        assert all(
+            ch == "\t" or (ord(ch) >= 0x20 and not 0x7F <= ord(ch) <= 0x9F) for ch in ln.text
+        ), repr(ln.text[:80])
         assert len(ln.text) <= 10_100
 
 
@@ -330,8 +358,9 @@ def test_merged_containers_are_tagged_and_ordered_by_time(daemon, client, image,
     src = open_container_logs(client, [a, b], follow=False, tail="all")
     assert isinstance(src, L.MergedLogSource) and "2 containers merged" in src.describe
     lines = read_all(src)
-    assert sorted(ln.text for ln in lines) == sorted([f"a{i}" for i in range(1, 9)]
-                                                      + [f"b{i}" for i in range(1, 9)])
+    assert sorted(ln.text for ln in lines) == sorted(
+        [f"a{i}" for i in range(1, 9)] + [f"b{i}" for i in range(1, 9)]
+    )
     assert all(ln.source == (a if ln.text[0] == "a" else b) for ln in lines)
     ts = [ln.timestamp for ln in lines]
     assert ts == sorted(ts)  # merged by time ...
@@ -343,13 +372,20 @@ def test_merged_containers_are_tagged_and_ordered_by_time(daemon, client, image,
 def test_merged_follow_gets_new_lines_from_each(daemon, client, image, uniq):
     a, b = f"logs-fa-{uniq}", f"logs-fb-{uniq}"
     for n in (a, b):
-        run(daemon, image, n, f"echo {n}-old; sleep 1; while true; do echo {n}-new; sleep 0.2; done",
-            wait=False)
+        run(
+            daemon,
+            image,
+            n,
+            f"echo {n}-old; sleep 1; while true; do echo {n}-new; sleep 0.2; done",
+            wait=False,
+        )
     time.sleep(0.5)
     src = open_container_logs(client, [a, b], follow=True, tail="all")
     f = Follower(src)
-    f.wait_for(lambda ls: {ln.text for ln in ls} >= {f"{a}-old", f"{b}-old", f"{a}-new", f"{b}-new"},
-               what="old and new lines of both")
+    f.wait_for(
+        lambda ls: {ln.text for ln in ls} >= {f"{a}-old", f"{b}-old", f"{a}-new", f"{b}-new"},
+        what="old and new lines of both",
+    )
     olds = [ln.text for ln in f.lines if ln.text.endswith("-old")]
     assert sorted(olds) == sorted([f"{a}-old", f"{b}-old"])  # history not repeated
     src.close()
@@ -417,7 +453,7 @@ def test_file_since_window(tmp_path):
     with open(p, "w") as fh:
         for m in range(60):
             fh.write(f'time="2026-01-01T00:{m:02d}:00Z" level=info msg="minute {m}"\n')
-    since = datetime(2026, 1, 1, 0, 55, tzinfo=timezone.utc).timestamp()
+    since = datetime(2026, 1, 1, 0, 55, tzinfo=UTC).timestamp()
     lines = read_all(FileLogSource(str(p), follow=False, since=since))
     assert [ln.text for ln in lines] == [f"minute {m}" for m in range(55, 60)]
 
@@ -452,8 +488,12 @@ def test_daemon_log_choice_order_and_describe(tmp_path, daemon):
     s = daemon_log_source(dpu, Settings(), follow=False)
     assert isinstance(s, JournaldLogSource) and s.user and "--user" in s.argv()
     # 4. known paths
-    s = daemon_log_source(DaemonProcess(), Settings(), follow=False,
-                          known_paths=((str(tmp_path / "absent"), None), (str(known), None)))
+    s = daemon_log_source(
+        DaemonProcess(),
+        Settings(),
+        follow=False,
+        known_paths=((str(tmp_path / "absent"), None), (str(known), None)),
+    )
     assert s.path == str(known) and "known place" in s.describe
     # nothing at all: one clear error
     with pytest.raises(LogStreamError, match="no daemon log found"):
@@ -490,8 +530,10 @@ def test_daemon_debug_lines_are_read_with_their_level(daemon, client):
         debug = [ln for ln in f.lines if ln.level == "debug"]
         assert debug, f"no debug line; last: {[ln.text for ln in f.lines[-5:]]}"
         assert all(ln.timestamp is not None and ln.stream == "daemon" for ln in debug)
-        assert any("Calling" in ln.text or "/info" in ln.text or "reload" in ln.text.lower()
-                   for ln in debug)
+        assert any(
+            "Calling" in ln.text or "/info" in ln.text or "reload" in ln.text.lower()
+            for ln in debug
+        )
         assert not any(ln.text.startswith("time=") for ln in f.lines)  # parsed, not raw
     finally:
         _set_debug(daemon, False)
@@ -551,13 +593,20 @@ def test_journald_records_parsed_fake_journalctl(fake_journalctl):
     script, argv_log = fake_journalctl
     src = JournaldLogSource("docker.service", follow=False, tail=50, journalctl=str(script))
     lines = read_all(src)
-    assert json.loads(argv_log.read_text()) == ["-u", "docker.service", "-o", "json",
-                                                "--no-pager", "-n", "50"]
+    assert json.loads(argv_log.read_text()) == [
+        "-u",
+        "docker.service",
+        "-o",
+        "json",
+        "--no-pager",
+        "-n",
+        "50",
+    ]
     assert [ln.level for ln in lines] == ["info", "error", "debug"]
     assert lines[0].text == "API listen on /run/docker.sock"
-    assert lines[0].timestamp == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert lines[0].timestamp == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert lines[1].text == "plain message without logfmt red"  # ESC stripped
-    assert lines[1].timestamp == datetime.fromtimestamp(1767323046, timezone.utc)
+    assert lines[1].timestamp == datetime.fromtimestamp(1767323046, UTC)
     assert lines[2].text == "bin\ufffdary"  # byte-array MESSAGE decoded, NUL dropped
 
 
@@ -580,19 +629,32 @@ def test_journald_follow_is_closed_fake_journalctl(fake_journalctl):
 def cli(daemon, *args, timeout=60):
     env = daemon.env()
     env["DOCKSCOPE_CONFIG"] = "/nonexistent/dockscope.json"
-    return subprocess.run([sys.executable, "-m", "tui", "logs", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "logs", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def test_cli_container_logs(daemon, image, uniq):
     # (stdout and stderr are copied by two goroutines: sleeps keep the order known)
-    name = run(daemon, image, f"logs-cli-{uniq}",
-               "echo hello; sleep 0.2; echo oops >&2; sleep 0.2; " + INJECT)
+    name = run(
+        daemon,
+        image,
+        f"logs-cli-{uniq}",
+        "echo hello; sleep 0.2; echo oops >&2; sleep 0.2; " + INJECT,
+    )
     r = cli(daemon, name)
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines()[0].startswith(f"dockscope: reading container {name} (json-file")
-    assert r.stdout.splitlines() == ["hello", "[stderr] oops",
-                                     "red [bold]x[/bold] [link=http://x]y[/link]"]
+    assert r.stdout.splitlines() == [
+        "hello",
+        "[stderr] oops",
+        "red [bold]x[/bold] [link=http://x]y[/link]",
+    ]
     assert "\x1b" not in r.stdout
     r = cli(daemon, name, "--tail", "1", "-t")
     (line,) = r.stdout.splitlines()
@@ -607,13 +669,19 @@ def test_cli_several_containers_are_prefixed(daemon, image, uniq):
     r = cli(daemon, a, b)
     assert r.returncode == 0, r.stderr
     w = len(b)
-    assert sorted(r.stdout.splitlines()) == sorted([f"{a.ljust(w)} | from-a",
-                                                    f"{b} | [stderr] from-b"])
+    assert sorted(r.stdout.splitlines()) == sorted(
+        [f"{a.ljust(w)} | from-a", f"{b} | [stderr] from-b"]
+    )
 
 
 def test_cli_follow_prints_live_lines(daemon, image, uniq):
-    name = run(daemon, image, f"logs-cf-{uniq}",
-               "sleep 1; for i in 1 2 3; do echo live$i; sleep 0.2; done", wait=False)
+    name = run(
+        daemon,
+        image,
+        f"logs-cf-{uniq}",
+        "sleep 1; for i in 1 2 3; do echo live$i; sleep 0.2; done",
+        wait=False,
+    )
     r = cli(daemon, name, "-f", timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["live1", "live2", "live3", "-- container exited (exit code 0)"]
@@ -644,13 +712,21 @@ def test_cli_daemon_log(daemon):
     r = cli(daemon, "daemon", "--tail", "5")
     assert r.returncode == 0, r.stderr
     first = r.stderr.splitlines()[0]
-    assert first == (f"dockscope: reading file {daemon.log_file} "
-                     f"(dockerd pid {daemon.proc.pid} writes its output there)")
+    assert first == (
+        f"dockscope: reading file {daemon.log_file} "
+        f"(dockerd pid {daemon.proc.pid} writes its output there)"
+    )
     lines = r.stdout.splitlines()
     assert len(lines) == 5
     for ln in lines:
         ts, level = ln.split()[:2]
-        assert datetime.fromisoformat(ts) and level in ("DEBUG", "INFO", "WARNING", "ERROR", "FATAL")
+        assert datetime.fromisoformat(ts) and level in (
+            "DEBUG",
+            "INFO",
+            "WARNING",
+            "ERROR",
+            "FATAL",
+        )
     r = cli(daemon, "daemon", "--file", str(daemon.log_file), "--tail", "2")
     assert r.returncode == 0 and "given by --file" in r.stderr.splitlines()[0]
     assert len(r.stdout.splitlines()) == 2
@@ -667,13 +743,18 @@ def test_syslog_file_keeps_only_dockerd_lines(tmp_path):
         'msg="Your kernel does not support swap limit capabilities"\n'
         "Nov 27 21:00:02 host kernel: [  12.3] docker0: port 1(veth1) entered forwarding state\n"
         'Nov 27 21:00:03 host dockerd[812]: time="2026-11-27T21:00:03Z" level=info '
-        'msg="API listen on /run/docker.sock"\n')
-    src = daemon_log_source(DaemonProcess(), Settings(), follow=False,
-                            known_paths=((str(tmp_path / "none.log"), None),
-                                         (str(p), L.syslog_dockerd_filter)))
+        'msg="API listen on /run/docker.sock"\n'
+    )
+    src = daemon_log_source(
+        DaemonProcess(),
+        Settings(),
+        follow=False,
+        known_paths=((str(tmp_path / "none.log"), None), (str(p), L.syslog_dockerd_filter)),
+    )
     assert "dockerd lines only" in src.describe
     lines = read_all(src)
     assert [(ln.level, ln.text) for ln in lines] == [
         ("warning", "Your kernel does not support swap limit capabilities"),
-        ("info", "API listen on /run/docker.sock")]
-    assert lines[0].timestamp == datetime(2026, 11, 27, 21, 0, 1, 500000, tzinfo=timezone.utc)
+        ("info", "API listen on /run/docker.sock"),
+    ]
+    assert lines[0].timestamp == datetime(2026, 11, 27, 21, 0, 1, 500000, tzinfo=UTC)

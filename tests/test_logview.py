@@ -24,8 +24,10 @@ SIZE = (100, 30)
 class PaneApp(App):
     def __init__(self, daemon, **settings):
         super().__init__()
-        s = Settings(log_tail=settings.pop("log_tail", 500),
-                     log_buffer_lines=settings.pop("log_buffer_lines", 50_000))
+        s = Settings(
+            log_tail=settings.pop("log_tail", 500),
+            log_buffer_lines=settings.pop("log_buffer_lines", 50_000),
+        )
         self.pane = LogPane(s, host=daemon.host, client_factory=daemon.client)
 
     def compose(self) -> ComposeResult:
@@ -53,8 +55,10 @@ async def wait_until(pilot, pred, timeout=20.0, what="condition"):
 
 def rows(view: LogView) -> list[str]:
     """The rendered text of every screen row of the log view."""
-    return ["".join(seg.text for seg in view.render_line(y)).rstrip()
-            for y in range(view.scrollable_content_region.height)]
+    return [
+        "".join(seg.text for seg in view.render_line(y)).rstrip()
+        for y in range(view.scrollable_content_region.height)
+    ]
 
 
 def texts(pane: LogPane) -> list[str]:
@@ -62,12 +66,17 @@ def texts(pane: LogPane) -> list[str]:
 
 
 def workers_running(app) -> list:
-    return [w for w in app.workers if w.group == "logpane-io"
-            and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+    return [
+        w
+        for w in app.workers
+        if w.group == "logpane-io" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+    ]
 
 
-NEEDLES = ("for i in $(seq 1 200); do if [ $((i % 50)) = 0 ]; then echo needle $i; "
-           "else echo line $i; fi; done")
+NEEDLES = (
+    "for i in $(seq 1 200); do if [ $((i % 50)) = 0 ]; then echo needle $i; "
+    "else echo line $i; fi; done"
+)
 
 
 async def test_search_n_and_N_move_between_highlighted_matches(daemon, image, uniq):
@@ -118,9 +127,20 @@ async def test_filter_shows_only_matches_and_keeps_context(daemon, image, uniq):
         assert shown == ["needle 50", "needle 100", "needle 150", "needle 200"]
         assert "4 shown" in pane.status_text().plain
         await pilot.press("plus")  # one context line each side, grep-style "--" between groups
-        assert texts(pane) == ["line 49", "needle 50", "line 51", "line 99", "needle 100",
-                               "line 101", "line 149", "needle 150", "line 151", "line 199",
-                               "needle 200", "container exited (exit code 0)"]
+        assert texts(pane) == [
+            "line 49",
+            "needle 50",
+            "line 51",
+            "line 99",
+            "needle 100",
+            "line 101",
+            "line 149",
+            "needle 150",
+            "line 151",
+            "line 199",
+            "needle 200",
+            "container exited (exit code 0)",
+        ]
         shown = [r.strip() for r in rows(view) if r.strip()]
         assert shown[:4] == ["line 49", "needle 50", "line 51", "--"]
         assert "+1 ctx" in pane.status_text().plain
@@ -134,17 +154,24 @@ async def test_filter_shows_only_matches_and_keeps_context(daemon, image, uniq):
 
 
 async def test_follow_pauses_on_scroll_up_and_counts_new_lines(daemon, image, uniq):
-    name = run_ctr(daemon, image, f"lv-follow-{uniq}",
-                   "seq 1 100; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done",
-                   wait=False)
+    name = run_ctr(
+        daemon,
+        image,
+        f"lv-follow-{uniq}",
+        "seq 1 100; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done",
+        wait=False,
+    )
     app = PaneApp(daemon)
     async with app.run_test(size=SIZE) as pilot:
         pane, view = app.pane, app.pane.view
         pane.open_container([name])
         await wait_until(pilot, lambda: len(pane.model.buffer) > 110, what="lines")
         assert view.following and view.scroll_y == view.max_scroll_y
-        await wait_until(pilot, lambda: rows(view)[-1].strip().startswith("tick"),
-                         what="the newest line at the bottom")
+        await wait_until(
+            pilot,
+            lambda: rows(view)[-1].strip().startswith("tick"),
+            what="the newest line at the bottom",
+        )
         await pilot.press("pageup")
         await pilot.pause(0.1)
         assert not view.following
@@ -183,8 +210,12 @@ async def test_save_writes_the_visible_filtered_lines(daemon, image, uniq, tmp_p
         inp.value = str(out)
         await pilot.press("enter")
         await wait_until(pilot, lambda: out.exists(), what="the file")
-        assert out.read_text().splitlines() == ["needle 50", "needle 100", "needle 150",
-                                                "needle 200"]
+        assert out.read_text().splitlines() == [
+            "needle 50",
+            "needle 100",
+            "needle 150",
+            "needle 200",
+        ]
         assert any(str(out) in n.message for n in app._notifications)
         # esc cancels: nothing written
         await pilot.press("ctrl+s")
@@ -213,9 +244,13 @@ async def test_escape_and_markup_injection_rendered_inert(daemon, image, uniq):
 
 
 async def test_huge_line_and_binary_garbage_do_not_hang(daemon, image, uniq):
-    name = run_ctr(daemon, image, f"lv-huge-{uniq}",
-                   "head -c 1000000 /dev/zero | tr '\\0' a; echo; "
-                   "head -c 100000 /dev/urandom; echo; echo done")
+    name = run_ctr(
+        daemon,
+        image,
+        f"lv-huge-{uniq}",
+        "head -c 1000000 /dev/zero | tr '\\0' a; echo; "
+        "head -c 100000 /dev/urandom; echo; echo done",
+    )
     app = PaneApp(daemon)
     async with app.run_test(size=SIZE) as pilot:
         pane, view = app.pane, app.pane.view
@@ -255,8 +290,9 @@ async def test_merged_view_has_a_name_column(daemon, image, uniq):
 
 
 async def test_switching_source_drops_the_old_session_and_ends_its_threads(daemon, image, uniq):
-    live = run_ctr(daemon, image, f"lv-live-{uniq}",
-                   "while true; do echo live; sleep 0.05; done", wait=False)
+    live = run_ctr(
+        daemon, image, f"lv-live-{uniq}", "while true; do echo live; sleep 0.05; done", wait=False
+    )
     done = run_ctr(daemon, image, f"lv-done-{uniq}", "echo one; echo two")
     app = PaneApp(daemon)
     async with app.run_test(size=SIZE) as pilot:
@@ -271,8 +307,12 @@ async def test_switching_source_drops_the_old_session_and_ends_its_threads(daemo
         assert texts(pane) == ["one", "two", "container exited (exit code 0)"]
         # the follow of the running container was closed: none of its workers is left
         # (the new session's reader stays, waiting for `done` to start again)
-        await wait_until(pilot, lambda: not set(old) & set(workers_running(app)),
-                         what="readers to end", timeout=10)
+        await wait_until(
+            pilot,
+            lambda: not set(old) & set(workers_running(app)),
+            what="readers to end",
+            timeout=10,
+        )
         # and close_streams() stops a follow that would never end by itself
         pane.open_container([live])
         await wait_until(pilot, lambda: len(pane.model.buffer) > 2, what="live again")
@@ -318,7 +358,9 @@ async def test_daemon_log_levels_and_min_level_filter(daemon):
         assert all(r[25:29] in ("DEBU", "INFO", "WARN", "ERRO", "FATA", "    ") for r in screen)
         await pilot.press("v", "v")  # all -> info -> warning
         assert pane.model.min_level == "warning"
-        assert all(ln.level in ("warning", "error", "fatal", None) for ln in pane.model.visible_lines())
+        assert all(
+            ln.level in ("warning", "error", "fatal", None) for ln in pane.model.visible_lines()
+        )
         assert "level ≥ warning" in pane.status_text().plain
         await pilot.press("v", "v")
         assert pane.model.min_level is None
@@ -354,14 +396,21 @@ async def test_open_before_mount_starts_on_mount(daemon, image, uniq):
 
 # ------------------------------------------------------------------ re-attach (issue #3)
 
+
 def started_again(pane: LogPane) -> list[str]:
-    return [ln.text for ln in pane.model.buffer
-            if ln.stream == "meta" and "started again" in ln.text]
+    return [
+        ln.text for ln in pane.model.buffer if ln.stream == "meta" and "started again" in ln.text
+    ]
 
 
 async def test_follow_reattaches_to_a_container_recreated_under_the_name(daemon, image, uniq):
-    name = run_ctr(daemon, image, f"lv-recreate-{uniq}",
-                   "echo old-run; while true; do sleep 0.2; done", wait=False)
+    name = run_ctr(
+        daemon,
+        image,
+        f"lv-recreate-{uniq}",
+        "echo old-run; while true; do sleep 0.2; done",
+        wait=False,
+    )
     app = PaneApp(daemon)
     async with app.run_test(size=SIZE) as pilot:
         pane, view = app.pane, app.pane.view
@@ -374,29 +423,47 @@ async def test_follow_reattaches_to_a_container_recreated_under_the_name(daemon,
         assert "waiting for it to start again" in pane.status_text().plain
         assert workers_running(app)  # still waiting, not ended
         # a new container under the same name: followed from its first line
-        daemon.docker("run", "-d", "--name", name, image, "sh", "-c",
-                      "echo new-run-line [bold]x[/bold]; sleep 1000")
+        daemon.docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            image,
+            "sh",
+            "-c",
+            "echo new-run-line [bold]x[/bold]; sleep 1000",
+        )
         new_id = daemon.docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
-        await wait_until(pilot, lambda: "new-run-line [bold]x[/bold]" in texts(pane),
-                         what="the new container's line")
+        await wait_until(
+            pilot,
+            lambda: "new-run-line [bold]x[/bold]" in texts(pane),
+            what="the new container's line",
+        )
         assert started_again(pane) == [
-            f"container {name} started again (new id {new_id[:12]}): following"]
+            f"container {name} started again (new id {new_id[:12]}): following"
+        ]
         assert texts(pane)[-2:] == [started_again(pane)[0], "new-run-line [bold]x[/bold]"]
         assert texts(pane).count("old-run") == 1
         assert pane.state == "streaming"
         await pilot.pause(0.2)
         screen = [r.strip() for r in rows(view) if r.strip()]
-        assert any(f"container {name} started again (new id {new_id[:12]}): following" in r
-                   for r in screen)
+        assert any(
+            f"container {name} started again (new id {new_id[:12]}): following" in r for r in screen
+        )
         assert "new-run-line [bold]x[/bold]" in screen  # no markup taken from the container
     daemon.docker("rm", "-f", name)
 
 
 async def test_follow_goes_on_after_docker_restart(daemon, image, uniq):
     # each run says who it is once, then ticks; TERM ends it at once
-    name = run_ctr(daemon, image, f"lv-restart-{uniq}",
-                   "trap 'exit 0' TERM; echo boot $(cat /proc/sys/kernel/random/uuid); "
-                   "while true; do echo tick; sleep 0.2; done", wait=False)
+    name = run_ctr(
+        daemon,
+        image,
+        f"lv-restart-{uniq}",
+        "trap 'exit 0' TERM; echo boot $(cat /proc/sys/kernel/random/uuid); "
+        "while true; do echo tick; sleep 0.2; done",
+        wait=False,
+    )
     app = PaneApp(daemon)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.pane
@@ -405,15 +472,17 @@ async def test_follow_goes_on_after_docker_restart(daemon, image, uniq):
             return [t for t in texts(pane) if t.startswith("boot ")]
 
         pane.open_container([name])
-        await wait_until(pilot, lambda: len(boots()) == 1 and "tick" in texts(pane),
-                         what="the first run")
+        await wait_until(
+            pilot, lambda: len(boots()) == 1 and "tick" in texts(pane), what="the first run"
+        )
         cid = daemon.docker("inspect", "-f", "{{.Id}}", name).stdout.strip()
         daemon.docker("restart", "-t", "5", name, timeout=60)
         await wait_until(pilot, lambda: len(boots()) == 2, what="the second run's first line")
         first, second = boots()
         assert first != second  # the new run's line, not the old one again
         assert started_again(pane) == [
-            f"container {name} started again (same id {cid[:12]}): following"]
+            f"container {name} started again (same id {cid[:12]}): following"
+        ]
         n = len(pane.model.buffer)
         await wait_until(pilot, lambda: len(pane.model.buffer) > n + 3, what="new ticks")
         assert pane.state == "streaming"
@@ -431,20 +500,23 @@ async def test_merged_view_reattaches_per_container(daemon, image, uniq):
     async with app.run_test(size=SIZE) as pilot:
         pane = app.pane
         pane.open_container([a, b])
-        await wait_until(pilot, lambda: {"a-first", "b-first"} <= set(texts(pane)),
-                         what="both first lines")
+        await wait_until(
+            pilot, lambda: {"a-first", "b-first"} <= set(texts(pane)), what="both first lines"
+        )
         daemon.docker("start", a)  # `a` runs again: only its new line comes
-        await wait_until(pilot, lambda: texts(pane).count("a-first") == 2,
-                         what="a's second run")
-        assert len(started_again(pane)) == 1 and f"container {a} started again" in \
-            started_again(pane)[0]
+        await wait_until(pilot, lambda: texts(pane).count("a-first") == 2, what="a's second run")
+        assert (
+            len(started_again(pane)) == 1
+            and f"container {a} started again" in started_again(pane)[0]
+        )
         await pilot.pause(0.5)
         assert texts(pane).count("a-first") == 2 and texts(pane).count("b-first") == 1
     daemon.docker("rm", "-f", a, b)
 
 
 async def test_close_streams_while_waiting_for_a_restart_is_quick_and_leaves_no_thread(
-        daemon, image, uniq):
+    daemon, image, uniq
+):
     a = run_ctr(daemon, image, f"lv-wait-{uniq}", "echo bye")
     b = run_ctr(daemon, image, f"lv-wait2-{uniq}", "echo bye2")
     app = PaneApp(daemon)
@@ -460,12 +532,21 @@ async def test_close_streams_while_waiting_for_a_restart_is_quick_and_leaves_no_
             t0 = time.monotonic()
             pane.close_streams()
             assert time.monotonic() - t0 < 0.5
-            await wait_until(pilot, lambda: not workers_running(app), what="the readers to end",
-                             timeout=3)
-            await wait_until(pilot, lambda: not [
-                t for t in threading.enumerate() if t.ident not in before
-                and t.name.startswith("dockscope-logs")],
-                what="the merge threads to end", timeout=3)
+            await wait_until(
+                pilot, lambda: not workers_running(app), what="the readers to end", timeout=3
+            )
+            await wait_until(
+                pilot,
+                lambda: (
+                    not [
+                        t
+                        for t in threading.enumerate()
+                        if t.ident not in before and t.name.startswith("dockscope-logs")
+                    ]
+                ),
+                what="the merge threads to end",
+                timeout=3,
+            )
             assert pane.state == "ended"
             # and nothing comes from the closed session when the container starts again
             n = len(pane.model.buffer)
@@ -479,7 +560,8 @@ async def test_close_streams_while_waiting_for_a_restart_is_quick_and_leaves_no_
         await pilot.pause(0.3)
         t0 = time.monotonic()
         await pane.remove()
-        await wait_until(pilot, lambda: not workers_running(app), what="readers after unmount",
-                         timeout=3)
+        await wait_until(
+            pilot, lambda: not workers_running(app), what="readers after unmount", timeout=3
+        )
         assert time.monotonic() - t0 < 3
     daemon.docker("rm", "-f", a, b)

@@ -1,4 +1,4 @@
-""""Why can't A reach B": static path checks and real probes between real containers.
+""" "Why can't A reach B": static path checks and real probes between real containers.
 
 Probes go only to containers these tests create and to the host through their
 bridge gateways; the "outside address" case uses TEST-NET-1 and must never be
@@ -53,7 +53,10 @@ class Topo:
         place: another dockerd starting on this shared host flushes them."""
         want = [
             ("FORWARD", ["-j", "DOCKER-ISOLATION-STAGE-1"]),
-            ("DOCKER-ISOLATION-STAGE-1", ["-i", br_a, "!", "-o", br_a, "-j", "DOCKER-ISOLATION-STAGE-2"]),
+            (
+                "DOCKER-ISOLATION-STAGE-1",
+                ["-i", br_a, "!", "-o", br_a, "-j", "DOCKER-ISOLATION-STAGE-2"],
+            ),
             ("DOCKER-ISOLATION-STAGE-2", ["-o", br_b, "-j", "DROP"]),
         ]
         for chain, spec in want:
@@ -118,7 +121,9 @@ def test_same_network_reachable_then_cut_by_a_down_veth(daemon, topo):
     try:
         rep = explain_path(snapshot(daemon), a, b, port=8080, probe=True)
         assert rep.verdict == "unreachable"
-        assert rep.first_failure.startswith(veth) and rep.hops[rep.first_failure_index].kind == "veth"
+        assert (
+            rep.first_failure.startswith(veth) and rep.hops[rep.first_failure_index].kind == "veth"
+        )
         assert checks(rep, "probe")["tcp connect"] == "fail"
     finally:
         sh("ip", "link", "set", veth, "up")
@@ -265,7 +270,10 @@ def test_missing_source_and_stopped_destination(daemon, topo):
     b = topo.run("sdst")
     daemon.docker("stop", "-t", "0", b)
     rep = explain_path(snapshot(daemon), a, b, port=80)
-    assert rep.verdict == "unreachable" and rep.hops[rep.first_failure_index].kind in ("destination", "dns")
+    assert rep.verdict == "unreachable" and rep.hops[rep.first_failure_index].kind in (
+        "destination",
+        "dns",
+    )
 
 
 # --------------------------------------------------------------------------- CLI
@@ -278,14 +286,26 @@ def test_cli_path_json_and_exit_codes(daemon, topo):
     other = topo.run("cother")  # default bridge: no name, different network
     time.sleep(0.3)
     env = daemon.env()
-    r = subprocess.run([sys.executable, "-m", "tui", "path", a, b, "--port", "8080", "--probe",
-                        "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "path", a, b, "--port", "8080", "--probe", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(r.stdout)
     assert data["verdict"] == "reachable" and data["first_failure"] is None
     assert all({"name", "status", "checks"} <= set(h) for h in data["hops"])
-    r = subprocess.run([sys.executable, "-m", "tui", "path", a, other, "--port", "80"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "path", a, other, "--port", "80"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 1
     assert "verdict: unreachable" in r.stdout and "<-- first failure" in r.stdout
     assert "✗" in r.stdout and "▼" in r.stdout
@@ -298,8 +318,13 @@ def test_dns_query_and_answer_codec():
     q = build_dns_query("web.example", 0x1234)
     assert q[:2] == b"\x12\x34" and b"\x03web\x07example\x00" in q
     # answer: header, the question, one A record with a compression pointer
-    ans = (struct.pack("!HHHHHH", 0x1234, 0x8180, 1, 1, 0, 0) + q[12:]
-           + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 600, 4) + socket.inet_aton("10.1.2.3"))
+    ans = (
+        struct.pack("!HHHHHH", 0x1234, 0x8180, 1, 1, 0, 0)
+        + q[12:]
+        + b"\xc0\x0c"
+        + struct.pack("!HHIH", 1, 1, 600, 4)
+        + socket.inet_aton("10.1.2.3")
+    )
     assert parse_dns_answer(ans, 0x1234) == (0, ["10.1.2.3"])
     nx = struct.pack("!HHHHHH", 0x1234, 0x8183, 1, 0, 0, 0) + q[12:]
     assert parse_dns_answer(nx, 0x1234) == (3, [])

@@ -51,26 +51,36 @@ class Lab:
         self.procs: list[subprocess.Popen] = []
         self.pids: dict[str, int] = {}
 
-    def up(self, sleepers: bool = True) -> "Lab":
+    def up(self, sleepers: bool = True) -> Lab:
         sh(f"ip link add {self.bridge} type bridge")
         sh(f"ip addr add {self.net}.1/24 dev {self.bridge}")
         sh(f"ip link set {self.bridge} up")
         host_batch = []
         for ns, veth in zip(self.ns, self.veth):
             sh(f"ip netns add {ns}")
-            host_batch += [f"link add {veth} type veth peer name eth0 netns {ns}",
-                           f"link set {veth} master {self.bridge} up"]
+            host_batch += [
+                f"link add {veth} type veth peer name eth0 netns {ns}",
+                f"link set {veth} master {self.bridge} up",
+            ]
         _batch(None, host_batch)
         for i, ns in enumerate(self.ns):
-            _batch(ns, ["link set lo up",
-                        f"addr add {self.net}.{i + 2}/24 dev eth0",
-                        f"addr add fd53:{self.tag[:4]}::{i + 2}/64 dev eth0 nodad",
-                        "link set eth0 up",
-                        f"route add default via {self.net}.1"])
+            _batch(
+                ns,
+                [
+                    "link set lo up",
+                    f"addr add {self.net}.{i + 2}/24 dev eth0",
+                    f"addr add fd53:{self.tag[:4]}::{i + 2}/64 dev eth0 nodad",
+                    "link set eth0 up",
+                    f"route add default via {self.net}.1",
+                ],
+            )
         if sleepers:
             for ns in self.ns:
-                p = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "300"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                p = subprocess.Popen(
+                    ["ip", "netns", "exec", ns, "sleep", "300"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 self.procs.append(p)
                 self.pids[ns] = p.pid
             # ip netns exec has switched namespaces once /proc/<pid>/ns/net differs
@@ -112,7 +122,7 @@ def lab():
 
 @root_only
 def test_read_sandbox_matches_ip_inside(lab):
-    ns, pid = lab.ns[0], lab.pids[lab.ns[0]]
+    pid = lab.pids[lab.ns[0]]
     links = kernel.read_links()
     info = sandbox.read_sandboxes([("c0", pid, None)], kernel.links_by_index(links))["c0"]
     assert info.error is None, info.error
@@ -131,8 +141,9 @@ def test_read_sandbox_matches_ip_inside(lab):
         assert itf.mac == ref["address"]
         assert itf.kind == (ref.get("linkinfo") or {}).get("info_kind")
         assert itf.peer_ifindex == ref.get("link_index")
-        assert itf.addresses == [f"{a['local']}/{a['prefixlen']}"
-                                 for a in ref_addrs[name].get("addr_info", [])]
+        assert itf.addresses == [
+            f"{a['local']}/{a['prefixlen']}" for a in ref_addrs[name].get("addr_info", [])
+        ]
 
     # the join: eth0's peer is our host veth on our bridge, both ways round
     eth0 = got["eth0"]
@@ -148,10 +159,16 @@ def test_read_sandbox_matches_ip_inside(lab):
 
     want4 = [norm(r) for r in ipj(f"nsenter -t {pid} -n ip -4 -j route show table main")]
     want6 = [norm(r) for r in ipj(f"nsenter -t {pid} -n ip -6 -j route show table main")]
-    got4 = [(r.dst, r.gateway, r.dev, r.src, None if r.scope == "global" else r.scope)
-            for r in info.routes if r.family == 4]
-    got6 = [(r.dst, r.gateway, r.dev, r.src, None if r.scope == "global" else r.scope)
-            for r in info.routes if r.family == 6]
+    got4 = [
+        (r.dst, r.gateway, r.dev, r.src, None if r.scope == "global" else r.scope)
+        for r in info.routes
+        if r.family == 4
+    ]
+    got6 = [
+        (r.dst, r.gateway, r.dev, r.src, None if r.scope == "global" else r.scope)
+        for r in info.routes
+        if r.family == 6
+    ]
     assert got4 == want4
     assert got6 == want6
     assert ("default", f"{lab.net}.1", "eth0", None, None) in got4
@@ -163,12 +180,15 @@ def test_sandbox_key_fallback_and_errors(lab):
     links_idx = kernel.links_by_index(kernel.read_links())
     dead = 4_000_000  # above pid_max
     gone = f"/run/netns/dstest-{lab.tag}-missing"
-    res = sandbox.read_sandboxes([
-        ("key", None, f"/run/netns/{lab.ns[1]}"),
-        ("deadpid", dead, f"/run/netns/{lab.ns[1]}"),
-        ("nothing", dead, gone),
-        ("none", None, None),
-    ], links_idx)
+    res = sandbox.read_sandboxes(
+        [
+            ("key", None, f"/run/netns/{lab.ns[1]}"),
+            ("deadpid", dead, f"/run/netns/{lab.ns[1]}"),
+            ("nothing", dead, gone),
+            ("none", None, None),
+        ],
+        links_idx,
+    )
     assert res["key"].error is None and res["key"].netns == f"/run/netns/{lab.ns[1]}"
     eth0 = next(i for i in res["key"].interfaces if i.name == "eth0")
     assert eth0.host_veth == lab.veth[1] and eth0.bridge == lab.bridge
@@ -185,8 +205,9 @@ def test_pid_that_is_not_the_sandbox_defers_to_the_key(lab):
     """A pid from another PID namespace (or reused) points elsewhere: the
     SandboxKey, when it is a real netns handle, wins."""
     wrong_pid = lab.pids[lab.ns[1]]
-    info = sandbox.read_sandboxes([("c", wrong_pid, f"/run/netns/{lab.ns[0]}")],
-                                  kernel.links_by_index(kernel.read_links()))["c"]
+    info = sandbox.read_sandboxes(
+        [("c", wrong_pid, f"/run/netns/{lab.ns[0]}")], kernel.links_by_index(kernel.read_links())
+    )["c"]
     assert info.netns == f"/run/netns/{lab.ns[0]}" and any("reused" in n for n in info.notes)
     eth0 = next(i for i in info.interfaces if i.name == "eth0")
     assert eth0.host_veth == lab.veth[0]
@@ -205,11 +226,14 @@ def test_pid_that_is_not_the_sandbox_defers_to_the_key(lab):
 @root_only
 def test_shared_and_host_namespaces(lab):
     pid = lab.pids[lab.ns[0]]
-    res = sandbox.read_sandboxes([
-        ("a", pid, None),
-        ("b", None, f"/run/netns/{lab.ns[0]}"),  # same netns as "a"
-        ("host", os.getpid(), None),
-    ], kernel.links_by_index(kernel.read_links()))
+    res = sandbox.read_sandboxes(
+        [
+            ("a", pid, None),
+            ("b", None, f"/run/netns/{lab.ns[0]}"),  # same netns as "a"
+            ("host", os.getpid(), None),
+        ],
+        kernel.links_by_index(kernel.read_links()),
+    )
     a, b, host = res["a"], res["b"], res["host"]
     assert a.netns_inode == b.netns_inode and a.interfaces == b.interfaces
     assert a.interfaces is not b.interfaces  # copies: the join may enrich each
@@ -254,8 +278,10 @@ def test_thirty_namespaces_fast():
         links = kernel.read_links()
         idx = kernel.links_by_index(links)
         # half by pid, half by SandboxKey-style path only
-        targets = [(ns, lab.pids[ns] if i % 2 == 0 else None, f"/run/netns/{ns}")
-                   for i, ns in enumerate(lab.ns)]
+        targets = [
+            (ns, lab.pids[ns] if i % 2 == 0 else None, f"/run/netns/{ns}")
+            for i, ns in enumerate(lab.ns)
+        ]
         sandbox.read_sandboxes(targets[:2], idx)  # warm up imports
         t0 = time.perf_counter()
         res = sandbox.read_sandboxes(targets, idx)
@@ -263,10 +289,13 @@ def test_thirty_namespaces_fast():
         t0 = time.perf_counter()
         res8 = sandbox.read_sandboxes(targets, idx, workers=8)
         t_pool = time.perf_counter() - t0
-        msg = (f"read_sandboxes: {len(targets)} namespaces in {t_one * 1000:.1f} ms "
-               f"(default, 1 thread), {t_pool * 1000:.1f} ms (8 threads)")
+        msg = (
+            f"read_sandboxes: {len(targets)} namespaces in {t_one * 1000:.1f} ms "
+            f"(default, 1 thread), {t_pool * 1000:.1f} ms (8 threads)"
+        )
         try:
             from pyroute2 import IPRoute
+
             t0 = time.perf_counter()
             for ns in lab.ns[:5]:
                 with IPRoute(netns=f"/run/netns/{ns}", flags=0) as ipr:
@@ -311,15 +340,22 @@ def test_read_resolv_conf_docker26(tmp_path):
     p = tmp_path / "resolv.conf"
     p.write_text(DOCKER26)
     cfg = sandbox.read_resolv_conf(str(p))
-    assert cfg == DnsConfig(nameservers=["127.0.0.11"], search=["corp.example", "svc.example"],
-                            options=["edns0", "trust-ad", "ndots:0"], path=str(p),
-                            ext_servers=["host(127.0.0.53)", "10.0.0.2"], error=None)
+    assert cfg == DnsConfig(
+        nameservers=["127.0.0.11"],
+        search=["corp.example", "svc.example"],
+        options=["edns0", "trust-ad", "ndots:0"],
+        path=str(p),
+        ext_servers=["host(127.0.0.53)", "10.0.0.2"],
+        error=None,
+    )
 
 
 def test_read_resolv_conf_variants(tmp_path):
     p = tmp_path / "r"
-    p.write_text("; comment\ndomain a.example\nnameserver 8.8.8.8\nnameserver  1.1.1.1 \n"
-                 "options rotate\noptions timeout:2\n")
+    p.write_text(
+        "; comment\ndomain a.example\nnameserver 8.8.8.8\nnameserver  1.1.1.1 \n"
+        "options rotate\noptions timeout:2\n"
+    )
     cfg = sandbox.read_resolv_conf(str(p))
     assert cfg.nameservers == ["8.8.8.8", "1.1.1.1"]
     assert cfg.search == ["a.example"] and cfg.options == ["rotate", "timeout:2"]
@@ -359,26 +395,35 @@ def test_container_eth0_maps_to_the_veth_brctl_lists(daemon, uniq, image):
             assert eth0.mac == ep["MacAddress"]
             assert eth0.bridge == want_bridge and eth0.host_veth.startswith("veth")
             # brctl lists that veth under that bridge
-            out = subprocess.run(["brctl", "show", want_bridge], capture_output=True,
-                                 text=True, check=True).stdout
+            out = subprocess.run(
+                ["brctl", "show", want_bridge], capture_output=True, text=True, check=True
+            ).stdout
             assert eth0.host_veth in out.split()
             assert kernel.format_brctl_show(bridges, names=want_bridge) == out
-            assert any(r.dst == "default" and r.gateway == ep["Gateway"] and r.dev == "eth0"
-                       for r in info.routes)
+            assert any(
+                r.dst == "default" and r.gateway == ep["Gateway"] and r.dev == "eth0"
+                for r in info.routes
+            )
             # the SandboxKey (under the test daemon's exec-root) leads to the same netns
-            by_key = sandbox.read_sandboxes([("k", None, c["NetworkSettings"]["SandboxKey"])],
-                                            kernel.links_by_index(links))["k"]
+            by_key = sandbox.read_sandboxes(
+                [("k", None, c["NetworkSettings"]["SandboxKey"])], kernel.links_by_index(links)
+            )["k"]
             assert by_key.netns_inode == info.netns_inode and by_key.nsid == info.nsid
             # resolv.conf: ResolvConfPath on the host == /proc/<pid>/root/etc/resolv.conf
             dns = sandbox.read_resolv_conf(c["ResolvConfPath"])
             assert dns.error is None and dns.nameservers
             inside = sandbox.read_resolv_conf(f"/proc/{c['State']['Pid']}/root/etc/resolv.conf")
-            assert (inside.nameservers, inside.search, inside.options) == \
-                (dns.nameservers, dns.search, dns.options)
-            exec_out = daemon.docker("exec", c["Name"].lstrip("/"), "cat",
-                                     "/etc/resolv.conf").stdout
-            assert [ln.split()[1] for ln in exec_out.splitlines()
-                    if ln.startswith("nameserver")] == dns.nameservers
+            assert (inside.nameservers, inside.search, inside.options) == (
+                dns.nameservers,
+                dns.search,
+                dns.options,
+            )
+            exec_out = daemon.docker(
+                "exec", c["Name"].lstrip("/"), "cat", "/etc/resolv.conf"
+            ).stdout
+            assert [
+                ln.split()[1] for ln in exec_out.splitlines() if ln.startswith("nameserver")
+            ] == dns.nameservers
         user_dns = sandbox.read_resolv_conf(cs[1]["ResolvConfPath"])
         assert user_dns.nameservers == ["127.0.0.11"]  # embedded DNS on user networks
     finally:

@@ -62,8 +62,14 @@ def sh(*cmd: str, **kw) -> str:
 
 def cli(daemon, *args: str, check=True) -> subprocess.CompletedProcess:
     env = daemon.env()
-    r = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
-                       env=env, cwd=os.path.dirname(os.path.dirname(__file__)), timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+        timeout=120,
+    )
     if check and r.returncode != 0:
         raise AssertionError(f"dockscope {args} rc={r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
@@ -85,17 +91,44 @@ def topo(daemon):
     sh("ip", "link", "set", t["peer"], "up")
     second = str(daemon.pool).split(".")[1]
     t["mv_subnet"] = f"10.{second}.250.0/24"
-    d("network", "create", "-d", "macvlan", "-o", f"parent={t['parent']}",
-      "--subnet", t["mv_subnet"], t["mv"])
+    d(
+        "network",
+        "create",
+        "-d",
+        "macvlan",
+        "-o",
+        f"parent={t['parent']}",
+        "--subnet",
+        t["mv_subnet"],
+        t["mv"],
+    )
     t["p_tcp"], t["p_lo"], t["p_udp"] = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
     t["p_range"] = free_range(2)
     t["web"], t["dflt"], t["stop"] = f"web{u}", f"def{u}", f"stp{u}"
     t["hostc"], t["nonec"], t["intc"], t["mvc"] = f"hst{u}", f"non{u}", f"int{u}", f"mvc{u}"
-    d("run", "-d", "--name", t["web"], "--network", t["fa"], "--network-alias", f"api{u}",
-      "-p", f"{t['p_tcp']}:80", "-p", f"127.0.0.1:{t['p_lo']}:8080",
-      "-p", f"{t['p_udp']}:53/udp",
-      "-p", f"{t['p_range']}-{t['p_range'] + 1}:9000-9001",
-      IMG, "httpd", "-f", "-p", "80")
+    d(
+        "run",
+        "-d",
+        "--name",
+        t["web"],
+        "--network",
+        t["fa"],
+        "--network-alias",
+        f"api{u}",
+        "-p",
+        f"{t['p_tcp']}:80",
+        "-p",
+        f"127.0.0.1:{t['p_lo']}:8080",
+        "-p",
+        f"{t['p_udp']}:53/udp",
+        "-p",
+        f"{t['p_range']}-{t['p_range'] + 1}:9000-9001",
+        IMG,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+    )
     d("network", "connect", "--alias", f"second{u}", t["fb"], t["web"])
     d("run", "-d", "--name", t["dflt"], IMG, "sleep", "3600")
     d("run", "-d", "--name", t["stop"], "--network", t["fa"], IMG, "sleep", "3600")
@@ -110,10 +143,15 @@ def topo(daemon):
     d("exec", t["web"], "ping", "-c", "1", "-W", "1", gw, check=False)
     # a host listener owned by a known process
     t["p_host"] = free_port()
-    lst = subprocess.Popen([sys.executable, "-c",
-                            "import socket,time;s=socket.socket();"
-                            "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
-                            f"s.bind(('127.0.0.1',{t['p_host']}));s.listen();time.sleep(600)"])
+    lst = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket,time;s=socket.socket();"
+            "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+            f"s.bind(('127.0.0.1',{t['p_host']}));s.listen();time.sleep(600)",
+        ]
+    )
     t["listener_pid"] = lst.pid
     time.sleep(0.5)
     m = Model(host=daemon.host)
@@ -164,9 +202,12 @@ def test_networks_match_docker_network_inspect(daemon, topo):
         assert n.id == raw["Id"] and n.driver == raw["Driver"] and n.scope == raw["Scope"]
         assert n.internal == raw["Internal"] and n.attachable == raw["Attachable"]
         assert [(s.subnet, s.gateway) for s in n.subnets] == [
-            (c["Subnet"], c.get("Gateway")) for c in (raw["IPAM"]["Config"] or [])]
-        want = {cid: (c["EndpointID"], c["IPv4Address"].split("/")[0] or None, c["MacAddress"] or None)
-                for cid, c in (raw["Containers"] or {}).items()}
+            (c["Subnet"], c.get("Gateway")) for c in (raw["IPAM"]["Config"] or [])
+        ]
+        want = {
+            cid: (c["EndpointID"], c["IPv4Address"].split("/")[0] or None, c["MacAddress"] or None)
+            for cid, c in (raw["Containers"] or {}).items()
+        }
         got = {e.container_id: (e.endpoint_id, e.ipv4, e.mac) for e in n.endpoints}
         assert got == want, name
     assert snap.network(topo["fi"]).internal
@@ -194,8 +235,10 @@ def test_endpoints_have_aliases_veths_and_sandbox_ifnames(daemon, topo):
         inner = by_mac[raw["MacAddress"]]
         assert ep.sandbox_ifname == inner["ifname"]
         assert ep.host_veth == host_links[inner["link_index"]]
-    assert f"api{topo['u']}" in next(e for e in snap.network(topo["fa"]).endpoints
-                                     if e.container == topo["web"]).aliases
+    assert (
+        f"api{topo['u']}"
+        in next(e for e in snap.network(topo["fa"]).endpoints if e.container == topo["web"]).aliases
+    )
 
 
 # ------------------------------------------------------------------ containers
@@ -207,18 +250,27 @@ def test_containers_sandboxes_match_nsenter(daemon, topo):
         name = topo[key]
         c = snap.container(name)
         raw = inspect(daemon, name)[0]
-        assert c.id == raw["Id"] and c.state == raw["State"]["Status"] and c.pid == raw["State"]["Pid"]
+        assert (
+            c.id == raw["Id"] and c.state == raw["State"]["Status"] and c.pid == raw["State"]["Pid"]
+        )
         assert c.networks == sorted(raw["NetworkSettings"]["Networks"])
         addrs = json.loads(sh("nsenter", "-t", str(c.pid), "-n", "ip", "-j", "addr"))
-        want = {a["ifname"]: (a.get("address"), sorted(f"{i['local']}/{i['prefixlen']}"
-                                                        for i in a["addr_info"]))
-                for a in addrs}
+        want = {
+            a["ifname"]: (
+                a.get("address"),
+                sorted(f"{i['local']}/{i['prefixlen']}" for i in a["addr_info"]),
+            )
+            for a in addrs
+        }
         got = {i.name: (i.mac, sorted(i.addresses)) for i in c.interfaces}
         assert got == want, name
         routes = json.loads(sh("nsenter", "-t", str(c.pid), "-n", "ip", "-j", "-4", "route"))
         want_r = sorted((r["dst"], r.get("gateway"), r.get("dev")) for r in routes)
-        got_r = sorted((r.dst, r.gateway, r.dev) for r in c.routes if r.family == 4
-                       and (r.table in (None, 254)))
+        got_r = sorted(
+            (r.dst, r.gateway, r.dev)
+            for r in c.routes
+            if r.family == 4 and (r.table in (None, 254))
+        )
         assert got_r == want_r, name
         resolv = open(f"/proc/{c.pid}/root/etc/resolv.conf").read()
         ns = re.findall(r"^nameserver\s+(\S+)", resolv, re.M)
@@ -252,15 +304,19 @@ def test_stopped_host_and_none_containers(daemon, topo):
 def test_ports_match_docker_and_name_their_holder(daemon, topo):
     snap = topo["snap"]
     raw = inspect(daemon, topo["web"])[0]["NetworkSettings"]["Ports"]
-    want = sorted((int(k.split("/")[0]), k.split("/")[1], b["HostIp"], int(b["HostPort"]))
-                  for k, v in raw.items() for b in (v or []))
+    want = sorted(
+        (int(k.split("/")[0]), k.split("/")[1], b["HostIp"], int(b["HostPort"]))
+        for k, v in raw.items()
+        for b in (v or [])
+    )
     c = snap.container(topo["web"])
     got = sorted((p.container_port, p.protocol, p.host_ip, p.host_port) for p in c.ports)
     assert got == want
     lo = next(p for p in c.ports if p.host_port == topo["p_lo"])
     assert lo.host_ip == "127.0.0.1"
-    assert {p.container_port for p in c.ports if p.host_port in
-            (topo["p_range"], topo["p_range"] + 1)} == {9000, 9001}
+    assert {
+        p.container_port for p in c.ports if p.host_port in (topo["p_range"], topo["p_range"] + 1)
+    } == {9000, 9001}
     # the userland proxy holds the published ports on this engine
     tcp = next(p for p in c.ports if p.host_port == topo["p_tcp"] and p.host_ip == "0.0.0.0")
     assert tcp.listener_process == "docker-proxy" and tcp.owner == "docker-proxy"
@@ -307,11 +363,17 @@ def test_bridges_and_their_ports(daemon, topo):
     web_port = next(p for p in br.ports if p.container == topo["web"])
     assert web_port.sandbox_ifname in ("eth0", "eth1") and web_port.state == "forwarding"
     fdb = json.loads(sh("bridge", "-j", "fdb", "show", "br", br.name))
-    want = {(f["mac"], f["ifname"]) for f in fdb if f.get("master") == br.name
-            or ("master" not in f and f.get("ifname") != br.name and "self" not in f.get("flags", []))}
+    want = {
+        (f["mac"], f["ifname"])
+        for f in fdb
+        if f.get("master") == br.name
+        or ("master" not in f and f.get("ifname") != br.name and "self" not in f.get("flags", []))
+    }
     got = {(f.mac, f.port) for f in br.fdb}
     assert got >= {w for w in want if w[1] != br.name}
-    web_mac = inspect(daemon, topo["web"])[0]["NetworkSettings"]["Networks"][topo["fa"]]["MacAddress"]
+    web_mac = inspect(daemon, topo["web"])[0]["NetworkSettings"]["Networks"][topo["fa"]][
+        "MacAddress"
+    ]
     assert any(f.mac == web_mac and not f.is_local and f.port == web_port.name for f in br.fdb)
 
 
@@ -325,8 +387,11 @@ def test_brctl_show_is_byte_for_byte_brctl(daemon, topo):
 
 def test_brctl_show_containers_names_who_sits_behind_each_veth(daemon, topo):
     out = cli(daemon, "brctl", "show", "--containers").stdout
-    web_port = next(p for p in topo["snap"].bridge(topo["snap"].network(topo["fa"]).bridge).ports
-                    if p.container == topo["web"])
+    web_port = next(
+        p
+        for p in topo["snap"].bridge(topo["snap"].network(topo["fa"]).bridge).ports
+        if p.container == topo["web"]
+    )
     line = next(ln for ln in out.splitlines() if web_port.name in ln)
     assert topo["web"] in line and topo["fa"] in line
 
@@ -336,13 +401,41 @@ def test_brctl_show_containers_names_who_sits_behind_each_veth(daemon, topo):
 
 CONTRACT = {
     "engine": ["server_version", "api_version", "debug", "daemon"],
-    "networks": ["id", "name", "driver", "scope", "internal", "attachable", "subnets", "bridge",
-                 "parent", "endpoints"],
-    "endpoints": ["container", "container_id", "endpoint_id", "ipv4", "mac", "aliases",
-                  "host_veth", "sandbox_ifname"],
+    "networks": [
+        "id",
+        "name",
+        "driver",
+        "scope",
+        "internal",
+        "attachable",
+        "subnets",
+        "bridge",
+        "parent",
+        "endpoints",
+    ],
+    "endpoints": [
+        "container",
+        "container_id",
+        "endpoint_id",
+        "ipv4",
+        "mac",
+        "aliases",
+        "host_veth",
+        "sandbox_ifname",
+    ],
     "bridges": ["name", "bridge_id", "stp_enabled", "interfaces", "network", "fdb"],
     "fdb": ["port", "mac", "is_local", "ageing_timer"],
-    "containers": ["id", "name", "state", "pid", "networks", "interfaces", "routes", "dns", "ports"],
+    "containers": [
+        "id",
+        "name",
+        "state",
+        "pid",
+        "networks",
+        "interfaces",
+        "routes",
+        "dns",
+        "ports",
+    ],
     "interfaces": ["name", "mac", "addresses", "host_veth"],
     "ports": ["container_port", "protocol", "host_ip", "host_port"],
     "listeners": ["protocol", "ip", "port", "pid", "process"],
@@ -377,7 +470,8 @@ def test_snapshot_json_contract(daemon, topo):
         assert set(CONTRACT["listeners"]) <= set(l)
     web = next(c for c in data["containers"] if c["name"] == topo["web"])
     assert web == to_jsonable(topo["snap"].container(topo["web"])) | {
-        k: web[k] for k in ("status",)}  # same model in the CLI and the library
+        k: web[k] for k in ("status",)
+    }  # same model in the CLI and the library
 
 
 def test_text_snapshot_mentions_every_container(daemon, topo):
@@ -388,8 +482,13 @@ def test_text_snapshot_mentions_every_container(daemon, topo):
 
 def test_no_engine_is_one_line_exit_2_and_kernel_still_prints(tmp_path):
     env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/nope.sock")
-    r = subprocess.run([sys.executable, "-m", "tui", "snapshot", "--json"], capture_output=True,
-                       text=True, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "snapshot", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "does not exist" in r.stderr
     assert "Traceback" not in r.stderr
@@ -433,13 +532,18 @@ def test_docker_context_is_honoured(daemon, tmp_path):
     name = "dstest"
     meta = tmp_path / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps(
-        {"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": daemon.host}}}))
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": daemon.host}}})
+    )
     env = dict(os.environ, DOCKER_CONFIG=str(tmp_path))
     env.pop("DOCKER_HOST", None)
-    r = subprocess.run([sys.executable, "-m", "tui", "--context", name, "snapshot", "--json",
-                        "--no-sandboxes"], capture_output=True, text=True, env=env,
-                       cwd=os.path.dirname(os.path.dirname(__file__)))
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "--context", name, "snapshot", "--json", "--no-sandboxes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["engine"]["host"] == daemon.host and data["engine"]["context"] == name
@@ -505,9 +609,12 @@ def test_attachable_overlay_after_swarm_init(daemon):
         raw = net_inspect(daemon, name)
         n = snap.network(name)
         assert n.driver == "overlay" and n.scope == "swarm" and n.attachable
-        assert n.vxlan_ids == raw["Options"]["com.docker.network.driver.overlay.vxlanid_list"].split(",")
+        assert n.vxlan_ids == raw["Options"][
+            "com.docker.network.driver.overlay.vxlanid_list"
+        ].split(",")
         assert [(s.subnet, s.gateway) for s in n.subnets] == [
-            (c["Subnet"], c.get("Gateway")) for c in raw["IPAM"]["Config"]]
+            (c["Subnet"], c.get("Gateway")) for c in raw["IPAM"]["Config"]
+        ]
         ep = next(e for e in n.endpoints if e.container == cname)
         assert ep.ipv4 == raw["Containers"][ep.container_id]["IPv4Address"].split("/")[0]
         assert snap.engine.swarm_state == "active"
@@ -595,9 +702,14 @@ def test_remote_engine_engine_part_works_kernel_part_says_why(daemon, tmp_path):
     t.start()
     try:
         env = dict(os.environ, DOCKER_HOST=f"tcp://{ip}:{port}")
-        r = subprocess.run([sys.executable, "-m", "tui", "snapshot", "--json"], capture_output=True,
-                           text=True, env=env, cwd=os.path.dirname(os.path.dirname(__file__)),
-                           timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "tui", "snapshot", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=os.path.dirname(os.path.dirname(__file__)),
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         data = json.loads(r.stdout)
         assert data["engine"]["reachable"] and data["engine"]["local"] is False

@@ -62,9 +62,14 @@ class Listening:
         self.proc: subprocess.Popen | None = None
         self.bound: list[tuple[str, str, int]] = []
 
-    def __enter__(self) -> "Listening":
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+    def __enter__(self) -> Listening:
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("listener failed: " + self.proc.stderr.read())
@@ -89,8 +94,7 @@ class Listening:
 
 def _ss_entries() -> set[tuple[str, str, int, int | None]]:
     """(proto, ip, port, pid) from ``ss -ltnup -H`` (one per owning pid)."""
-    out = subprocess.run(["ss", "-ltnup", "-H"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["ss", "-ltnup", "-H"], capture_output=True, text=True, check=True).stdout
     entries = set()
     for line in out.splitlines():
         parts = line.split()
@@ -138,20 +142,24 @@ def test_read_listeners_names_own_process_and_matches_ss():
         assert ours_ps == ours_ss, (ours_ps, ours_ss)
         # reading our own netns through /proc/<pid>/net gives the same sockets
         via_proc = read_netns_listeners(lst.pid)
-        assert {(li.protocol, li.ip, li.port, li.pid) for li in via_proc
-                if li.port in ports} == ours_ps
+        assert {
+            (li.protocol, li.ip, li.port, li.pid) for li in via_proc if li.port in ports
+        } == ours_ps
         assert os.geteuid() != 0 or not any("not root" in n for n in notes)
 
 
 def test_read_listeners_dedupes_shared_socket():
     """A socket held by two fds of a parent and by its child is one listener
     (psutil attributes a socket to the first pid it finds holding it)."""
-    code = ("import socket,os,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); "
-            "s.listen(); print(s.getsockname()[1], flush=True); s2=os.dup(s.fileno()); "
-            "pid=os.fork()\nif pid==0: time.sleep(30); os._exit(0)\n"
-            "print(pid, flush=True); sys.stdin.read(); os.kill(pid,9)")
-    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
+    code = (
+        "import socket,os,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); "
+        "s.listen(); print(s.getsockname()[1], flush=True); s2=os.dup(s.fileno()); "
+        "pid=os.fork()\nif pid==0: time.sleep(30); os._exit(0)\n"
+        "print(pid, flush=True); sys.stdin.read(); os.kill(pid,9)"
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(p.stdout.readline())
         child = int(p.stdout.readline())
@@ -175,9 +183,11 @@ def test_read_listeners_timing():
     subprocess.run(["ss", "-ltnup", "-H"], capture_output=True, check=True)
     ss_time = time.perf_counter() - t
     nproc = sum(1 for e in os.listdir("/proc") if e.isdigit())
-    print(f"\nread_listeners: {n} listeners, {nproc} processes, "
-          f"best {min(runs) * 1000:.1f} ms, median {sorted(runs)[2] * 1000:.1f} ms "
-          f"(ss -ltnup: {ss_time * 1000:.1f} ms)")
+    print(
+        f"\nread_listeners: {n} listeners, {nproc} processes, "
+        f"best {min(runs) * 1000:.1f} ms, median {sorted(runs)[2] * 1000:.1f} ms "
+        f"(ss -ltnup: {ss_time * 1000:.1f} ms)"
+    )
     assert min(runs) < 1.0
 
 
@@ -213,29 +223,68 @@ def test_parse_proc_net_ipv6_word_order():
     addr = ipaddress.IPv6Address("fe80::42:acff:fe11:2")
     words = struct.unpack(">4I", addr.packed)
     hexed = "".join(struct.pack("<I", w).hex().upper() for w in words)
-    line = (f"  sl header\n   0: {hexed}:1F90 {'0' * 32}:0000 0A 0 0 0 0 0 55 1\n")
+    line = f"  sl header\n   0: {hexed}:1F90 {'0' * 32}:0000 0A 0 0 0 0 0 55 1\n"
     assert parse_proc_net(line, "tcp", 6) == [(str(addr), 8080, "0A", 55)]
 
 
 def test_proxy_target_and_classify():
-    cmd = ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port",
-           "8080", "-container-ip", "172.17.0.2", "-container-port", "80", "-use-listen-fd"]
+    cmd = [
+        "/usr/bin/docker-proxy",
+        "-proto",
+        "tcp",
+        "-host-ip",
+        "0.0.0.0",
+        "-host-port",
+        "8080",
+        "-container-ip",
+        "172.17.0.2",
+        "-container-port",
+        "80",
+        "-use-listen-fd",
+    ]
     assert proxy_target(cmd) == ("tcp", "0.0.0.0", 8080, "172.17.0.2", 80)
-    cmd2 = ["docker-proxy", "--proto=udp", "--host-ip=::", "--host-port=53",
-            "--container-ip=fd00::2", "--container-port=5353"]
+    cmd2 = [
+        "docker-proxy",
+        "--proto=udp",
+        "--host-ip=::",
+        "--host-port=53",
+        "--container-ip=fd00::2",
+        "--container-port=5353",
+    ]
     assert proxy_target(cmd2) == ("udp", "::", 53, "fd00::2", 5353)
     assert proxy_target(["nginx", "-g", "daemon off;"]) is None
     assert proxy_target([]) is None
 
-    li = Listener(protocol="tcp", ip="0.0.0.0", port=8080, pid=1, process="docker-proxy",
-                  cmdline=cmd)
+    li = Listener(
+        protocol="tcp", ip="0.0.0.0", port=8080, pid=1, process="docker-proxy", cmdline=cmd
+    )
     assert classify_owner(li) == "docker-proxy"
     assert (li.owner, li.container_ip, li.container_port) == ("docker-proxy", "172.17.0.2", 80)
-    assert classify_owner(Listener("tcp", "0.0.0.0", 80, 2, "dockerd", cmdline=["/usr/bin/dockerd"])) == "dockerd"
-    assert classify_owner(Listener("tcp", "0.0.0.0", 80, 3, "rootlesskit",
-                                   cmdline=["rootlesskit", "--net=slirp4netns"])) == "rootlesskit"
-    assert classify_owner(Listener("udp", "127.0.0.53", 53, 4, "systemd-resolve",
-                                   cmdline=["/lib/systemd/systemd-resolved"])) == "foreign"
+    assert (
+        classify_owner(Listener("tcp", "0.0.0.0", 80, 2, "dockerd", cmdline=["/usr/bin/dockerd"]))
+        == "dockerd"
+    )
+    assert (
+        classify_owner(
+            Listener(
+                "tcp", "0.0.0.0", 80, 3, "rootlesskit", cmdline=["rootlesskit", "--net=slirp4netns"]
+            )
+        )
+        == "rootlesskit"
+    )
+    assert (
+        classify_owner(
+            Listener(
+                "udp",
+                "127.0.0.53",
+                53,
+                4,
+                "systemd-resolve",
+                cmdline=["/lib/systemd/systemd-resolved"],
+            )
+        )
+        == "foreign"
+    )
     assert classify_owner(Listener("tcp", "0.0.0.0", 2024)) is None
 
 
@@ -297,9 +346,9 @@ def _free_port() -> int:
 
 
 def _container_ip(daemon, cid: str) -> str:
-    return daemon.docker("inspect", "-f",
-                         "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                         cid).stdout.strip()
+    return daemon.docker(
+        "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", cid
+    ).stdout.strip()
 
 
 def _wait_listener(pred, timeout=10.0):
@@ -317,8 +366,9 @@ def test_docker_proxy_points_at_container(daemon, image, uniq):
 
     port = _free_port()
     name = f"dstest-web-{uniq}"
-    cid = daemon.docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:80", image,
-                        "httpd", "-f", "-p", "80").stdout.strip()
+    cid = daemon.docker(
+        "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:80", image, "httpd", "-f", "-p", "80"
+    ).stdout.strip()
     try:
         cip = _container_ip(daemon, cid)
         assert cip
@@ -349,8 +399,9 @@ def test_docker_proxy_points_at_container(daemon, image, uniq):
 
 @pytest.mark.engine
 def test_app_bound_to_loopback_inside_container(daemon, image, uniq):
-    cid = daemon.docker("run", "-d", "--name", f"dstest-lo-{uniq}", image,
-                        "httpd", "-f", "-p", "127.0.0.1:80").stdout.strip()
+    cid = daemon.docker(
+        "run", "-d", "--name", f"dstest-lo-{uniq}", image, "httpd", "-f", "-p", "127.0.0.1:80"
+    ).stdout.strip()
     try:
         cpid = int(daemon.docker("inspect", "-f", "{{.State.Pid}}", cid).stdout)
         deadline = time.time() + 10
@@ -365,11 +416,17 @@ def test_app_bound_to_loopback_inside_container(daemon, image, uniq):
 
 
 def test_modules_do_not_import_psutil_at_import_time():
-    code = ("import sys; import inspectors.sockets, inspectors.daemon; "
-            "print('psutil' in sys.modules, 'textual' in sys.modules)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
-                       check=True)
+    code = (
+        "import sys; import inspectors.sockets, inspectors.daemon; "
+        "print('psutil' in sys.modules, 'textual' in sys.modules)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
+        check=True,
+    )
     assert r.stdout.split() == ["False", "False"]
 
 
@@ -388,8 +445,14 @@ def test_listener_reader_keeps_owners_current():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    p = _sp.Popen([_sys.executable, "-c", "import socket,time;s=socket.socket();"
-                   f"s.bind(('127.0.0.1',{port}));s.listen();time.sleep(60)"])
+    p = _sp.Popen(
+        [
+            _sys.executable,
+            "-c",
+            "import socket,time;s=socket.socket();"
+            f"s.bind(('127.0.0.1',{port}));s.listen();time.sleep(60)",
+        ]
+    )
     try:
         for _ in range(50):
             got = [l for l in r.read() if l.port == port]
@@ -397,8 +460,14 @@ def test_listener_reader_keeps_owners_current():
                 break
             _t.sleep(0.1)
         assert [(l.protocol, l.pid) for l in got] == [("tcp", p.pid)]
-        mine = lambda ls: {(l.protocol, l.ip, l.port, l.pid, l.process)  # noqa: E731
-                           for l in ls if l.port == port}
+
+        def mine(ls):
+            return {
+                (l.protocol, l.ip, l.port, l.pid, l.process)  # noqa: E731
+                for l in ls
+                if l.port == port
+            }
+
         assert mine(r.read()) == mine(read_listeners())
     finally:
         p.kill()

@@ -6,7 +6,6 @@ host's sockets; changes are made with the docker CLI from "another terminal".
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from inspectors.config import Settings
-from inspectors.model import Snapshot
 from inspectors.snapshot import Model
 from tests.harness import IMAGE, TestDaemon
 from tui.app import DockscopeApp
@@ -77,8 +75,19 @@ def net_and_ctr(daemon, uniq):
     net = f"tui-{uniq}"
     ctr = f"tui-c-{uniq}"
     daemon.docker("network", "create", net)
-    daemon.docker("run", "-d", "--name", ctr, "--network", net, "--network-alias",
-                  f"alias-{uniq}", IMAGE, "sleep", "600")
+    daemon.docker(
+        "run",
+        "-d",
+        "--name",
+        ctr,
+        "--network",
+        net,
+        "--network-alias",
+        f"alias-{uniq}",
+        IMAGE,
+        "sleep",
+        "600",
+    )
     yield net, ctr
     daemon.docker("rm", "-f", ctr, check=False)
     daemon.docker("network", "rm", net, check=False)
@@ -91,8 +100,15 @@ async def test_number_keys_switch_panes_and_focus(daemon):
     app = make_app(daemon.host)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
-        for key, pane in [("2", "bridges"), ("3", "endpoints"), ("4", "ports"), ("5", "logs"),
-                          ("6", "events"), ("7", "findings"), ("1", "networks")]:
+        for key, pane in [
+            ("2", "bridges"),
+            ("3", "endpoints"),
+            ("4", "ports"),
+            ("5", "logs"),
+            ("6", "events"),
+            ("7", "findings"),
+            ("1", "networks"),
+        ]:
             await pilot.press(key)
             await pilot.pause(0.1)
             assert app.active_pane_id == pane
@@ -194,8 +210,9 @@ async def test_enter_on_bridge_shows_fdb_and_veth_leads_to_container(daemon, net
     bridge = "br-" + nid[:12]
     veth = veth_of(daemon, ctr)
     # traffic so the bridge learns the container's MAC
-    gw = daemon.docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
-                       net).stdout.strip()
+    gw = daemon.docker(
+        "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", net
+    ).stdout.strip()
     daemon.docker("exec", ctr, "ping", "-c", "1", "-W", "1", gw, check=False)
     app = make_app(daemon.host)
     async with app.run_test(size=SIZE) as pilot:
@@ -246,7 +263,7 @@ async def test_endpoints_detail_has_path_routes_dns(daemon, net_and_ctr):
         await pilot.press("enter")
         await pilot.pause(0.1)
         text = str(app.query_one("#ct-detail").render())
-        assert f"eth0" in text and veth in text and "br-" in text  # the path
+        assert "eth0" in text and veth in text and "br-" in text  # the path
         assert "ROUTES" in text and "default via" in text
         assert "nameserver 127.0.0.11" in text  # embedded DNS on a user network
         assert "/ns/net" in text or "netns" in text
@@ -272,8 +289,9 @@ async def test_network_created_elsewhere_appears_without_refresh(daemon, uniq):
             assert took < 1.0, f"network appeared after {took:.3f}s"
             # the event is on the timeline too
             ev = table(app, "events")
-            assert any(r.cells[2].plain == "create" and r.cells[3].plain == name
-                       for r in ev.all_rows)
+            assert any(
+                r.cells[2].plain == "create" and r.cells[3].plain == name for r in ev.all_rows
+            )
             daemon.docker("network", "rm", name)
             await wait_for(pilot, lambda: nid not in keys(t), 5)
     finally:
@@ -339,8 +357,10 @@ async def test_engine_stop_shows_stale_banner_and_reconnects():
             d.wait_ready()
             await wait_for(pilot, lambda: app.engine_lost is None, 20)
             assert not app.query_one("#networks").stale
-            assert "ENGINE UNREACHABLE" not in str(app.query_one("#banner").render()) \
+            assert (
+                "ENGINE UNREACHABLE" not in str(app.query_one("#banner").render())
                 or not app.query_one("#banner").display
+            )
             # and is live again
             await pilot.press("1")
             nid = d.docker("network", "create", "after-restart").stdout.strip()
@@ -383,8 +403,21 @@ async def test_markup_and_escapes_from_containers_are_shown_literally(daemon, un
     evil_label = "[bold red]PWNED[/bold red] \x1b[31mred\x1b[0m \x1b]0;title\x07"
     evil_alias = f"[link=http://x]a{uniq}[/link]"
     daemon.docker("network", "create", "--label", f"owner={evil_label}", net)
-    daemon.docker("run", "-d", "--name", ctr, "--network", net, "--network-alias", evil_alias,
-                  "--label", f"note={evil_label}", IMAGE, "sleep", "600")
+    daemon.docker(
+        "run",
+        "-d",
+        "--name",
+        ctr,
+        "--network",
+        net,
+        "--network-alias",
+        evil_alias,
+        "--label",
+        f"note={evil_label}",
+        IMAGE,
+        "sleep",
+        "600",
+    )
     try:
         cid = daemon.docker("inspect", "-f", "{{.Id}}", ctr).stdout.strip()
         nid = daemon.docker("network", "inspect", "-f", "{{.Id}}", net).stdout.strip()
@@ -443,8 +476,19 @@ async def test_help_lists_pane_and_app_bindings(daemon):
 
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-body").render())
-        for needle in ("Ports pane", "All listeners", "Filter", "Back", "Everywhere",
-                       "Networks pane", "Refresh", "Quit", "Tables", "Cursor down", "j"):
+        for needle in (
+            "Ports pane",
+            "All listeners",
+            "Filter",
+            "Back",
+            "Everywhere",
+            "Networks pane",
+            "Refresh",
+            "Quit",
+            "Tables",
+            "Cursor down",
+            "j",
+        ):
             assert needle in text, needle
         await pilot.press("escape")
         await pilot.pause(0.1)
@@ -466,8 +510,16 @@ async def test_palette_goes_to_pane(daemon):
 
 async def test_logs_key_opens_the_container_log(daemon, uniq):
     ctr = f"log-{uniq}"
-    daemon.docker("run", "-d", "--name", ctr, IMAGE, "sh", "-c",
-                  f"echo hello-{uniq}; echo '\x1b[31m[red]x[/red]'; sleep 600")
+    daemon.docker(
+        "run",
+        "-d",
+        "--name",
+        ctr,
+        IMAGE,
+        "sh",
+        "-c",
+        f"echo hello-{uniq}; echo '\x1b[31m[red]x[/red]'; sleep 600",
+    )
     try:
         cid = daemon.docker("inspect", "-f", "{{.Id}}", ctr).stdout.strip()
         app = make_app(daemon.host)
@@ -509,8 +561,9 @@ async def test_ports_pane_marks_conflicts_and_local_only(daemon, uniq):
     held = s.getsockname()[1]  # a stranger (this test) holds this port
     web = f"pw-{uniq}"
     blocked = f"pb-{uniq}"
-    daemon.docker("run", "-d", "--name", web, "-p", "127.0.0.1::80", IMAGE, "httpd", "-f",
-                  "-p", "80")
+    daemon.docker(
+        "run", "-d", "--name", web, "-p", "127.0.0.1::80", IMAGE, "httpd", "-f", "-p", "80"
+    )
     daemon.docker("create", "--name", blocked, "-p", f"{held}:80", IMAGE, "sleep", "5")
     try:
         app = make_app(daemon.host)
@@ -569,8 +622,9 @@ async def test_mouse_switches_tabs_and_opens_rows():
 async def test_enter_on_a_finding_selects_its_object():
     from tests.test_tui_snapshots import CTR_IDS, demo_findings, demo_snapshot
 
-    app = DockscopeApp(snapshot=demo_snapshot(), live=False, settings=Settings(),
-                       findings=demo_findings())
+    app = DockscopeApp(
+        snapshot=demo_snapshot(), live=False, settings=Settings(), findings=demo_findings()
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("7")

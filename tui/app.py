@@ -59,8 +59,10 @@ def _findings_pane() -> Widget:
     try:
         from tui.doctor_views import FindingsPane
     except ImportError:
-        return placeholder("The doctor's findings appear here once tui/doctor_views.py is "
-                           "installed. Meanwhile: `dockscope doctor` on the command line.")
+        return placeholder(
+            "The doctor's findings appear here once tui/doctor_views.py is "
+            "installed. Meanwhile: `dockscope doctor` on the command line."
+        )
     return _construct(FindingsPane, id="findings")
 
 
@@ -81,8 +83,10 @@ def _important(note: str) -> bool:
     """Notes that explain an empty or partial view belong in the banner; the
     rest (e.g. one socket without a visible owner) only in the help screen."""
     n = note.lower()
-    return any(k in n for k in ("not root", "unavailable", "not on this host", "cannot",
-                                "permission", "failed"))
+    return any(
+        k in n
+        for k in ("not root", "unavailable", "not on this host", "cannot", "permission", "failed")
+    )
 
 
 class DockscopeApp(App[int]):
@@ -93,8 +97,13 @@ class DockscopeApp(App[int]):
     COMMANDS = App.COMMANDS | {DockscopeCommands}
 
     PANES: ClassVar[list[tuple[str, str]]] = [
-        ("networks", "Networks"), ("bridges", "Bridges"), ("endpoints", "Endpoints"),
-        ("ports", "Ports"), ("logs", "Logs"), ("events", "Events"), ("findings", "Findings"),
+        ("networks", "Networks"),
+        ("bridges", "Bridges"),
+        ("endpoints", "Endpoints"),
+        ("ports", "Ports"),
+        ("logs", "Logs"),
+        ("events", "Events"),
+        ("findings", "Findings"),
     ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -106,11 +115,22 @@ class DockscopeApp(App[int]):
         Binding("6", "pane('events')", "Events pane", show=False, id="app.pane6"),
         Binding("7", "pane('findings')", "Findings pane", show=False, id="app.pane7"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("r", "refresh", "Refresh", id="app.refresh",
-                tooltip="full rebuild of the model (events keep it current anyway)"),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            id="app.refresh",
+            tooltip="full rebuild of the model (events keep it current anyway)",
+        ),
         Binding("l", "logs", "Logs", id="app.logs", tooltip="follow the selected container's log"),
-        Binding("L", "daemon_logs", "Daemon log", show=False, id="app.daemon_logs",
-                tooltip="follow dockerd's own log (pane 5)"),
+        Binding(
+            "L",
+            "daemon_logs",
+            "Daemon log",
+            show=False,
+            id="app.daemon_logs",
+            tooltip="follow dockerd's own log (pane 5)",
+        ),
         Binding("n", "new_network", "New network", show=False, id="app.new_network"),
         Binding("c", "connect", "Connect", show=False, id="app.connect"),
         Binding("d", "disconnect", "Disconnect", show=False, id="app.disconnect"),
@@ -121,13 +141,27 @@ class DockscopeApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit2"),
     ]
 
-    MUTATING: ClassVar[set[str]] = {"new_network", "connect", "disconnect", "remove_network",
-                                    "daemon_debug", "undo"}
+    MUTATING: ClassVar[set[str]] = {
+        "new_network",
+        "connect",
+        "disconnect",
+        "remove_network",
+        "daemon_debug",
+        "undo",
+    }
 
-    def __init__(self, host: str | None = None, read_only: bool = False, model=None,
-                 snapshot: Snapshot | None = None, live: bool = True, settings=None,
-                 theme: str | None = None, started_at: float | None = None,
-                 findings: list | None = None) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        read_only: bool = False,
+        model=None,
+        snapshot: Snapshot | None = None,
+        live: bool = True,
+        settings=None,
+        theme: str | None = None,
+        started_at: float | None = None,
+        findings: list | None = None,
+    ) -> None:
         super().__init__()
         if settings is None:
             from inspectors.config import load_settings
@@ -240,9 +274,16 @@ class DockscopeApp(App[int]):
         pane = self._events_pane()
         if pane is None:
             now = time.time()
-            self._early_events.append({"Type": "dockscope", "Action": action, "message": message,
-                                       "time": int(now), "timeNano": int(now * 1e9),
-                                       "Actor": {}})
+            self._early_events.append(
+                {
+                    "Type": "dockscope",
+                    "Action": action,
+                    "message": message,
+                    "time": int(now),
+                    "timeNano": int(now * 1e9),
+                    "Actor": {},
+                }
+            )
             return
         pane.add_local(action, message)
 
@@ -252,10 +293,12 @@ class DockscopeApp(App[int]):
         # long-lived thread workers (events, netlink, apply, logs) must not
         # starve the default executor (min(32, cpus + 4) threads)
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=32, thread_name_prefix="dockscope-worker"))
+            ThreadPoolExecutor(max_workers=32, thread_name_prefix="dockscope-worker")
+        )
         if self.fixed_snapshot is None and self.model is not None:
-            self.live = Live(self.model, self.post_message, host=self.host,
-                             started_at=self.started_at)
+            self.live = Live(
+                self.model, self.post_message, host=self.host, started_at=self.started_at
+            )
             self._apply_worker()
 
     def on_mount(self) -> None:
@@ -286,24 +329,40 @@ class DockscopeApp(App[int]):
             # whatever happened meanwhile
             self.set_timer(1.5, self._first_painted)
         if getattr(self.settings, "error", None):
-            self.notify(clean(self.settings.error), title="settings", severity="warning",
-                        markup=False)
+            self.notify(
+                clean(self.settings.error), title="settings", severity="warning", markup=False
+            )
 
     # ------------------------------------------------------------------ workers
-    @work(thread=True, exit_on_error=False, group="live-apply", name="apply",
-          description="first paint, then apply events to the model")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="live-apply",
+        name="apply",
+        description="first paint, then apply events to the model",
+    )
     def _apply_worker(self) -> None:
         assert self.live is not None
         self.live.apply_loop()
 
-    @work(thread=True, exit_on_error=False, group="live-events", name="events",
-          description="docker events stream with reconnect")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="live-events",
+        name="events",
+        description="docker events stream with reconnect",
+    )
     def _events_worker(self) -> None:
         assert self.live is not None
         self.live.events_loop()
 
-    @work(thread=True, exit_on_error=False, group="live-netlink", name="netlink",
-          description="netlink link notifications")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="live-netlink",
+        name="netlink",
+        description="netlink link notifications",
+    )
     def _netlink_worker(self) -> None:
         assert self.live is not None
         self.live.netlink_loop()
@@ -312,8 +371,12 @@ class DockscopeApp(App[int]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             err = event.worker.error
-            self.notify(clean(f"{type(err).__name__}: {err}"), title=f"{event.worker.name} failed",
-                        severity="error", markup=False)
+            self.notify(
+                clean(f"{type(err).__name__}: {err}"),
+                title=f"{event.worker.name} failed",
+                severity="error",
+                markup=False,
+            )
 
     def _tick(self) -> None:
         """Counters and sockets have no notifications: poll them only while shown."""
@@ -356,11 +419,17 @@ class DockscopeApp(App[int]):
         if msg.reason not in self.painted:
             self.painted[msg.reason] = time.monotonic()
             # bench/startup: exit on the first frame with data (or the full one)
-            has_data = msg.snapshot is not None and bool(msg.snapshot.networks or
-                                                         msg.snapshot.containers)
-            if has_data and not getattr(self, "_bench_result", None) and (
-                    self._bench == "first-data" or
-                    (self._bench == "full-data" and msg.reason == "build")):
+            has_data = msg.snapshot is not None and bool(
+                msg.snapshot.networks or msg.snapshot.containers
+            )
+            if (
+                has_data
+                and not getattr(self, "_bench_result", None)
+                and (
+                    self._bench == "first-data"
+                    or (self._bench == "full-data" and msg.reason == "build")
+                )
+            ):
                 self._bench_result = ("pending", 0.0)
                 self.call_after_refresh(self._bench_exit, msg.reason)
         if msg.snapshot is not None:
@@ -395,8 +464,9 @@ class DockscopeApp(App[int]):
         self.query_one("#tabs").remove_class("-stale")
         for pane in self.query(Pane):
             pane.set_stale(False)
-        self.notify(f"engine is back after {msg.after:.1f}s; state rebuilt", title="engine",
-                    markup=False)
+        self.notify(
+            f"engine is back after {msg.after:.1f}s; state rebuilt", title="engine", markup=False
+        )
         self._render_banner()
         self._render_status()
 
@@ -423,8 +493,11 @@ class DockscopeApp(App[int]):
                 events.names = {c.id: c.name for c in snap.containers}
             for pid, _ in self.PANES:
                 w = self._pane_widget(pid)
-                if w is None or not hasattr(w, "update_snapshot") or \
-                        getattr(w, "_dockscope_fixed", False):
+                if (
+                    w is None
+                    or not hasattr(w, "update_snapshot")
+                    or getattr(w, "_dockscope_fixed", False)
+                ):
                     continue
                 if pid == active:
                     w.update_snapshot(snap)
@@ -468,8 +541,11 @@ class DockscopeApp(App[int]):
             if isinstance(w, Pane) and w.dirty:
                 w.update_snapshot(self.snapshot)
                 w.dirty = False
-            elif getattr(w, "_dockscope_dirty", False) and hasattr(w, "update_snapshot") and \
-                    not getattr(w, "_dockscope_fixed", False):
+            elif (
+                getattr(w, "_dockscope_dirty", False)
+                and hasattr(w, "update_snapshot")
+                and not getattr(w, "_dockscope_fixed", False)
+            ):
                 w.update_snapshot(self.snapshot)
                 setattr(w, "_dockscope_dirty", False)
 
@@ -491,8 +567,11 @@ class DockscopeApp(App[int]):
         """The one-line header: engine, version, debug, counts, last event, badges."""
         snap = self.snapshot
         e = snap.engine if snap else None
-        host = (e.host if e and e.host else (self.host or os.environ.get("DOCKER_HOST") or
-                                              "unix:///var/run/docker.sock"))
+        host = (
+            e.host
+            if e and e.host
+            else (self.host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+        )
         host = clean(host).removeprefix("unix://")
         tail = Text()
         if self.engine_lost is not None:
@@ -503,14 +582,18 @@ class DockscopeApp(App[int]):
                 tail.append("  debug ")
                 tail.append("on" if e.debug else "off", style="bold yellow" if e.debug else "")
         elif e is not None:
-            tail.append("  PERMISSION DENIED" if e.error_kind == "permission"
-                        else "  ENGINE UNREACHABLE", style="bold red")
+            tail.append(
+                "  PERMISSION DENIED" if e.error_kind == "permission" else "  ENGINE UNREACHABLE",
+                style="bold red",
+            )
         else:
             tail.append("  connecting...", style="dim")
         if snap is not None:
             running = sum(1 for c in snap.containers if c.state == "running")
-            tail.append(f" │ {len(snap.networks)} nets {running}/{len(snap.containers)} up "
-                        f"{len(snap.bridges)} br")
+            tail.append(
+                f" │ {len(snap.networks)} nets {running}/{len(snap.containers)} up "
+                f"{len(snap.bridges)} br"
+            )
         if self.last_event_at:
             tail.append(f" │ event {format_time(self.last_event_at)[:8]}")
         if snap is not None and not snap.is_root:
@@ -542,18 +625,33 @@ class DockscopeApp(App[int]):
             head = "PERMISSION DENIED" if lost.kind == "permission" else "ENGINE UNREACHABLE"
             lines.append(("error", f"{head}: {lost.error}"))
             if self.engine_seen_at is not None:
-                lines.append(("error", f"showing the last state (from "
-                                       f"{format_time(self.engine_seen_at)[:8]}), marked STALE; "
-                                       f"reconnecting by itself (attempt {lost.attempt})"))
+                lines.append(
+                    (
+                        "error",
+                        f"showing the last state (from "
+                        f"{format_time(self.engine_seen_at)[:8]}), marked STALE; "
+                        f"reconnecting by itself (attempt {lost.attempt})",
+                    )
+                )
             else:
-                lines.append(("error", "kernel panes still work: 2 Bridges, 4 Ports (a: host "
-                                       f"listeners); retrying the engine (attempt {lost.attempt})"))
+                lines.append(
+                    (
+                        "error",
+                        "kernel panes still work: 2 Bridges, 4 Ports (a: host "
+                        f"listeners); retrying the engine (attempt {lost.attempt})",
+                    )
+                )
         elif snap is not None and not snap.engine.reachable and snap.engine.error:
             kind = snap.engine.error_kind
             head = "PERMISSION DENIED" if kind == "permission" else "ENGINE UNREACHABLE"
             lines.append(("error", f"{head}: {snap.engine.error}"))
-            lines.append(("error", "kernel panes still work: 2 Bridges, 4 Ports (a: host "
-                                   "listeners); retrying the engine in the background"))
+            lines.append(
+                (
+                    "error",
+                    "kernel panes still work: 2 Bridges, 4 Ports (a: host "
+                    "listeners); retrying the engine in the background",
+                )
+            )
         if snap is not None:
             for note in snap.notes:
                 if all or _important(note):
@@ -623,9 +721,12 @@ class DockscopeApp(App[int]):
         pane_help = getattr(w, "HELP", "") if w is not None else ""
         notes = [line for _, line in self.banner_lines(all=True)]
         if notes:
-            pane_help = (pane_help + "\n\nNotes:\n" + "\n".join(f"  {clean(n)}" for n in notes)).strip()
-        self.push_screen(HelpScreen(collect_bindings(self), title=f"Keys: {title} pane",
-                                    pane_help=pane_help))
+            pane_help = (
+                pane_help + "\n\nNotes:\n" + "\n".join(f"  {clean(n)}" for n in notes)
+            ).strip()
+        self.push_screen(
+            HelpScreen(collect_bindings(self), title=f"Keys: {title} pane", pane_help=pane_help)
+        )
 
     def action_refresh(self) -> None:
         if self.live is None:
@@ -643,8 +744,12 @@ class DockscopeApp(App[int]):
     def action_logs(self) -> None:
         c = self.selected_container()
         if c is None:
-            self.notify("put the cursor on a container first (panes 1 detail, 2, 3, 4)",
-                        title="logs", severity="warning", markup=False)
+            self.notify(
+                "put the cursor on a container first (panes 1 detail, 2, 3, 4)",
+                title="logs",
+                severity="warning",
+                markup=False,
+            )
             return
         logs = self._pane_widget("logs")
         if logs is None or not hasattr(logs, "open_container"):
@@ -665,11 +770,16 @@ class DockscopeApp(App[int]):
             try:
                 from tui.forms import ActionFlows
             except ImportError:
-                self.notify("the forms (tui/forms.py) are not installed", title="actions",
-                            severity="warning", markup=False)
+                self.notify(
+                    "the forms (tui/forms.py) are not installed",
+                    title="actions",
+                    severity="warning",
+                    markup=False,
+                )
                 return None
-            self._action_flows = ActionFlows(self, host=self.host, settings=self.settings,
-                                             on_changed=self._action_done)
+            self._action_flows = ActionFlows(
+                self, host=self.host, settings=self.settings, on_changed=self._action_done
+            )
         return self._action_flows
 
     def _action_done(self, result) -> None:
@@ -680,16 +790,26 @@ class DockscopeApp(App[int]):
 
     def _refuse_read_only(self, what: str) -> bool:
         if self.read_only:
-            self.notify(f"read-only mode: {what} is disabled", title="read-only",
-                        severity="warning", markup=False)
+            self.notify(
+                f"read-only mode: {what} is disabled",
+                title="read-only",
+                severity="warning",
+                markup=False,
+            )
             return True
         return False
 
     def _names(self) -> tuple[str | None, str | None]:
         """(network name, container name) under the cursor."""
         sel = self.selection()
-        net = self.snapshot.network(sel["network"]) if self.snapshot and sel.get("network") else None
-        ctr = self.snapshot.container(sel["container"]) if self.snapshot and sel.get("container") else None
+        net = (
+            self.snapshot.network(sel["network"]) if self.snapshot and sel.get("network") else None
+        )
+        ctr = (
+            self.snapshot.container(sel["container"])
+            if self.snapshot and sel.get("container")
+            else None
+        )
         return (net.name if net else sel.get("network"), ctr.name if ctr else sel.get("container"))
 
     def action_new_network(self) -> None:
@@ -713,16 +833,24 @@ class DockscopeApp(App[int]):
         elif net:
             flows.open("ConnectScreen", network=net)
         else:
-            self.notify("select a network (pane 1) or a container (pane 3) first",
-                        title="connect", severity="warning", markup=False)
+            self.notify(
+                "select a network (pane 1) or a container (pane 3) first",
+                title="connect",
+                severity="warning",
+                markup=False,
+            )
 
     def action_disconnect(self) -> None:
         if self._refuse_read_only("disconnecting a container"):
             return
         net, ctr = self._names()
         if not net or not ctr:
-            self.notify("select a container on a network first (enter on a network, then a "
-                        "container row)", title="disconnect", severity="warning", markup=False)
+            self.notify(
+                "select a container on a network first (enter on a network, then a container row)",
+                title="disconnect",
+                severity="warning",
+                markup=False,
+            )
             return
         flows = self._flows()
         if flows is not None:
@@ -733,8 +861,9 @@ class DockscopeApp(App[int]):
             return
         net, _ = self._names()
         if not net:
-            self.notify("select a network first (pane 1)", title="remove", severity="warning",
-                        markup=False)
+            self.notify(
+                "select a network first (pane 1)", title="remove", severity="warning", markup=False
+            )
             return
         flows = self._flows()
         if flows is not None:
@@ -758,12 +887,15 @@ class DockscopeApp(App[int]):
         try:
             from tui.doctor_views import PathScreen
         except ImportError:
-            self.notify("the path explainer (tui/doctor_views.py) is not installed",
-                        title="doctor", severity="warning", markup=False)
+            self.notify(
+                "the path explainer (tui/doctor_views.py) is not installed",
+                title="doctor",
+                severity="warning",
+                markup=False,
+            )
             return
         _, ctr = self._names()
-        self.push_screen(_construct(PathScreen, snapshot=self.snapshot, host=self.host,
-                                    source=ctr))
+        self.push_screen(_construct(PathScreen, snapshot=self.snapshot, host=self.host, source=ctr))
 
     def on_findings_pane_jump_to(self, msg) -> None:
         """enter on a finding: select its object in its pane."""

@@ -29,10 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="See and fix Docker networking on this host. "
         "Without a command, opens the console.",
     )
-    p.add_argument("-H", "--host", help="engine to use (like DOCKER_HOST, e.g. unix:///var/run/docker.sock)")
+    p.add_argument(
+        "-H", "--host", help="engine to use (like DOCKER_HOST, e.g. unix:///var/run/docker.sock)"
+    )
     p.add_argument("-c", "--context", help="docker context to use (like `docker --context`)")
-    p.add_argument("--read-only", action="store_true", default=None,
-                   help="never change anything on the host (also: DOCKSCOPE_READ_ONLY=1)")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="never change anything on the host (also: DOCKSCOPE_READ_ONLY=1)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _MODULES:
         try:

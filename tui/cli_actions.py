@@ -21,15 +21,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = nsub.add_parser("create", help="create a network (validated first)")
     c.add_argument("name")
     c.add_argument("-d", "--driver", default="bridge", help="bridge | macvlan | ipvlan | overlay")
-    c.add_argument("--subnet", action="append", default=[],
-                   help="IPv4 subnet in CIDR (a second --subnet may be the IPv6 one)")
+    c.add_argument(
+        "--subnet",
+        action="append",
+        default=[],
+        help="IPv4 subnet in CIDR (a second --subnet may be the IPv6 one)",
+    )
     c.add_argument("--gateway", default="")
     c.add_argument("--ip-range", default="")
     c.add_argument("--ipv6", action="store_true", help="enable IPv6 (needs an IPv6 --subnet)")
     c.add_argument("--internal", action="store_true")
     c.add_argument("--attachable", action="store_true")
-    c.add_argument("-o", "--opt", action="append", default=[], metavar="K=V",
-                   help="driver option (e.g. parent=eth0 for macvlan)")
+    c.add_argument(
+        "-o",
+        "--opt",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="driver option (e.g. parent=eth0 for macvlan)",
+    )
     c.add_argument("--label", action="append", default=[], metavar="K=V")
     c.set_defaults(func=_create)
 
@@ -47,8 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=_disconnect)
 
     r = nsub.add_parser("rm", help="remove a network (refused while it has endpoints, unless -f)")
-    r.add_argument("-f", "--force", action="store_true",
-                   help="disconnect its containers first")
+    r.add_argument("-f", "--force", action="store_true", help="disconnect its containers first")
     r.add_argument("network")
     r.set_defaults(func=_rm)
 
@@ -58,12 +67,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     db = dsub.add_parser("debug", help="turn dockerd debug logging on or off (daemon.json)")
     db.add_argument("state", choices=["on", "off"])
     how = db.add_mutually_exclusive_group()
-    how.add_argument("--reload", dest="apply", action="store_const", const="reload",
-                     help="apply with a reload (SIGHUP), the default")
-    how.add_argument("--restart", dest="apply", action="store_const", const="restart",
-                     help="apply with a restart (stops containers unless live-restore)")
-    how.add_argument("--no-apply", dest="apply", action="store_const", const="none",
-                     help="only write daemon.json")
+    how.add_argument(
+        "--reload",
+        dest="apply",
+        action="store_const",
+        const="reload",
+        help="apply with a reload (SIGHUP), the default",
+    )
+    how.add_argument(
+        "--restart",
+        dest="apply",
+        action="store_const",
+        const="restart",
+        help="apply with a restart (stops containers unless live-restore)",
+    )
+    how.add_argument(
+        "--no-apply",
+        dest="apply",
+        action="store_const",
+        const="none",
+        help="only write daemon.json",
+    )
     db.add_argument("-y", "--yes", action="store_true", help="do not ask before a restart")
     db.set_defaults(func=_debug, apply="reload")
     ds = dsub.add_parser("status", help="daemon.json path, debug state, flag conflicts")
@@ -164,11 +188,19 @@ def _create(args) -> int:
 
         if len(v4) > 1 or len(v6) > 1:
             raise ValidationFailed([FieldError("subnet", "at most one IPv4 and one IPv6 --subnet")])
-        spec = NetworkSpec(name=args.name, driver=args.driver, subnet=v4[0] if v4 else "",
-                           gateway=args.gateway, ip_range=args.ip_range, ipv6=args.ipv6,
-                           subnet_v6=v6[0] if v6 else "", internal=args.internal,
-                           attachable=args.attachable, options=list(args.opt),
-                           labels=list(args.label))
+        spec = NetworkSpec(
+            name=args.name,
+            driver=args.driver,
+            subnet=v4[0] if v4 else "",
+            gateway=args.gateway,
+            ip_range=args.ip_range,
+            ipv6=args.ipv6,
+            subnet_v6=v6[0] if v6 else "",
+            internal=args.internal,
+            attachable=args.attachable,
+            options=list(args.opt),
+            labels=list(args.label),
+        )
         from actions import guard
 
         guard.check_writable(f"create network {args.name!r}")
@@ -177,6 +209,7 @@ def _create(args) -> int:
             return create_network(client, spec)
         finally:
             client.close()
+
     return _run(args, go)
 
 
@@ -188,10 +221,12 @@ def _connect(args) -> int:
         guard.check_writable(f"connect {args.container} to {args.network}")
         client = _client(args)
         try:
-            return connect(client, args.network, args.container, aliases=list(args.alias),
-                           ipv4=args.ip or None)
+            return connect(
+                client, args.network, args.container, aliases=list(args.alias), ipv4=args.ip or None
+            )
         finally:
             client.close()
+
     return _run(args, go)
 
 
@@ -206,6 +241,7 @@ def _disconnect(args) -> int:
             return disconnect(client, args.network, args.container, force=args.force)
         finally:
             client.close()
+
     return _run(args, go)
 
 
@@ -220,6 +256,7 @@ def _rm(args) -> int:
             return remove_network(client, args.network, force=args.force)
         finally:
             client.close()
+
     return _run(args, go)
 
 
@@ -243,13 +280,18 @@ def _debug(args) -> int:
         if apply == "restart":
             st = daemon_status(engine_host=host, settings=settings)
             if not st.restart_method:
-                _err("dockscope: cannot restart: no restart command is known for this dockerd "
-                     "(not run by systemd or /etc/init.d/docker); set restart_command in "
-                     "dockscope's settings, or use --reload")
+                _err(
+                    "dockscope: cannot restart: no restart command is known for this dockerd "
+                    "(not run by systemd or /etc/init.d/docker); set restart_command in "
+                    "dockscope's settings, or use --reload"
+                )
                 return 2
         if apply == "restart" and not args.yes:
-            warn = ("live-restore is on: containers keep running" if st.live_restore else
-                    "live-restore is OFF: restarting dockerd STOPS every running container")
+            warn = (
+                "live-restore is on: containers keep running"
+                if st.live_restore
+                else "live-restore is OFF: restarting dockerd STOPS every running container"
+            )
             if not sys.stdin.isatty():
                 _err(f"dockscope: a restart needs confirmation ({warn}); pass --yes")
                 return 2
@@ -258,6 +300,7 @@ def _debug(args) -> int:
                 _err("cancelled; nothing was changed")
                 return 2
         return set_debug(enable, engine_host=host, apply=apply, settings=settings)
+
     return _run(args, go)
 
 
@@ -281,8 +324,10 @@ def _status(args) -> int:
         return "unknown" if v is None else ("on" if v else "off")
 
     print(f"dockerd pid:       {st.pid or 'not found'}")
-    print(f"config file:       {st.config_file or 'unknown'}"
-          + ("" if st.config_exists or not st.config_file else " (absent: defaults)"))
+    print(
+        f"config file:       {st.config_file or 'unknown'}"
+        + ("" if st.config_exists or not st.config_file else " (absent: defaults)")
+    )
     if st.config_error:
         print(f"config error:      {st.config_error}")
     print(f"debug (running):   {b(st.running_debug)}")
@@ -290,7 +335,9 @@ def _status(args) -> int:
     print(f"live-restore:      {b(st.live_restore)}")
     print(f"reload with:       {st.reload_method or 'unknown'}")
     print(f"restart with:      {st.restart_method or 'unknown (set restart_command in settings)'}")
-    print(f"dockerd --validate: {'yes' if st.validate_supported else 'no (JSON + known-key checks)'}")
+    print(
+        f"dockerd --validate: {'yes' if st.validate_supported else 'no (JSON + known-key checks)'}"
+    )
     print(f"log:               {st.log_source or 'unknown'}")
     for c in st.flag_conflicts:
         print(f"conflict:          {c}: debug cannot be toggled in daemon.json")

@@ -17,8 +17,10 @@ import sys
 
 MARK = {"ok": "✓", "fail": "✗", "warn": "!", "info": "i", "skip": "-"}
 # container-controlled text (names, labels) must not drive the terminal
-_UNSAFE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
-                     r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNSAFE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 
 
 def safe(text: str) -> str:
@@ -29,8 +31,12 @@ def safe(text: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("doctor", help="check this host's Docker networking for known incidents")
     d.add_argument("--json", action="store_true", help="machine-readable output")
-    d.add_argument("--severity", choices=("error", "warning", "info"), default="info",
-                   help="show findings of this severity and above (default: all)")
+    d.add_argument(
+        "--severity",
+        choices=("error", "warning", "info"),
+        default="info",
+        help="show findings of this severity and above (default: all)",
+    )
     _fact_args(d)
     d.set_defaults(func=cmd_doctor)
 
@@ -39,31 +45,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dst", metavar="B", help="destination: a container, host[:PORT] or IP[:PORT]")
     p.add_argument("--port", type=int, help="destination port")
     p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    p.add_argument("--probe", action="store_true",
-                   help="also test for real from inside A's network namespace "
-                        "(TCP connect / UDP send, DNS to 127.0.0.11, ping; root)")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also test for real from inside A's network namespace "
+        "(TCP connect / UDP send, DNS to 127.0.0.11, ping; root)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_path)
 
     r = sub.add_parser("report", help="write an incident report (Markdown or JSON)")
     r.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     r.add_argument("--json", action="store_true", help="JSON instead of Markdown")
-    r.add_argument("--events-since", type=int, default=3600, metavar="SECONDS",
-                   help="engine events of the last SECONDS (default 3600; 0: none)")
-    r.add_argument("--log-lines", type=int, default=50, metavar="N",
-                   help="last N daemon log lines (default 50; 0: none)")
+    r.add_argument(
+        "--events-since",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="engine events of the last SECONDS (default 3600; 0: none)",
+    )
+    r.add_argument(
+        "--log-lines",
+        type=int,
+        default=50,
+        metavar="N",
+        help="last N daemon log lines (default 50; 0: none)",
+    )
     _fact_args(r)
     r.set_defaults(func=cmd_report)
 
 
 def _fact_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("where host facts come from (testing and forensics)")
-    g.add_argument("--netns", metavar="PATH",
-                   help="read sysctls, routes and iptables inside this network namespace")
-    g.add_argument("--proc-root", metavar="DIR", default="/proc",
-                   help="read sysctls from DIR/sys/... (default /proc)")
-    g.add_argument("--resolv-conf", metavar="FILE", default="/etc/resolv.conf",
-                   help="the host resolv.conf to check (default /etc/resolv.conf)")
+    g.add_argument(
+        "--netns",
+        metavar="PATH",
+        help="read sysctls, routes and iptables inside this network namespace",
+    )
+    g.add_argument(
+        "--proc-root",
+        metavar="DIR",
+        default="/proc",
+        help="read sysctls from DIR/sys/... (default /proc)",
+    )
+    g.add_argument(
+        "--resolv-conf",
+        metavar="FILE",
+        default="/etc/resolv.conf",
+        help="the host resolv.conf to check (default /etc/resolv.conf)",
+    )
 
 
 def _build(args, refs: bool = True):
@@ -75,10 +105,13 @@ def _build(args, refs: bool = True):
         snap = m.build()
     finally:
         m.close()
-    facts = gather_facts(snap, proc_root=getattr(args, "proc_root", "/proc"),
-                         netns=getattr(args, "netns", None),
-                         resolv_conf=getattr(args, "resolv_conf", "/etc/resolv.conf"),
-                         container_refs=refs)
+    facts = gather_facts(
+        snap,
+        proc_root=getattr(args, "proc_root", "/proc"),
+        netns=getattr(args, "netns", None),
+        resolv_conf=getattr(args, "resolv_conf", "/etc/resolv.conf"),
+        container_refs=refs,
+    )
     return snap, facts
 
 
@@ -117,8 +150,15 @@ def cmd_doctor(args) -> int:
     limit = SEVERITY_RANK[args.severity]
     shown = [f for f in findings if SEVERITY_RANK.get(f.severity, 9) <= limit]
     if args.json:
-        json.dump({"engine": snap.engine.host, "findings": [finding_dict(f) for f in shown],
-                   "notes": list(snap.notes) + list(facts.notes)}, sys.stdout, indent=1)
+        json.dump(
+            {
+                "engine": snap.engine.host,
+                "findings": [finding_dict(f) for f in shown],
+                "notes": list(snap.notes) + list(facts.notes),
+            },
+            sys.stdout,
+            indent=1,
+        )
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_findings_text(shown, list(snap.notes) + list(facts.notes)))
@@ -139,8 +179,10 @@ def render_path_text(rep) -> str:
         if i < len(rep.hops) - 1:
             out.append(" ▼")
     out.append("")
-    out.append(f"verdict: {rep.verdict}" + (f" (first failing hop: {rep.first_failure})"
-                                            if rep.first_failure else ""))
+    out.append(
+        f"verdict: {rep.verdict}"
+        + (f" (first failing hop: {rep.first_failure})" if rep.first_failure else "")
+    )
     for n in rep.notes:
         out.append(f"note: {n}")
     return safe("\n".join(out) + "\n")
@@ -153,8 +195,9 @@ def cmd_path(args) -> int:
     if not snap.engine.reachable:
         print(f"dockscope: {snap.engine.error or 'engine unreachable'}", file=sys.stderr)
         return 3
-    rep = explain_path(snap, args.src, args.dst, port=args.port, proto=args.proto,
-                       probe=args.probe, facts=facts)
+    rep = explain_path(
+        snap, args.src, args.dst, port=args.port, proto=args.proto, probe=args.probe, facts=facts
+    )
     if args.json:
         json.dump(rep.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -175,8 +218,14 @@ def recent_events(host: str | None, seconds: int, limit: int = 200) -> list:
     cli = sdk_client(host or None, timeout=10)
     try:
         now = int(time.time())
-        evs = list(cli.events(since=now - seconds, until=now, decode=True,
-                              filters={"type": ["container", "network", "daemon"]}))
+        evs = list(
+            cli.events(
+                since=now - seconds,
+                until=now,
+                decode=True,
+                filters={"type": ["container", "network", "daemon"]},
+            )
+        )
     finally:
         cli.close()
     return evs[-limit:]

@@ -25,14 +25,25 @@ def register(sub) -> None:
         "the Docker daemon's log (`logs daemon`, found automatically: dockerd's log file, "
         "journald, or the usual files). Escape sequences and control characters are removed.",
     )
-    p.add_argument("targets", nargs="+", metavar="CONTAINER|daemon",
-                   help="container names or ids, or `daemon` for dockerd's own log")
+    p.add_argument(
+        "targets",
+        nargs="+",
+        metavar="CONTAINER|daemon",
+        help="container names or ids, or `daemon` for dockerd's own log",
+    )
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    p.add_argument("-n", "--tail", default=None,
-                   help="lines from the end to show (a number or `all`; default: the "
-                   "settings' log_tail for the daemon, all for containers)")
-    p.add_argument("--since", default=None,
-                   help="only lines since: 10m, 1h30m, 2026-01-31T12:00:00Z or unix seconds")
+    p.add_argument(
+        "-n",
+        "--tail",
+        default=None,
+        help="lines from the end to show (a number or `all`; default: the "
+        "settings' log_tail for the daemon, all for containers)",
+    )
+    p.add_argument(
+        "--since",
+        default=None,
+        help="only lines since: 10m, 1h30m, 2026-01-31T12:00:00Z or unix seconds",
+    )
     p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
     p.add_argument("--file", metavar="PATH", help="daemon: read this log file instead")
     p.set_defaults(func=run)
@@ -71,8 +82,15 @@ def run(args: argparse.Namespace) -> int:
         if daemon:
             tail = _tail(args.tail, int(settings.log_tail or 500))
             dp = None if (args.file or settings.daemon_log) else L.find_daemon_process(None)
-            src = L.daemon_log_source(dp, settings, path=args.file, follow=args.follow,
-                                      tail=tail, since=since, max_lines=10**9)
+            src = L.daemon_log_source(
+                dp,
+                settings,
+                path=args.file,
+                follow=args.follow,
+                tail=tail,
+                since=since,
+                max_lines=10**9,
+            )
             if dp is not None and getattr(dp, "note", None) and "guessed" in dp.note:
                 src.describe += f" [{L.sanitize(dp.note)}]"
         else:
@@ -85,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
                 return _die(str(e))
             except Exception as e:
                 return _die(f"cannot connect to the Docker engine: {e}")
-            src = L.open_container_logs(client, args.targets, follow=args.follow,
-                                        tail=_tail(args.tail, "all"), since=since)
+            src = L.open_container_logs(
+                client, args.targets, follow=args.follow, tail=_tail(args.tail, "all"), since=since
+            )
     except L.LogStreamError as e:
         return _die(str(e))
     print(f"dockscope: reading {src.describe}", file=sys.stderr, flush=True)

@@ -5,7 +5,8 @@ feature not installed) are listed with the reason instead of hidden."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -20,40 +21,79 @@ class DockscopeCommands(Provider):
         app: DockscopeApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, Callable[[], object], str]] = []
         for num, (pane_id, title) in enumerate(app.PANES, start=1):
-            out.append((f"Go to {title} ({num})", partial(app.action_pane, pane_id),
-                        f"switch to pane {num}"))
+            out.append(
+                (
+                    f"Go to {title} ({num})",
+                    partial(app.action_pane, pane_id),
+                    f"switch to pane {num}",
+                )
+            )
         out += [
-            ("Refresh: full rebuild (r)", app.action_refresh,
-             "re-read the engine, the kernel, sandboxes and sockets"),
+            (
+                "Refresh: full rebuild (r)",
+                app.action_refresh,
+                "re-read the engine, the kernel, sandboxes and sockets",
+            ),
             ("Help: keys of this pane (?)", app.action_help, "every binding that applies here"),
-            ("Ports: toggle all host listeners (a)", app.action_ports_all,
-             "published ports <-> every listening socket of the host"),
-            ("Logs: selected container (l)", app.action_logs,
-             "follow the log of the container under the cursor"),
+            (
+                "Ports: toggle all host listeners (a)",
+                app.action_ports_all,
+                "published ports <-> every listening socket of the host",
+            ),
+            (
+                "Logs: selected container (l)",
+                app.action_logs,
+                "follow the log of the container under the cursor",
+            ),
             ("Logs: daemon log (dockerd)", app.action_daemon_logs, "follow dockerd's own log"),
         ]
         ro = " (read-only mode: disabled)" if app.read_only else ""
         out += [
-            ("Network: new... (n)", app.action_new_network,
-             "create a network with subnet checks" + ro),
-            ("Network: connect a container... (c)", app.action_connect,
-             "connect the selected container/network" + ro),
-            ("Network: disconnect (d)", app.action_disconnect,
-             "disconnect the selected container from the selected network" + ro),
-            ("Network: remove (x)", app.action_remove_network,
-             "remove the selected network" + ro),
-            ("Daemon: debug on/off (D)", app.action_daemon_debug,
-             "toggle dockerd debug logging by reload" + ro),
-            ("Undo the last action (u)", app.action_undo,
-             "reconnect / recreate what the last action changed" + ro),
-            ("Doctor: why can't A reach B?", app.action_path,
-             "explain the path between two endpoints"),
-            ("Doctor: findings (7)", partial(app.action_pane, "findings"),
-             "what looks wrong on this host"),
+            (
+                "Network: new... (n)",
+                app.action_new_network,
+                "create a network with subnet checks" + ro,
+            ),
+            (
+                "Network: connect a container... (c)",
+                app.action_connect,
+                "connect the selected container/network" + ro,
+            ),
+            (
+                "Network: disconnect (d)",
+                app.action_disconnect,
+                "disconnect the selected container from the selected network" + ro,
+            ),
+            ("Network: remove (x)", app.action_remove_network, "remove the selected network" + ro),
+            (
+                "Daemon: debug on/off (D)",
+                app.action_daemon_debug,
+                "toggle dockerd debug logging by reload" + ro,
+            ),
+            (
+                "Undo the last action (u)",
+                app.action_undo,
+                "reconnect / recreate what the last action changed" + ro,
+            ),
+            (
+                "Doctor: why can't A reach B?",
+                app.action_path,
+                "explain the path between two endpoints",
+            ),
+            (
+                "Doctor: findings (7)",
+                partial(app.action_pane, "findings"),
+                "what looks wrong on this host",
+            ),
         ]
         for name in sorted(app.available_themes):
-            out.append((f"Theme: {name}", partial(app.set_theme, name),
-                        "switch the colour theme" + (" (current)" if name == app.theme else "")))
+            out.append(
+                (
+                    f"Theme: {name}",
+                    partial(app.set_theme, name),
+                    "switch the colour theme" + (" (current)" if name == app.theme else ""),
+                )
+            )
         return out
 
     async def discover(self) -> Hits:

@@ -33,11 +33,18 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 from inspectors.doctor import SEVERITIES, SEVERITY_RANK, Finding
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-STATUS_MARK = {"ok": ("✓", "green"), "fail": ("✗", "bold red"), "warn": ("!", "yellow"),
-               "info": ("i", "cyan"), "skip": ("-", "dim")}
+STATUS_MARK = {
+    "ok": ("✓", "green"),
+    "fail": ("✗", "bold red"),
+    "warn": ("!", "yellow"),
+    "info": ("i", "cyan"),
+    "skip": ("-", "dim"),
+}
 VERDICT_STYLE = {"reachable": "bold green", "unreachable": "bold red", "unknown": "bold yellow"}
 
-_ESC = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]")
+_ESC = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|\x9b[0-?]*[ -/]*[@-~]"
+)
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -91,7 +98,9 @@ class FindingsPane(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "jump", "Jump to object", tooltip="select the finding's object in its pane"),
+        Binding(
+            "enter", "jump", "Jump to object", tooltip="select the finding's object in its pane"
+        ),
         Binding("s", "cycle_severity", "Severity filter", tooltip="all -> warnings+ -> errors"),
         Binding("y", "copy_check", "Copy check", tooltip="copy the command that verifies it"),
     ]
@@ -188,9 +197,13 @@ class FindingsPane(Vertical):
         row = 0
         for i, f in enumerate(self.shown):
             style = SEV_STYLE.get(f.severity, "")
-            table.add_row(Text(f.severity, style=style), plain(f.rule),
-                          plain(", ".join(f.objects)), plain(f.message, style if f.severity == "error" else ""),
-                          key=str(i))
+            table.add_row(
+                Text(f.severity, style=style),
+                plain(f.rule),
+                plain(", ".join(f.objects)),
+                plain(f.message, style if f.severity == "error" else ""),
+                key=str(i),
+            )
             if keep_key == (f.rule, tuple(f.objects), f.message):
                 row = i
         if self.shown:
@@ -207,8 +220,10 @@ class FindingsPane(Vertical):
         counts = {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
         t.append("Findings  ")
         for s in SEVERITIES:
-            t.append(f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}",
-                     style=SEV_STYLE[s] if counts[s] else "dim")
+            t.append(
+                f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}",
+                style=SEV_STYLE[s] if counts[s] else "dim",
+            )
             t.append("  ")
         if self.min_severity != "info":
             t.append(f"[showing {self.min_severity}+]", style="italic")
@@ -343,10 +358,19 @@ class PathScreen(Screen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
-        Binding("ctrl+e", "explain", "Explain", priority=True,
-                tooltip="evaluate the path from the snapshot (enter in a field does the same)"),
-        Binding("p", "probe", "Probe for real",
-                tooltip="TCP/UDP, DNS to 127.0.0.11 and ping from inside A's namespace"),
+        Binding(
+            "ctrl+e",
+            "explain",
+            "Explain",
+            priority=True,
+            tooltip="evaluate the path from the snapshot (enter in a field does the same)",
+        ),
+        Binding(
+            "p",
+            "probe",
+            "Probe for real",
+            tooltip="TCP/UDP, DNS to 127.0.0.11 and ping from inside A's namespace",
+        ),
         Binding("ctrl+t", "probe", "Probe", show=False, priority=True),
         Binding("ctrl+s", "swap", "Swap A/B", priority=True),
     ]
@@ -358,9 +382,17 @@ class PathScreen(Screen):
             super().__init__()
             self.report = report
 
-    def __init__(self, snapshot=None, host: str | None = None, source: str | None = None,
-                 destination: str | None = None, port: int | None = None, proto: str = "tcp",
-                 facts=None, **kw: Any) -> None:
+    def __init__(
+        self,
+        snapshot=None,
+        host: str | None = None,
+        source: str | None = None,
+        destination: str | None = None,
+        port: int | None = None,
+        proto: str = "tcp",
+        facts=None,
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         self.snapshot = snapshot
         self.host = host
@@ -384,19 +416,34 @@ class PathScreen(Screen):
         if self.snapshot is not None and self.source:
             c = self.snapshot.container(self.source)
             src_name = c.name if c else self.source
-        yield Static(Text("Why can't A reach B?  enter: explain   ctrl+t: probe for real   esc: close"),
-                     id="path-title")
+        yield Static(
+            Text("Why can't A reach B?  enter: explain   ctrl+t: probe for real   esc: close"),
+            id="path-title",
+        )
         with Horizontal(id="path-form"):
-            yield Input(value=clean(src_name or ""), placeholder="A: source container",
-                        suggester=SuggestFromList(names, case_sensitive=False), id="path-src")
-            yield Input(value=clean(self.destination or ""),
-                        placeholder="B: container, host:PORT or IP[:PORT]",
-                        suggester=SuggestFromList(names + ["host", "host.docker.internal"],
-                                                  case_sensitive=False), id="path-dst")
-            yield Input(value=str(self.port or ""), placeholder="port", type="integer",
-                        id="path-port")
-            yield Select([("tcp", "tcp"), ("udp", "udp")], value=self.proto, allow_blank=False,
-                         id="path-proto")
+            yield Input(
+                value=clean(src_name or ""),
+                placeholder="A: source container",
+                suggester=SuggestFromList(names, case_sensitive=False),
+                id="path-src",
+            )
+            yield Input(
+                value=clean(self.destination or ""),
+                placeholder="B: container, host:PORT or IP[:PORT]",
+                suggester=SuggestFromList(
+                    names + ["host", "host.docker.internal"], case_sensitive=False
+                ),
+                id="path-dst",
+            )
+            yield Input(
+                value=str(self.port or ""), placeholder="port", type="integer", id="path-port"
+            )
+            yield Select(
+                [("tcp", "tcp"), ("udp", "udp")],
+                value=self.proto,
+                allow_blank=False,
+                id="path-proto",
+            )
         with VerticalScroll(id="path-view", can_focus=True):
             yield Static(Text("Pick A and B, then enter.", style="dim"), id="path-diagram")
         yield Static("", id="path-status")
@@ -424,7 +471,8 @@ class PathScreen(Screen):
         names = self._names()
         self.query_one("#path-src", Input).suggester = SuggestFromList(names, case_sensitive=False)
         self.query_one("#path-dst", Input).suggester = SuggestFromList(
-            names + ["host", "host.docker.internal"], case_sensitive=False)
+            names + ["host", "host.docker.internal"], case_sensitive=False
+        )
         self._status(f"{len(names)} containers")
 
     def _status(self, msg: str, style: str = "") -> None:
@@ -480,8 +528,13 @@ class PathScreen(Screen):
         self.busy = True
         self._status(("probing from inside " if probe else "explaining ") + src + " …", "italic")
         snap, facts = self.snapshot, self.facts
-        self.run_worker(lambda: self._explain(snap, src, dst, port, proto, probe, facts),
-                        thread=True, exclusive=True, group="path", name="explain")
+        self.run_worker(
+            lambda: self._explain(snap, src, dst, port, proto, probe, facts),
+            thread=True,
+            exclusive=True,
+            group="path",
+            name="explain",
+        )
 
     def _explain(self, snap, src, dst, port, proto, probe, facts) -> None:
         from inspectors.reach import explain_path
@@ -500,8 +553,10 @@ class PathScreen(Screen):
             return
         self.report = rep
         self.query_one("#path-diagram", Static).update(path_diagram(rep))
-        self._status(f"{rep.verdict}" + (" (probed)" if rep.probed else " (static; ctrl+t: probe for real)"),
-                     VERDICT_STYLE.get(rep.verdict, ""))
+        self._status(
+            f"{rep.verdict}" + (" (probed)" if rep.probed else " (static; ctrl+t: probe for real)"),
+            VERDICT_STYLE.get(rep.verdict, ""),
+        )
         self.post_message(self.Explained(rep))
 
 

@@ -21,7 +21,7 @@ rendered with ``markup=False``: it can never inject markup.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
 from textual import on
@@ -33,7 +33,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Switch
 
 from actions.networks import (
-    DRIVERS, PARENT_DRIVERS, ConnectSpec, NetworkSpec, connect_command, create_command,
+    DRIVERS,
+    PARENT_DRIVERS,
+    ConnectSpec,
+    NetworkSpec,
+    connect_command,
+    create_command,
 )
 from actions.validate import FieldError, split_words
 
@@ -116,6 +121,7 @@ class _FormScreen(ModalScreen):
 
     def __init__(self) -> None:
         super().__init__(classes="dsform")
+
     FIELDS: tuple[str, ...] = ()
 
     def _error_widget(self, name: str) -> Static:
@@ -141,8 +147,7 @@ class _FormScreen(ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-
-# --------------------------------------------------------------------------- create
+    # --------------------------------------------------------------------------- create
 
     @on(Input.Submitted)
     def _input_submitted(self) -> None:
@@ -185,12 +190,29 @@ class CreateNetworkScreen(_FormScreen):
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "submit", "Create", id="form.submit"),
     ]
-    FIELDS = ("name", "driver", "subnet", "gateway", "ip_range", "ipv6", "subnet_v6", "internal",
-              "attachable", "parent", "options", "labels")
+    FIELDS = (
+        "name",
+        "driver",
+        "subnet",
+        "gateway",
+        "ip_range",
+        "ipv6",
+        "subnet_v6",
+        "internal",
+        "attachable",
+        "parent",
+        "options",
+        "labels",
+    )
 
-    def __init__(self, validator: Validator, links: Iterable = (),
-                 drivers: Iterable[str] = DRIVERS, initial: NetworkSpec | None = None,
-                 title: str = "Create network") -> None:
+    def __init__(
+        self,
+        validator: Validator,
+        links: Iterable = (),
+        drivers: Iterable[str] = DRIVERS,
+        initial: NetworkSpec | None = None,
+        title: str = "Create network",
+    ) -> None:
         super().__init__()
         self.validator = validator
         self.links = list(links)
@@ -223,12 +245,21 @@ class CreateNetworkScreen(_FormScreen):
                 yield Input(s.name, placeholder="my-net", id="name")
                 yield self._error_widget("name")
                 yield Label("Driver", classes="field-label")
-                yield Select([(d, d) for d in self.drivers], value=s.driver or "bridge",
-                             allow_blank=False, id="driver")
+                yield Select(
+                    [(d, d) for d in self.drivers],
+                    value=s.driver or "bridge",
+                    allow_blank=False,
+                    id="driver",
+                )
                 yield self._error_widget("driver")
                 yield Label("Parent interface (macvlan / ipvlan)", classes="field-label parent-row")
-                yield Select(self._parent_options(), prompt="no parent (isolated)",
-                             value=s.parent or Select.NULL, id="parent", classes="parent-row")
+                yield Select(
+                    self._parent_options(),
+                    prompt="no parent (isolated)",
+                    value=s.parent or Select.NULL,
+                    id="parent",
+                    classes="parent-row",
+                )
                 yield self._error_widget("parent")
                 yield Label("Subnet (CIDR)", classes="field-label")
                 yield Input(s.subnet, placeholder="10.10.0.0/24 (empty: automatic)", id="subnet")
@@ -250,15 +281,19 @@ class CreateNetworkScreen(_FormScreen):
                 yield Input(s.subnet_v6, placeholder="fd00:db8:1::/64", id="subnet_v6")
                 yield self._error_widget("subnet_v6")
                 yield Label("Driver options (k=v, space or comma separated)", classes="field-label")
-                yield Input(" ".join(s.options), placeholder="com.docker.network.driver.mtu=1400",
-                            id="options")
+                yield Input(
+                    " ".join(s.options),
+                    placeholder="com.docker.network.driver.mtu=1400",
+                    id="options",
+                )
                 yield self._error_widget("options")
                 yield Label("Labels (k=v, space or comma separated)", classes="field-label")
                 yield Input(" ".join(s.labels), placeholder="team=ops", id="labels")
                 yield self._error_widget("labels")
                 yield self._error_widget("form")
-            yield Static(_plain(create_command(self.initial)), id="preview", classes="preview",
-                         markup=False)
+            yield Static(
+                _plain(create_command(self.initial)), id="preview", classes="preview", markup=False
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (esc)", id="cancel")
                 yield Button("Create (ctrl+s)", variant="primary", id="submit")
@@ -318,7 +353,6 @@ class CreateNetworkScreen(_FormScreen):
         self._refresh()
 
 
-
 # --------------------------------------------------------------------------- connect
 
 
@@ -336,8 +370,14 @@ class ConnectScreen(_FormScreen):
     ]
     FIELDS = ("network", "container", "aliases", "ipv4")
 
-    def __init__(self, validator: Validator, choices: Iterable[str], *,
-                 container: str | None = None, network: str | None = None) -> None:
+    def __init__(
+        self,
+        validator: Validator,
+        choices: Iterable[str],
+        *,
+        container: str | None = None,
+        network: str | None = None,
+    ) -> None:
         super().__init__()
         if (container is None) == (network is None):
             raise ValueError("give exactly one of container= or network=")
@@ -365,19 +405,24 @@ class ConnectScreen(_FormScreen):
         with Vertical(classes="form", id="connect-form"):
             yield Static(title, classes="form-title", markup=False)
             yield Label(pick_label, classes="field-label")
-            yield Select([(_plain(c), c) for c in self.choices], prompt=f"choose a {pick_label.lower()}",
-                         id="pick")
+            yield Select(
+                [(_plain(c), c) for c in self.choices],
+                prompt=f"choose a {pick_label.lower()}",
+                id="pick",
+            )
             yield self._error_widget(self.pick_field)
             if self.pick_field == "network":
                 yield self._error_widget("container")
             else:
                 yield self._error_widget("network")
-            yield Label("Aliases (space or comma separated; user-defined networks)",
-                        classes="field-label")
+            yield Label(
+                "Aliases (space or comma separated; user-defined networks)", classes="field-label"
+            )
             yield Input("", placeholder="web db", id="aliases")
             yield self._error_widget("aliases")
-            yield Label("IPv4 address (optional; networks with a configured subnet)",
-                        classes="field-label")
+            yield Label(
+                "IPv4 address (optional; networks with a configured subnet)", classes="field-label"
+            )
             yield Input("", placeholder="automatic", id="ipv4")
             yield self._error_widget("ipv4")
             yield self._error_widget("form")
@@ -396,7 +441,8 @@ class ConnectScreen(_FormScreen):
             network=self.fixed_network if self.fixed_network is not None else picked,
             container=self.fixed_container if self.fixed_container is not None else picked,
             aliases=split_words(self.query_one("#aliases", Input).value),
-            ipv4=self.query_one("#ipv4", Input).value.strip())
+            ipv4=self.query_one("#ipv4", Input).value.strip(),
+        )
 
     def _command(self) -> str:
         try:
@@ -416,7 +462,6 @@ class ConnectScreen(_FormScreen):
             self.show_errors(self.validator(self.spec()))
 
 
-
 # --------------------------------------------------------------------------- confirm
 
 
@@ -432,8 +477,14 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
     ]
 
-    def __init__(self, title: str, command: str = "", detail: str = "",
-                 confirm_label: str = "Confirm", danger: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        command: str = "",
+        detail: str = "",
+        confirm_label: str = "Confirm",
+        danger: bool = False,
+    ) -> None:
         super().__init__(classes="dsform")
         self.title_text = title
         self.command = command
@@ -445,14 +496,21 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="form", id="confirm-form"):
             yield Static(_plain(self.title_text), classes="form-title", markup=False)
             if self.detail:
-                yield Static(_plain(self.detail), id="detail",
-                             classes="warning" if self.danger else "field-label", markup=False)
+                yield Static(
+                    _plain(self.detail),
+                    id="detail",
+                    classes="warning" if self.danger else "field-label",
+                    markup=False,
+                )
             if self.command:
                 yield Static(_plain(self.command), id="command", classes="preview", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("No (n/esc)", id="no")
-                yield Button(f"{self.confirm_label} (y/enter)",
-                             variant="error" if self.danger else "primary", id="yes")
+                yield Button(
+                    f"{self.confirm_label} (y/enter)",
+                    variant="error" if self.danger else "primary",
+                    id="yes",
+                )
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()
@@ -510,8 +568,10 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
     def blocked(self) -> str | None:
         st = self.status
         if st.flag_conflicts:
-            return ("; ".join(st.flag_conflicts)
-                    + ": debug cannot be set in daemon.json (dockerd would refuse to start)")
+            return (
+                "; ".join(st.flag_conflicts)
+                + ": debug cannot be set in daemon.json (dockerd would refuse to start)"
+            )
         if st.config_error:
             return f"daemon.json is not valid: {st.config_error} (fix it by hand first)"
         if not st.config_file:
@@ -540,23 +600,34 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
             for n in getattr(st, "notes", []) or []:
                 yield Static(_plain(f"note: {n}"), classes="field-label", markup=False)
             if self.blocked:
-                yield Static(_plain(f"✗ {self.blocked}"), id="blocked", classes="field-error",
-                             markup=False)
+                yield Static(
+                    _plain(f"✗ {self.blocked}"), id="blocked", classes="field-error", markup=False
+                )
             with Horizontal(classes="checks"):
                 yield Label("Turn debug on: ", classes="field-label")
                 yield Switch(self.target, id="target")
             if st.live_restore:
                 warn = "live-restore is on: a restart keeps containers running"
             else:
-                warn = ("⚠ live-restore is OFF: a restart STOPS every running container "
-                        "(a reload does not)")
+                warn = (
+                    "⚠ live-restore is OFF: a restart STOPS every running container "
+                    "(a reload does not)"
+                )
             yield Static(_plain(warn), id="restart-warning", classes="warning", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (esc)", id="cancel")
-                yield Button("Restart (R)", variant="error", id="restart",
-                             disabled=bool(self.blocked) or not st.restart_method)
-                yield Button("Reload (r)", variant="primary", id="reload",
-                             disabled=bool(self.blocked) or not st.pid)
+                yield Button(
+                    "Restart (R)",
+                    variant="error",
+                    id="restart",
+                    disabled=bool(self.blocked) or not st.restart_method,
+                )
+                yield Button(
+                    "Reload (r)",
+                    variant="primary",
+                    id="reload",
+                    disabled=bool(self.blocked) or not st.pid,
+                )
 
     def on_mount(self) -> None:
         self.query_one("#target", Switch).focus()
@@ -574,15 +645,19 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
         if not self.query_one("#reload", Button).disabled:
             self.dismiss(DebugRequest(self.target, "reload"))
         else:
-            self.notify(self.blocked or "no dockerd pid: cannot reload", severity="error",
-                        markup=False)
+            self.notify(
+                self.blocked or "no dockerd pid: cannot reload", severity="error", markup=False
+            )
 
     def action_restart(self) -> None:
         if not self.query_one("#restart", Button).disabled:
             self.dismiss(DebugRequest(self.target, "restart"))
         else:
-            self.notify(self.blocked or "no restart command known (set restart_command)",
-                        severity="error", markup=False)
+            self.notify(
+                self.blocked or "no restart command known (set restart_command)",
+                severity="error",
+                markup=False,
+            )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -603,8 +678,6 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
         self.action_cancel()
 
 
-
-
 # --------------------------------------------------------------------------- flows
 
 
@@ -621,8 +694,13 @@ class ActionFlows:
     has an undo.
     """
 
-    def __init__(self, app, host: str | None = None,
-                 on_changed: Callable[[object], None] | None = None, settings=None) -> None:
+    def __init__(
+        self,
+        app,
+        host: str | None = None,
+        on_changed: Callable[[object], None] | None = None,
+        settings=None,
+    ) -> None:
         self.app = app
         self.host = host
         self.on_changed = on_changed
@@ -636,12 +714,19 @@ class ActionFlows:
         return sdk_client(self.host)
 
     def _worker(self, fn: Callable[[], None], name: str) -> None:
-        self.app.run_worker(fn, thread=True, group="actions", exit_on_error=False,
-                            name=name, description=name)
+        self.app.run_worker(
+            fn, thread=True, group="actions", exit_on_error=False, name=name, description=name
+        )
 
     def _notify(self, message: str, title: str = "actions", severity: str = "information") -> None:
-        self.app.call_from_thread(self.app.notify, message, title=title, severity=severity,
-                                  markup=False, timeout=8 if severity == "information" else 15)
+        self.app.call_from_thread(
+            self.app.notify,
+            message,
+            title=title,
+            severity=severity,
+            markup=False,
+            timeout=8 if severity == "information" else 15,
+        )
 
     def _push(self, screen, callback) -> None:
         self.app.call_from_thread(self.app.push_screen, screen, callback)
@@ -653,12 +738,16 @@ class ActionFlows:
         try:
             res = fn()
         except ValidationFailed as e:
-            self._notify("\n".join(str(x) for x in e.errors) + "\nnothing was changed",
-                         title=title, severity="error")
+            self._notify(
+                "\n".join(str(x) for x in e.errors) + "\nnothing was changed",
+                title=title,
+                severity="error",
+            )
             return
         except ActionError as e:
-            self._notify(f"{e.title}: {e.detail}" if e.detail else e.title, title=title,
-                         severity="error")
+            self._notify(
+                f"{e.title}: {e.detail}" if e.detail else e.title, title=title, severity="error"
+            )
             return
         except Exception as e:  # engine unreachable and the like: one line, no traceback
             self._notify(f"{type(e).__name__}: {e}", title=title, severity="error")
@@ -690,10 +779,14 @@ class ActionFlows:
     # ---- entry point
     def open(self, which: str, **kw) -> None:
         flows = {
-            "CreateNetworkScreen": self.create_network, "create": self.create_network,
-            "ConnectScreen": self.connect, "connect": self.connect,
-            "disconnect": self.disconnect, "remove_network": self.remove_network,
-            "DaemonDebugScreen": self.daemon_debug, "debug": self.daemon_debug,
+            "CreateNetworkScreen": self.create_network,
+            "create": self.create_network,
+            "ConnectScreen": self.connect,
+            "connect": self.connect,
+            "disconnect": self.disconnect,
+            "remove_network": self.remove_network,
+            "DaemonDebugScreen": self.daemon_debug,
+            "debug": self.daemon_debug,
         }
         if which not in flows:
             raise ValueError(f"unknown flow {which!r}")
@@ -715,11 +808,13 @@ class ActionFlows:
                 self._guarded("undo", lambda: res.undo(client))
             finally:
                 client.close()
+
         self._worker(go, "undo")
 
     def _act_on_dismiss(self, client, title: str, action):
         """The form's dismiss callback: None closes the client; a spec runs
         ``action(spec)`` in a worker (guarded, notified), then closes the client."""
+
         def done(spec):
             if spec is None:
                 client.close()
@@ -730,7 +825,9 @@ class ActionFlows:
                     self._guarded(title, lambda: action(spec))
                 finally:
                     client.close()
+
             self._worker(act, title)
+
         return done
 
     # ---- flows
@@ -743,12 +840,18 @@ class ActionFlows:
                 ctx = gather_create_context(client)
             except Exception as e:
                 client.close()
-                self._notify(f"cannot read the engine: {e}", title="create network", severity="error")
+                self._notify(
+                    f"cannot read the engine: {e}", title="create network", severity="error"
+                )
                 return
 
-            done = self._act_on_dismiss(client, "create network",
-                                        lambda spec: create_network(client, spec))
-            self._push(CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links), done)
+            done = self._act_on_dismiss(
+                client, "create network", lambda spec: create_network(client, spec)
+            )
+            self._push(
+                CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links), done
+            )
+
         self._worker(gather, "gather create context")
 
     def connect(self, network: str | None = None, container: str | None = None, **_ignored) -> None:
@@ -763,28 +866,48 @@ class ActionFlows:
                 self._notify(f"cannot read the engine: {e}", title="connect", severity="error")
                 return
             if container:
-                ref = next((c for c in ctx.containers if c.name == container or c.id == container), None)
+                ref = next(
+                    (c for c in ctx.containers if c.name == container or c.id == container), None
+                )
                 joined = set(ref.networks) if ref else set()
-                choices = sorted(n.name for n in ctx.networks
-                                 if n.name not in joined and n.driver not in ("host", "null"))
-                screen = ConnectScreen(lambda s: validate_connect(s, ctx), choices,
-                                       container=ref.name if ref else container)
+                choices = sorted(
+                    n.name
+                    for n in ctx.networks
+                    if n.name not in joined and n.driver not in ("host", "null")
+                )
+                screen = ConnectScreen(
+                    lambda s: validate_connect(s, ctx),
+                    choices,
+                    container=ref.name if ref else container,
+                )
             else:
                 net = next((n for n in ctx.networks if n.name == network or n.id == network), None)
                 name = net.name if net else (network or "")
                 choices = sorted(c.name for c in ctx.containers if name not in c.networks)
                 screen = ConnectScreen(lambda s: validate_connect(s, ctx), choices, network=name)
 
-            done = self._act_on_dismiss(client, "connect", lambda spec: connect(
-                client, spec.network, spec.container, aliases=spec.aliases, ipv4=spec.ipv4 or None))
+            done = self._act_on_dismiss(
+                client,
+                "connect",
+                lambda spec: connect(
+                    client,
+                    spec.network,
+                    spec.container,
+                    aliases=spec.aliases,
+                    ipv4=spec.ipv4 or None,
+                ),
+            )
             self._push(screen, done)
+
         self._worker(gather, "gather connect context")
 
     def disconnect(self, network: str, container: str, force: bool = False, **_ignored) -> None:
         from actions.networks import disconnect
         from actions.validate import cli
 
-        command = cli("docker", "network", "disconnect", "-f" if force else None, network, container)
+        command = cli(
+            "docker", "network", "disconnect", "-f" if force else None, network, container
+        )
 
         def done(ok):
             if not ok:
@@ -793,15 +916,22 @@ class ActionFlows:
             def act():
                 client = self._client()
                 try:
-                    self._guarded("disconnect", lambda: disconnect(client, network, container,
-                                                                   force=force))
+                    self._guarded(
+                        "disconnect", lambda: disconnect(client, network, container, force=force)
+                    )
                 finally:
                     client.close()
+
             self._worker(act, "disconnect")
 
-        self.app.push_screen(ConfirmScreen(f"Disconnect {container} from {network}?", command,
-                                           detail="undo (u) reconnects it with the same IP and "
-                                                  "aliases"), done)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Disconnect {container} from {network}?",
+                command,
+                detail="undo (u) reconnects it with the same IP and aliases",
+            ),
+            done,
+        )
 
     def remove_network(self, network: str, **_ignored) -> None:
         from actions.networks import remove_network
@@ -816,12 +946,17 @@ class ActionFlows:
                 self._notify(f"{e}", title="remove network", severity="error")
                 return
             name = attrs.get("Name", network)
-            eps = sorted((ep.get("Name") or cid[:12]) for cid, ep in (attrs.get("Containers") or {}).items()
-                         if not cid.startswith("lb-"))
+            eps = sorted(
+                (ep.get("Name") or cid[:12])
+                for cid, ep in (attrs.get("Containers") or {}).items()
+                if not cid.startswith("lb-")
+            )
             if eps:
-                detail = (f"{len(eps)} endpoint(s) will be disconnected first: {', '.join(eps)}")
-                command = " && ".join([cli("docker", "network", "disconnect", "-f", name, e) for e in eps]
-                                      + [cli("docker", "network", "rm", name)])
+                detail = f"{len(eps)} endpoint(s) will be disconnected first: {', '.join(eps)}"
+                command = " && ".join(
+                    [cli("docker", "network", "disconnect", "-f", name, e) for e in eps]
+                    + [cli("docker", "network", "rm", name)]
+                )
             else:
                 detail, command = "", cli("docker", "network", "rm", name)
 
@@ -832,14 +967,25 @@ class ActionFlows:
 
                 def act():
                     try:
-                        self._guarded("remove network",
-                                      lambda: remove_network(client, name, force=bool(eps)))
+                        self._guarded(
+                            "remove network", lambda: remove_network(client, name, force=bool(eps))
+                        )
                     finally:
                         client.close()
+
                 self._worker(act, "remove network")
 
-            self._push(ConfirmScreen(f"Remove network {name}?", command, detail=detail,
-                                     confirm_label="Remove", danger=bool(eps)), done)
+            self._push(
+                ConfirmScreen(
+                    f"Remove network {name}?",
+                    command,
+                    detail=detail,
+                    confirm_label="Remove",
+                    danger=bool(eps),
+                ),
+                done,
+            )
+
         self._worker(gather, "inspect network")
 
     def daemon_debug(self, **_ignored) -> None:
@@ -853,9 +999,18 @@ class ActionFlows:
                 return
 
             def run(req: DebugRequest):
-                self._worker(lambda: self._guarded("daemon debug", lambda: set_debug(
-                    req.enable, engine_host=self.host, apply=req.apply, settings=self.settings)),
-                    "daemon debug")
+                self._worker(
+                    lambda: self._guarded(
+                        "daemon debug",
+                        lambda: set_debug(
+                            req.enable,
+                            engine_host=self.host,
+                            apply=req.apply,
+                            settings=self.settings,
+                        ),
+                    ),
+                    "daemon debug",
+                )
 
             def done(req):
                 if req is None:
@@ -863,17 +1018,32 @@ class ActionFlows:
                 if req.apply != "restart":
                     run(req)
                     return
-                warn = ("live-restore is on: containers keep running" if st.live_restore else
-                        "live-restore is OFF: restarting dockerd STOPS every running container")
+                warn = (
+                    "live-restore is on: containers keep running"
+                    if st.live_restore
+                    else "live-restore is OFF: restarting dockerd STOPS every running container"
+                )
                 self.app.push_screen(
-                    ConfirmScreen(f"Restart dockerd to turn debug {'on' if req.enable else 'off'}?",
-                                  st.restart_method or "", detail=warn, confirm_label="Restart",
-                                  danger=not st.live_restore),
-                    lambda ok: run(req) if ok else None)
+                    ConfirmScreen(
+                        f"Restart dockerd to turn debug {'on' if req.enable else 'off'}?",
+                        st.restart_method or "",
+                        detail=warn,
+                        confirm_label="Restart",
+                        danger=not st.live_restore,
+                    ),
+                    lambda ok: run(req) if ok else None,
+                )
 
             self._push(DaemonDebugScreen(st), done)
+
         self._worker(gather, "daemon status")
 
 
-__all__ = ["CreateNetworkScreen", "ConnectScreen", "ConfirmScreen", "DaemonDebugScreen",
-           "DebugRequest", "ActionFlows"]
+__all__ = [
+    "CreateNetworkScreen",
+    "ConnectScreen",
+    "ConfirmScreen",
+    "DaemonDebugScreen",
+    "DebugRequest",
+    "ActionFlows",
+]

@@ -70,9 +70,11 @@ def render_sections(sections: list[Section], pane_help: str = "") -> Text:
             if not enabled:
                 out.append("  (not available here)", style="dim")
             out.append("\n")
-    out.append("\nMouse: click a tab to switch pane, click a row to select, click it again to "
-               "open it. Untrusted text (names, labels, logs) is always shown literally.\n",
-               style="dim")
+    out.append(
+        "\nMouse: click a tab to switch pane, click a row to select, click it again to "
+        "open it. Untrusted text (names, labels, logs) is always shown literally.\n",
+        style="dim",
+    )
     return out
 
 
@@ -87,8 +89,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("k,up", "scroll_up", "Scroll up", show=False, id="help.up"),
     ]
 
-    def __init__(self, sections: list[Section], title: str = "Keys",
-                 pane_help: str = "") -> None:
+    def __init__(self, sections: list[Section], title: str = "Keys", pane_help: str = "") -> None:
         super().__init__()
         self.sections = sections
         self.help_title = title

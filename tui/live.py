@@ -28,7 +28,8 @@ import pickle
 import queue
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from textual.message import Message
 
@@ -39,8 +40,18 @@ MAX_BATCH = 0.15  # ...or after this long in any case
 KERNEL_MIN_INTERVAL = 0.5  # link churn alone (busy hosts) re-reads the kernel at most this often
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 
-CONTAINER_ACTIONS = {"create", "start", "die", "destroy", "rename", "pause", "unpause",
-                     "restart", "update", "stop"}
+CONTAINER_ACTIONS = {
+    "create",
+    "start",
+    "die",
+    "destroy",
+    "rename",
+    "pause",
+    "unpause",
+    "restart",
+    "update",
+    "stop",
+}
 NETWORK_ACTIONS = {"create", "destroy", "connect", "disconnect", "remove", "update"}
 LISTENER_ACTIONS = {"start", "die", "destroy", "stop", "restart", "pause", "unpause"}
 
@@ -56,8 +67,14 @@ def clone(snap: Snapshot) -> Snapshot:
 class LiveUpdate(Message):
     """A new snapshot (a private copy) and/or docker events to show."""
 
-    def __init__(self, snapshot: Snapshot | None, events: list[dict] | None = None,
-                 reason: str = "", kernel: bool = False, elapsed: float = 0.0) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot | None,
+        events: list[dict] | None = None,
+        reason: str = "",
+        kernel: bool = False,
+        elapsed: float = 0.0,
+    ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.events = events or []
@@ -94,8 +111,14 @@ class LiveError(Message):
 
 
 class Live:
-    def __init__(self, model, post: Callable[[Message], Any], host: str | None = None,
-                 started_at: float | None = None, with_events: bool = True) -> None:
+    def __init__(
+        self,
+        model,
+        post: Callable[[Message], Any],
+        host: str | None = None,
+        started_at: float | None = None,
+        with_events: bool = True,
+    ) -> None:
         self.model = model
         self.post = post
         self.host = host if host is not None else getattr(model, "host", None)
@@ -242,8 +265,9 @@ class Live:
                 self.post(LiveError("netlink", f"link notifications stopped: {_one_line(e)}"))
 
     # ---------------------------------------------------------------- apply
-    def _publish(self, reason: str, events: list[dict], kernel: bool, t0: float,
-                 with_snapshot: bool = True) -> None:
+    def _publish(
+        self, reason: str, events: list[dict], kernel: bool, t0: float, with_snapshot: bool = True
+    ) -> None:
         snap = None
         if with_snapshot:
             lock = getattr(self.model, "_lock", None) or contextlib.nullcontext()
@@ -366,10 +390,22 @@ class Live:
         changed = changed or bool(nets or ctrs or daemon)
         if not changed:
             return
-        reason = "events" if events else ("stats" if "stats" in kinds and "kernel" not in kinds
-                                          else ("kernel" if kernel else "listeners"))
-        self._publish(reason, events, kernel, t0, with_snapshot=bool(
-            nets or ctrs or daemon or kernel or listeners))
+        reason = (
+            "events"
+            if events
+            else (
+                "stats"
+                if "stats" in kinds and "kernel" not in kinds
+                else ("kernel" if kernel else "listeners")
+            )
+        )
+        self._publish(
+            reason,
+            events,
+            kernel,
+            t0,
+            with_snapshot=bool(nets or ctrs or daemon or kernel or listeners),
+        )
 
     def _refresh_engine(self) -> None:
         """A daemon event (reload: debug toggled...): re-read the engine facts."""

@@ -28,8 +28,9 @@ import re
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar, Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -48,7 +49,6 @@ from textual.widgets import Input, Label, Static
 
 from inspectors.logs import (
     LEVEL_RANK,
-    LEVELS,
     LogBuffer,
     LogLine,
     LogSource,
@@ -64,7 +64,12 @@ FIREHOSE_LINES = 2000  # this many lines came since the last redraw
 BATCH_LINES = 5000
 # since-windows cycled by `s`: (label, seconds back or None, kind)
 WINDOWS: tuple[tuple[str, float | None], ...] = (
-    ("tail", None), ("1m", 60.0), ("15m", 900.0), ("1h", 3600.0), ("all", None))
+    ("tail", None),
+    ("1m", 60.0),
+    ("15m", 900.0),
+    ("1h", 3600.0),
+    ("all", None),
+)
 MIN_LEVELS: tuple[str | None, ...] = (None, "info", "warning", "error")
 LEVEL_TAG = {"debug": "DEBU", "info": "INFO", "warning": "WARN", "error": "ERRO", "fatal": "FATA"}
 LEVEL_STYLE = {
@@ -74,8 +79,17 @@ LEVEL_STYLE = {
     "error": Style(color="red"),
     "fatal": Style(color="red", bold=True),
 }
-SOURCE_COLORS = ("cyan", "magenta", "green", "blue", "yellow", "bright_cyan", "bright_magenta",
-                 "bright_green", "bright_blue")
+SOURCE_COLORS = (
+    "cyan",
+    "magenta",
+    "green",
+    "blue",
+    "yellow",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "bright_blue",
+)
 S_DIM = Style(dim=True)
 S_META = Style(dim=True, italic=True)
 S_STDERR = Style(color="red", bold=True)
@@ -195,8 +209,11 @@ class LogModel:
         seq = start_seq - 1
         for line in lines:
             seq += 1
-            if min_rank is not None and line.level is not None \
-                    and LEVEL_RANK.get(line.level, 0) < min_rank:
+            if (
+                min_rank is not None
+                and line.level is not None
+                and LEVEL_RANK.get(line.level, 0) < min_rank
+            ):
                 continue
             if flt is None:
                 rows.append(seq)
@@ -216,8 +233,11 @@ class LogModel:
                     ctx.reverse()
                     if ctx:
                         first = ctx[0]
-                    if self._last_row_seq >= 0 and first > self._last_row_seq + 1 \
-                            and len(rows) > self._rows_start:
+                    if (
+                        self._last_row_seq >= 0
+                        and first > self._last_row_seq + 1
+                        and len(rows) > self._rows_start
+                    ):
                         rows.append(first - 0.5)
                     rows.extend(ctx)
                 rows.append(seq)
@@ -269,8 +289,11 @@ class LogModel:
             added = len(self._rows) - n0
             if self.search_re is not None and added:
                 get = self.buffer.get
-                self._add_matches((int(s), get(int(s))) for s in self._rows[n0:]
-                                  if isinstance(s, int) and get(s) is not None)
+                self._add_matches(
+                    (int(s), get(int(s)))
+                    for s in self._rows[n0:]
+                    if isinstance(s, int) and get(s) is not None
+                )
         if evicted and self._matches:
             i = bisect.bisect_left(self._matches, first, lo=self._matches_start)
             self._matches_start = i
@@ -306,8 +329,11 @@ class LogModel:
             self._add_matches(zip(range(self.buffer.first_seq, self.buffer.total), self.buffer))
         else:
             get = self.buffer.get
-            self._add_matches((s, get(s)) for s in self._rows[self._rows_start:]
-                              if isinstance(s, int) and get(s) is not None)
+            self._add_matches(
+                (s, get(s))
+                for s in self._rows[self._rows_start :]
+                if isinstance(s, int) and get(s) is not None
+            )
 
     def set_filter(self, text: str, context: int | None = None) -> None:
         self.filter_text = text
@@ -334,7 +360,7 @@ class LogModel:
     # ---------------------------------------------------------------- search
     @property
     def matches(self) -> list[int]:
-        return self._matches[self._matches_start:]
+        return self._matches[self._matches_start :]
 
     def match_count(self) -> int:
         return len(self._matches) - self._matches_start
@@ -455,8 +481,10 @@ class LogView(ScrollView, can_focus=True):
         return st
 
     def set_sources(self, names: list[str]) -> None:
-        self._source_styles = {n: Style(color=SOURCE_COLORS[i % len(SOURCE_COLORS)], bold=True)
-                               for i, n in enumerate(names)}
+        self._source_styles = {
+            n: Style(color=SOURCE_COLORS[i % len(SOURCE_COLORS)], bold=True)
+            for i, n in enumerate(names)
+        }
         self._source_width = min(24, max((len(n) for n in names), default=0))
 
     def prefix_width(self) -> int:
@@ -609,7 +637,9 @@ class LogView(ScrollView, can_focus=True):
     def _source_style(self, name: str) -> Style:
         st = self._source_styles.get(name)
         if st is None:
-            st = Style(color=SOURCE_COLORS[len(self._source_styles) % len(SOURCE_COLORS)], bold=True)
+            st = Style(
+                color=SOURCE_COLORS[len(self._source_styles) % len(SOURCE_COLORS)], bold=True
+            )
             self._source_styles[name] = st
         return st
 
@@ -629,16 +659,25 @@ class LogView(ScrollView, can_focus=True):
             style = base + S_META + LEVEL_STYLE.get(line.level or "info", Style())
         elif line.level is not None:
             style = base + LEVEL_STYLE.get(line.level, Style())
-        if self.model.filter_re is not None and self.model.context and line.stream != "meta" \
-                and not self.model.is_match(line):
+        if (
+            self.model.filter_re is not None
+            and self.model.context
+            and line.stream != "meta"
+            and not self.model.is_match(line)
+        ):
             style = style + S_DIM  # a context line
         if self.show_level:
             tag = LEVEL_TAG.get(line.level or "", "    ")
-            segs.append(Segment(tag + " ", style + Style(bold=line.level in ("error", "fatal",
-                                                                              "warning"))))
+            segs.append(
+                Segment(tag + " ", style + Style(bold=line.level in ("error", "fatal", "warning")))
+            )
         elif self.show_stream:
-            segs.append(Segment("▌ " if line.stream == "stderr" else "  ",
-                                base + S_STDERR if line.stream == "stderr" else base))
+            segs.append(
+                Segment(
+                    "▌ " if line.stream == "stderr" else "  ",
+                    base + S_STDERR if line.stream == "stderr" else base,
+                )
+            )
         text = line.text
         if line.stream == "meta":
             text = f"── {text} ──"
@@ -679,16 +718,21 @@ class LogView(ScrollView, can_focus=True):
 
     def _hint_strip(self, y: int, width: int) -> Strip:
         if y == 0 and self.empty_hint:
-            return Strip([Segment(self.empty_hint[:width], self._base() + S_DIM)]).extend_cell_length(
-                width, self._base())
+            return Strip(
+                [Segment(self.empty_hint[:width], self._base() + S_DIM)]
+            ).extend_cell_length(width, self._base())
         return Strip.blank(width, self._base())
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
             self.render_count += 1
-            self.rendered_state = (self.show_timestamps, self.wrap, self.following,
-                                   self.model.version)
+            self.rendered_state = (
+                self.show_timestamps,
+                self.wrap,
+                self.following,
+                self.model.version,
+            )
         if self.model.row_count() == 0:
             return self._hint_strip(y, width)
         if self.wrap:
@@ -800,7 +844,9 @@ class SaveLogScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(f"Save the {self.count:,} visible line(s) to (enter saves, esc cancels):"))
+            yield Label(
+                Text(f"Save the {self.count:,} visible line(s) to (enter saves, esc cancels):")
+            )
             yield Input(value=self.default_path, id="save-path")
 
     def on_mount(self) -> None:
@@ -909,9 +955,11 @@ class LogPane(Vertical):
     """
 
     TITLE = "Logs"
-    HELP = ("Live logs. / search (n/N next/previous), & or f filter (+/- context lines), "
-            "t timestamps, w wrap, s since-window, v minimum level (daemon), End/G/F follow, "
-            "ctrl+s save the visible lines. Scrolling up pauses following.")
+    HELP = (
+        "Live logs. / search (n/N next/previous), & or f filter (+/- context lines), "
+        "t timestamps, w wrap, s since-window, v minimum level (daemon), End/G/F follow, "
+        "ctrl+s save the visible lines. Scrolling up pauses following."
+    )
 
     DEFAULT_CSS = """
     LogPane { height: 1fr; }
@@ -962,7 +1010,7 @@ class LogPane(Vertical):
     class SourceOpened(Message):
         """A source was opened; ``describe`` says which (file, journald unit, containers)."""
 
-        def __init__(self, pane: "LogPane", describe: str):
+        def __init__(self, pane: LogPane, describe: str):
             super().__init__()
             self.pane = pane
             self.describe = describe
@@ -972,7 +1020,7 @@ class LogPane(Vertical):
         container stopped/was removed (the pane then waits for that name to
         start again and goes on, issue #3)."""
 
-        def __init__(self, pane: "LogPane", reason: str):
+        def __init__(self, pane: LogPane, reason: str):
             super().__init__()
             self.pane = pane
             self.reason = reason
@@ -980,16 +1028,23 @@ class LogPane(Vertical):
     class StreamFailed(Message):
         """The source could not be read; ``error`` is one clear line."""
 
-        def __init__(self, pane: "LogPane", error: str):
+        def __init__(self, pane: LogPane, error: str):
             super().__init__()
             self.pane = pane
             self.error = error
 
     # ---------------------------------------------------------------- init
-    def __init__(self, settings: Any = None, *, host: str | None = None,
-                 client_factory: Callable[[], Any] | None = None,
-                 daemon_finder: Callable[[str | None], Any] | None = None,
-                 name: str | None = None, id: str | None = None, classes: str | None = None):
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        host: str | None = None,
+        client_factory: Callable[[], Any] | None = None,
+        daemon_finder: Callable[[str | None], Any] | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
         super().__init__(name=name, id=id, classes=classes)
         if settings is None:
             from inspectors.config import load_settings
@@ -1124,8 +1179,9 @@ class LogPane(Vertical):
             tail, since = "all", time.time() - secs
         self._update_title()
         self._update_status()
-        self._reader(session, pending, self._kind, list(self._targets), tail, since,
-                     self._daemon_path)
+        self._reader(
+            session, pending, self._kind, list(self._targets), tail, since, self._daemon_path
+        )
         self._poster(session, pending)
 
     def _make_client(self):
@@ -1135,8 +1191,9 @@ class LogPane(Vertical):
 
         return sdk_client(self.host)
 
-    def _make_source(self, pending: _Pending, kind: str, targets: list[str], tail, since,
-                     path: str | None) -> LogSource:
+    def _make_source(
+        self, pending: _Pending, kind: str, targets: list[str], tail, since, path: str | None
+    ) -> LogSource:
         from inspectors import logs as L
 
         if kind == "daemon":
@@ -1144,8 +1201,9 @@ class LogPane(Vertical):
                 dp = self._daemon_finder(self.host)
             else:
                 dp = L.find_daemon_process(self.host)
-            src = L.daemon_log_source(dp, self.settings, path=path, follow=True, tail=tail,
-                                      since=since)
+            src = L.daemon_log_source(
+                dp, self.settings, path=path, follow=True, tail=tail, since=since
+            )
             note = getattr(dp, "note", None) if dp is not None else None
             if note and "guessed" in note:
                 src.describe += f" [{sanitize(note)}]"
@@ -1153,12 +1211,27 @@ class LogPane(Vertical):
         client = self._make_client()
         pending.client = client
         # a follow waits for a stopped/removed container to start again (issue #3)
-        return L.open_container_logs(client, targets, follow=True, tail=tail, since=since,
-                                     reattach=True, on_state=pending.mark)
+        return L.open_container_logs(
+            client,
+            targets,
+            follow=True,
+            tail=tail,
+            since=since,
+            reattach=True,
+            on_state=pending.mark,
+        )
 
     @work(thread=True, exit_on_error=False, group="logpane-io", exclusive=False)
-    def _reader(self, session: int, pending: _Pending, kind: str, targets: list[str],
-                tail, since, path: str | None) -> None:
+    def _reader(
+        self,
+        session: int,
+        pending: _Pending,
+        kind: str,
+        targets: list[str],
+        tail,
+        since,
+        path: str | None,
+    ) -> None:
         src: LogSource | None = None
         error: str | None = None
         try:
@@ -1230,7 +1303,7 @@ class LogPane(Vertical):
                 return
 
     # ---------------------------------------------------------------- handlers
-    def on_log_pane_lines_arrived(self, msg: "LogPane.LinesArrived") -> None:
+    def on_log_pane_lines_arrived(self, msg: LogPane.LinesArrived) -> None:
         msg.stop()
         if msg.session != self._session:
             return  # from a closed session
@@ -1243,7 +1316,7 @@ class LogPane(Vertical):
         msg.stop()
         self._update_status()
 
-    def on_log_pane_stream_status(self, msg: "LogPane.StreamStatus") -> None:
+    def on_log_pane_stream_status(self, msg: LogPane.StreamStatus) -> None:
         msg.stop()
         if msg.session != self._session:
             return
@@ -1271,8 +1344,9 @@ class LogPane(Vertical):
             if msg.kind == "waiting":
                 self.state_text += " · waiting for it to start again"
             if self.model.row_count() == 0:
-                self.view.empty_hint = (f"no log lines ({self._window_label()}); "
-                                        "press s for a wider since-window")
+                self.view.empty_hint = (
+                    f"no log lines ({self._window_label()}); press s for a wider since-window"
+                )
                 self.view.refresh()
             self.post_message(self.StreamEnded(self, reason))
         elif msg.kind == "failed":
@@ -1294,8 +1368,9 @@ class LogPane(Vertical):
         if self._kind is None:
             t.append("  nothing open", style="dim")
         else:
-            what = self.describe or ("daemon log" if self._kind == "daemon"
-                                     else ", ".join(self._targets))
+            what = self.describe or (
+                "daemon log" if self._kind == "daemon" else ", ".join(self._targets)
+            )
             t.append("  " + sanitize(what))
             t.append(f"  · window: {self._window_label()}", style="bold")
         try:
@@ -1316,8 +1391,9 @@ class LogPane(Vertical):
         else:
             t.append(" ⏸ paused ", style="bold yellow")
             if v.new_lines:
-                t.append(f" {v.new_lines:,} new lines (End/G/F to follow) ",
-                         style="bold reverse yellow")
+                t.append(
+                    f" {v.new_lines:,} new lines (End/G/F to follow) ", style="bold reverse yellow"
+                )
         t.append(f"  {len(m.buffer):,} lines")
         if m.filtering:
             t.append(f" · {m.row_count():,} shown")
@@ -1359,8 +1435,10 @@ class LogPane(Vertical):
             p.value = self.model.search_text
         else:
             self._prompt_before = self.model.filter_text
-            p.placeholder = (f"filter: only matching lines (+{self.model.context} context; "
-                             "+/- to change): enter applies, empty clears, esc closes")
+            p.placeholder = (
+                f"filter: only matching lines (+{self.model.context} context; "
+                "+/- to change): enter applies, empty clears, esc closes"
+            )
             p.value = self.model.filter_text
         p.add_class("-open")
         p.focus()
@@ -1418,8 +1496,11 @@ class LogPane(Vertical):
         self._update_status()
 
     def _apply_filter(self, text: str) -> None:
-        if text == self.model.filter_text and self.model.filter_re is not None or \
-                (not text and self.model.filter_re is None):
+        if (
+            text == self.model.filter_text
+            and self.model.filter_re is not None
+            or (not text and self.model.filter_re is None)
+        ):
             return
         self.model.set_filter(text)
         self._after_rebuild()
@@ -1526,8 +1607,11 @@ class LogPane(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear":
             # esc bubbles up to the console unless there is something to clear
-            return self.model.search_re is not None or self.model.filter_re is not None \
+            return (
+                self.model.search_re is not None
+                or self.model.filter_re is not None
                 or self.model.min_level is not None
+            )
         return True
 
     def action_clear(self) -> None:
@@ -1546,8 +1630,11 @@ class LogPane(Vertical):
         return os.path.join(".", f"dockscope-{_safe_name(what)}-{stamp}.log")
 
     def action_save(self) -> None:
-        count = sum(1 for _ in self.model.visible_lines()) if self.model.filtering \
+        count = (
+            sum(1 for _ in self.model.visible_lines())
+            if self.model.filtering
             else len(self.model.buffer)
+        )
         self.app.push_screen(SaveLogScreen(self.default_save_path(), count), self._save_to)
 
     def format_line(self, line: LogLine) -> str:

@@ -9,7 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -17,13 +17,26 @@ from inspectors.model import Bridge, BridgePort, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, human_rate, txt
 
 BR_COLS = [
-    ("name", "BRIDGE / PORT"), ("id", "BRIDGE ID / PORT"), ("stp", "STP"),
-    ("network", "NETWORK"), ("container", "CONTAINER"), ("iface", "IFACE"),
-    ("mtu", "MTU"), ("oper", "STATE"), ("rx", "RX/s"), ("tx", "TX/s"), ("note", "NOTE"),
+    ("name", "BRIDGE / PORT"),
+    ("id", "BRIDGE ID / PORT"),
+    ("stp", "STP"),
+    ("network", "NETWORK"),
+    ("container", "CONTAINER"),
+    ("iface", "IFACE"),
+    ("mtu", "MTU"),
+    ("oper", "STATE"),
+    ("rx", "RX/s"),
+    ("tx", "TX/s"),
+    ("note", "NOTE"),
 ]
 FDB_COLS = [
-    ("mac", "MAC"), ("port", "PORT"), ("local", "LOCAL"), ("ageing", "AGEING"),
-    ("vlan", "VLAN"), ("container", "CONTAINER"), ("network", "NETWORK"),
+    ("mac", "MAC"),
+    ("port", "PORT"),
+    ("local", "LOCAL"),
+    ("ageing", "AGEING"),
+    ("vlan", "VLAN"),
+    ("container", "CONTAINER"),
+    ("network", "NETWORK"),
 ]
 
 
@@ -105,29 +118,53 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
     for b in snap.bridges:
         rx, tx = rates.get(b.name)
         net = b.network or ("(orphan)" if b.orphan else "")
-        rows.append(Row(
-            key=f"br:{b.name}",
-            cells=(txt(b.name, "bold"), txt(b.bridge_id), txt("yes" if b.stp_enabled else "no"),
-                   txt(net, "red" if b.orphan else "bold") if net else dash(""),
-                   Text(f"{len(b.ports)} port(s)", style="dim"), Text(""),
-                   txt(b.mtu or ""), _oper(b.operstate), Text(rx), Text(tx),
-                   bridge_note(b, snap)),
-            search=" ".join([b.network_id or "", " ".join(b.addresses),
-                             " ".join(f"{p.name} {p.container or ''}" for p in b.ports)]),
-        ))
+        rows.append(
+            Row(
+                key=f"br:{b.name}",
+                cells=(
+                    txt(b.name, "bold"),
+                    txt(b.bridge_id),
+                    txt("yes" if b.stp_enabled else "no"),
+                    txt(net, "red" if b.orphan else "bold") if net else dash(""),
+                    Text(f"{len(b.ports)} port(s)", style="dim"),
+                    Text(""),
+                    txt(b.mtu or ""),
+                    _oper(b.operstate),
+                    Text(rx),
+                    Text(tx),
+                    bridge_note(b, snap),
+                ),
+                search=" ".join(
+                    [
+                        b.network_id or "",
+                        " ".join(b.addresses),
+                        " ".join(f"{p.name} {p.container or ''}" for p in b.ports),
+                    ]
+                ),
+            )
+        )
         for i, p in enumerate(b.ports):
             last = i == len(b.ports) - 1
             rx, tx = rates.get(p.name)
-            rows.append(Row(
-                key=f"port:{b.name}:{p.name}",
-                cells=(Text.assemble(("└ " if last else "├ ", "dim"), (clean(p.name), "")),
-                       Text(f"port {p.port_no}" if p.port_no else "", style="dim"),
-                       txt(p.state or "", "green" if p.state == "forwarding" else "yellow"),
-                       dash(p.network), txt(p.container, "bold") if p.container else dash(""),
-                       dash(p.sandbox_ifname), txt(p.mtu or ""), _oper(p.operstate),
-                       Text(rx), Text(tx), port_note(p, b)),
-                search=" ".join([b.name, p.container_id or "", p.kind or ""]),
-            ))
+            rows.append(
+                Row(
+                    key=f"port:{b.name}:{p.name}",
+                    cells=(
+                        Text.assemble(("└ " if last else "├ ", "dim"), (clean(p.name), "")),
+                        Text(f"port {p.port_no}" if p.port_no else "", style="dim"),
+                        txt(p.state or "", "green" if p.state == "forwarding" else "yellow"),
+                        dash(p.network),
+                        txt(p.container, "bold") if p.container else dash(""),
+                        dash(p.sandbox_ifname),
+                        txt(p.mtu or ""),
+                        _oper(p.operstate),
+                        Text(rx),
+                        Text(tx),
+                        port_note(p, b),
+                    ),
+                    search=" ".join([b.name, p.container_id or "", p.kind or ""]),
+                )
+            )
     return rows
 
 
@@ -144,13 +181,20 @@ def fdb_rows(b: Bridge, snap: Snapshot) -> list[Row]:
         p = port_owner.get(f.port)
         container = who[0] if who else (p.container if p and not f.is_local else None)
         network = who[1] if who else (p.network if p and not f.is_local else None)
-        rows.append(Row(
-            key=f"{f.mac}|{f.port}|{f.vlan}",
-            cells=(txt(f.mac, "bold" if not f.is_local else ""), txt(f.port),
-                   txt("yes" if f.is_local else "no", "dim" if f.is_local else ""),
-                   Text(f"{f.ageing_timer:.2f}", justify="right"), dash(f.vlan),
-                   txt(container, "bold") if container else dash(""), dash(network)),
-        ))
+        rows.append(
+            Row(
+                key=f"{f.mac}|{f.port}|{f.vlan}",
+                cells=(
+                    txt(f.mac, "bold" if not f.is_local else ""),
+                    txt(f.port),
+                    txt("yes" if f.is_local else "no", "dim" if f.is_local else ""),
+                    Text(f"{f.ageing_timer:.2f}", justify="right"),
+                    dash(f.vlan),
+                    txt(container, "bold") if container else dash(""),
+                    dash(network),
+                ),
+            )
+        )
     return rows
 
 
@@ -158,8 +202,10 @@ def bridge_header(b: Bridge) -> Text:
     out = Text()
     out.append("FDB of ", style="dim")
     out.append(clean(b.name), style="bold")
-    out.append(f"  id {clean(b.bridge_id)}  stp {'on' if b.stp_enabled else 'off'}  "
-               f"{clean(b.operstate) or '?'}  mtu {b.mtu or '?'}")
+    out.append(
+        f"  id {clean(b.bridge_id)}  stp {'on' if b.stp_enabled else 'off'}  "
+        f"{clean(b.operstate) or '?'}  mtu {b.mtu or '?'}"
+    )
     if b.ageing_time is not None:
         out.append(f"  ageing {b.ageing_time:.0f}s")
     if b.network:
@@ -167,17 +213,22 @@ def bridge_header(b: Bridge) -> Text:
         out.append(clean(b.network), style="bold")
     if b.addresses:
         out.append("  " + " ".join(clean(a) for a in b.addresses))
-    out.append(f"\n{len(b.fdb)} entries (like `brctl showmacs {clean(b.name)}`); "
-               "non-local MACs are learned from the container behind the port", style="dim")
+    out.append(
+        f"\n{len(b.fdb)} entries (like `brctl showmacs {clean(b.name)}`); "
+        "non-local MACs are learned from the container behind the port",
+        style="dim",
+    )
     return out
 
 
 class BridgesPane(Pane):
     TITLE = "Bridges"
-    HELP = ("Linux bridges (brctl show) with the container, network and sandbox interface "
-            "behind every veth, port STP state, MTU, link state and live rx/tx rates. "
-            "enter opens the bridge's forwarding database (brctl showmacs). Orphan bridges "
-            "(docker-named, no network) and down links are flagged.")
+    HELP = (
+        "Linux bridges (brctl show) with the container, network and sandbox interface "
+        "behind every veth, port STP state, MTU, link state and live rx/tx rates. "
+        "enter opens the bridge's forwarding database (brctl showmacs). Orphan bridges "
+        "(docker-named, no network) and down links are flagged."
+    )
     BINDINGS: ClassVar[list[BindingType]] = []
 
     def __init__(self, **kw) -> None:
@@ -203,8 +254,9 @@ class BridgesPane(Pane):
 
     def subtitle(self) -> Text:
         if self.view_name == "detail" and self.fdb_bridge:
-            return Text.assemble(("> FDB ", "dim"), (clean(self.fdb_bridge), "bold"),
-                                 ("  esc: back", "dim"))
+            return Text.assemble(
+                ("> FDB ", "dim"), (clean(self.fdb_bridge), "bold"), ("  esc: back", "dim")
+            )
         return Text("")
 
     def feed_rates(self, snap: Snapshot, now: float | None = None) -> None:

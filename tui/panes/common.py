@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual import on
@@ -104,7 +105,7 @@ def elide(s: str, width: int) -> str:
         return s[:width]
     keep = width - 1
     head = keep // 3
-    return s[:head] + "…" + s[len(s) - (keep - head):]
+    return s[:head] + "…" + s[len(s) - (keep - head) :]
 
 
 # --------------------------------------------------------------------------- table
@@ -134,12 +135,11 @@ class DataView(DataTable):
     class Filtered(Message):
         """The rows shown changed (counts for the pane title)."""
 
-        def __init__(self, view: "DataView") -> None:
+        def __init__(self, view: DataView) -> None:
             super().__init__()
             self.view = view
 
-    def __init__(self, columns: list[tuple], stick_top: bool = False,
-                 **kw: Any) -> None:
+    def __init__(self, columns: list[tuple], stick_top: bool = False, **kw: Any) -> None:
         kw.setdefault("cursor_type", "row")
         kw.setdefault("zebra_stripes", True)
         super().__init__(**kw)
@@ -152,8 +152,7 @@ class DataView(DataTable):
         self.shown = 0
         self.cursor_foreground_priority = "renderable"
         for key, label, *width in columns:  # (key, label[, fixed width])
-            self.add_column(Text(label, style="bold"), key=key,
-                            width=width[0] if width else None)
+            self.add_column(Text(label, style="bold"), key=key, width=width[0] if width else None)
 
     # ---------------------------------------------------------------- data
     @property
@@ -334,8 +333,11 @@ class Pane(Vertical):
         with VerticalScroll(id="preview", classes="row-preview"):
             yield Static(id="preview-body", classes="detail-text")
         yield Static(id="pane-empty", classes="pane-empty")
-        yield FilterInput(placeholder="filter (substring, case-insensitive)  enter: keep  esc: clear",
-                          id="filter", classes="filter")
+        yield FilterInput(
+            placeholder="filter (substring, case-insensitive)  enter: keep  esc: clear",
+            id="filter",
+            classes="filter",
+        )
 
     def on_mount(self) -> None:
         self.query_one("#filter", FilterInput).display = False
@@ -347,8 +349,11 @@ class Pane(Vertical):
         if not self.is_mounted:
             return
         box = self.query_one("#preview", VerticalScroll)
-        show = (self.PREVIEW and self.view_name == "list"
-                and self.app.size.height >= self.PREVIEW_MIN_HEIGHT)
+        show = (
+            self.PREVIEW
+            and self.view_name == "list"
+            and self.app.size.height >= self.PREVIEW_MIN_HEIGHT
+        )
         key = None
         if show:
             t = self.query_one("#list", DataView)
@@ -422,8 +427,11 @@ class Pane(Vertical):
         if t is None:
             empty.display = False
         elif t.shown == 0:
-            msg = (f"no row matches {clean(self.filter_text)!r} (esc clears the filter)"
-                   if self.filter_text and t.total else self.empty_message())
+            msg = (
+                f"no row matches {clean(self.filter_text)!r} (esc clears the filter)"
+                if self.filter_text and t.total
+                else self.empty_message()
+            )
             empty.update(Text(msg, style="italic"))
             empty.display = True
         else:

@@ -16,23 +16,38 @@ from inspectors.model import Container, Interface, Link, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
 
 CT_COLS = [
-    ("name", "CONTAINER"), ("state", "STATE"), ("nets", "NETWORK  IP", 44),
+    ("name", "CONTAINER"),
+    ("state", "STATE"),
+    ("nets", "NETWORK  IP", 44),
     ("veths", "IFACE:HOST VETH", 36),
-    ("netns", "SANDBOX"), ("pid", "PID"), ("id", "ID"),
+    ("netns", "SANDBOX"),
+    ("pid", "PID"),
+    ("id", "ID"),
 ]
 
 
 def state_text(state: str) -> Text:
-    style = {"running": "green", "exited": "yellow", "created": "yellow", "dead": "red",
-             "restarting": "red", "paused": "cyan"}.get(state, "")
+    style = {
+        "running": "green",
+        "exited": "yellow",
+        "created": "yellow",
+        "dead": "red",
+        "restarting": "red",
+        "paused": "cyan",
+    }.get(state, "")
     return txt(state, style)
 
 
 def host_uplink(snap: Snapshot) -> Link | None:
     """Best guess at the host NIC traffic leaves by (no host routes in the model)."""
-    cands = [l for l in snap.links
-             if l.name != "lo" and l.kind in (None, "vlan", "bond", "team")
-             and (l.operstate or "").upper() in ("UP", "UNKNOWN") and l.addresses]
+    cands = [
+        l
+        for l in snap.links
+        if l.name != "lo"
+        and l.kind in (None, "vlan", "bond", "team")
+        and (l.operstate or "").upper() in ("UP", "UNKNOWN")
+        and l.addresses
+    ]
     cands.sort(key=lambda l: (not l.name.startswith(("eth", "en", "wl", "bond")), l.index))
     return cands[0] if cands else None
 
@@ -44,8 +59,10 @@ def container_row(c: Container) -> Row:
             nets.append(", ")
         nets.append(clean(e.network), style="bold")
         nets.append(" ")
-        nets.append(clean(e.ipv4) or ("-" if e.attached else "(not attached)"),
-                    style="" if e.attached else "dim")
+        nets.append(
+            clean(e.ipv4) or ("-" if e.attached else "(not attached)"),
+            style="" if e.attached else "dim",
+        )
     if not c.endpoints and c.network_mode:
         nets.append(clean(c.network_mode), style="dim")
     veths = Text()
@@ -58,11 +75,24 @@ def container_row(c: Container) -> Row:
     sandbox = (c.sandbox_key or "").rsplit("/", 1)[-1]
     return Row(
         key=c.id,
-        cells=(txt(c.name, "bold"), state_text(c.state), nets, veths if veths.plain else dash(""),
-               dash(sandbox), dash(c.pid), txt(short_id(c.id), "dim")),
-        search=" ".join([c.id, c.image, " ".join(e.mac or "" for e in c.endpoints),
-                         " ".join(a for e in c.endpoints for a in e.aliases),
-                         " ".join(f"{k}={v}" for k, v in c.labels.items())]),
+        cells=(
+            txt(c.name, "bold"),
+            state_text(c.state),
+            nets,
+            veths if veths.plain else dash(""),
+            dash(sandbox),
+            dash(c.pid),
+            txt(short_id(c.id), "dim"),
+        ),
+        search=" ".join(
+            [
+                c.id,
+                c.image,
+                " ".join(e.mac or "" for e in c.endpoints),
+                " ".join(a for e in c.endpoints for a in e.aliases),
+                " ".join(f"{k}={v}" for k, v in c.labels.items()),
+            ]
+        ),
     )
 
 
@@ -77,8 +107,10 @@ def path_lines(c: Container, snap: Snapshot) -> Text:
     out = Text()
     mode = c.network_mode or ""
     if mode == "host":
-        out.append("  shares the host network namespace: no veth, no bridge; its sockets are "
-                   "host sockets\n")
+        out.append(
+            "  shares the host network namespace: no veth, no bridge; its sockets are "
+            "host sockets\n"
+        )
         return out
     if mode.startswith("container:"):
         other = snap.container(mode.split(":", 1)[1])
@@ -87,13 +119,23 @@ def path_lines(c: Container, snap: Snapshot) -> Text:
         out.append("\n")
         return out
     if c.state != "running":
-        out.append(f"  not running ({clean(c.state)}): no sandbox; configured on "
-                   f"{', '.join(clean(n) for n in c.networks) or 'no network'}\n", style="dim")
+        out.append(
+            f"  not running ({clean(c.state)}): no sandbox; configured on "
+            f"{', '.join(clean(n) for n in c.networks) or 'no network'}\n",
+            style="dim",
+        )
         return out
     ifaces = [i for i in c.interfaces if i.name != "lo"]
     if not ifaces:
-        out.append("  " + (clean(c.sandbox_note) or "interfaces unknown (the namespace could not "
-                                                     "be read: run as root)") + "\n", style="yellow")
+        out.append(
+            "  "
+            + (
+                clean(c.sandbox_note)
+                or "interfaces unknown (the namespace could not be read: run as root)"
+            )
+            + "\n",
+            style="yellow",
+        )
         for e in c.endpoints:
             out.append(f"  ? {clean(e.ipv4) or '-'} ─▶ {clean(e.host_veth) or '?'} ─▶ ")
             n = snap.network(e.network_id or e.network)
@@ -204,8 +246,9 @@ def container_detail(c: Container, snap: Snapshot) -> Text:
             out.append(_iface_line(i))
             out.append("\n")
     else:
-        out.append("  unknown" + (" (not running)" if c.state != "running" else "") + "\n",
-                   style="dim")
+        out.append(
+            "  unknown" + (" (not running)" if c.state != "running" else "") + "\n", style="dim"
+        )
 
     _section(out, "ROUTES")
     if c.routes:
@@ -258,8 +301,10 @@ def container_detail(c: Container, snap: Snapshot) -> Text:
             if p.requested:
                 out.append("  requested", style="dim")
             if p.listener_process or p.listener_pid:
-                out.append(f"  held by {clean(p.listener_process) or '?'}({p.listener_pid or '?'})",
-                           style="dim")
+                out.append(
+                    f"  held by {clean(p.listener_process) or '?'}({p.listener_pid or '?'})",
+                    style="dim",
+                )
             out.append("\n")
     else:
         out.append("  none\n", style="dim")
@@ -300,9 +345,11 @@ def container_preview(c: Container, snap: Snapshot) -> Text:
 class EndpointsPane(Pane):
     TITLE = "Endpoints"
     PREVIEW = True
-    HELP = ("One row per container: its networks and IPs, interfaces and host veths. enter "
-            "opens the sandbox: namespace path, the eth0 -> veth -> bridge -> host path, "
-            "endpoints with aliases and DNS names, interfaces, routes, resolv.conf and ports.")
+    HELP = (
+        "One row per container: its networks and IPs, interfaces and host veths. enter "
+        "opens the sandbox: namespace path, the eth0 -> veth -> bridge -> host path, "
+        "endpoints with aliases and DNS names, interfaces, routes, resolv.conf and ports."
+    )
     BINDINGS: ClassVar[list[BindingType]] = []
 
     def __init__(self, **kw) -> None:
@@ -321,15 +368,21 @@ class EndpointsPane(Pane):
         if snap is None:
             return "loading..."
         if not snap.engine.reachable:
-            return ("engine: permission denied:" if snap.engine.error_kind == "permission"
-                    else "engine unreachable:") + " no containers to show"
+            return (
+                "engine: permission denied:"
+                if snap.engine.error_kind == "permission"
+                else "engine unreachable:"
+            ) + " no containers to show"
         return "no containers"
 
     def subtitle(self) -> Text:
         if self.view_name == "detail" and self.snapshot is not None and self.detail_id:
             c = self.snapshot.container(self.detail_id)
-            return Text.assemble(("> ", "dim"), (clean(c.name) if c else "(removed)", "bold"),
-                                 ("  esc: back  l: logs", "dim"))
+            return Text.assemble(
+                ("> ", "dim"),
+                (clean(c.name) if c else "(removed)", "bold"),
+                ("  esc: back  l: logs", "dim"),
+            )
         return Text("")
 
     def update_snapshot(self, snap: Snapshot) -> None:

@@ -13,19 +13,33 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import DataTable
 
-from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
+from tui.panes.common import DataView, Pane, Row, dash, short_id, txt
 
 EV_COLS = [
-    ("time", "TIME"), ("type", "TYPE"), ("action", "ACTION"), ("name", "NAME"),
-    ("id", "ID"), ("details", "DETAILS", 60),
+    ("time", "TIME"),
+    ("type", "TYPE"),
+    ("action", "ACTION"),
+    ("name", "NAME"),
+    ("id", "ID"),
+    ("details", "DETAILS", 60),
 ]
 MAX_EVENTS = 2000
 
 ACTION_STYLE = {
-    "die": "red", "kill": "red", "oom": "bold red", "destroy": "red", "disconnect": "yellow",
-    "stop": "yellow", "start": "green", "create": "green", "connect": "green",
-    "restart": "yellow", "health_status: unhealthy": "red", "engine lost": "bold red",
-    "engine back": "bold green", "reload": "cyan",
+    "die": "red",
+    "kill": "red",
+    "oom": "bold red",
+    "destroy": "red",
+    "disconnect": "yellow",
+    "stop": "yellow",
+    "start": "green",
+    "create": "green",
+    "connect": "green",
+    "restart": "yellow",
+    "health_status: unhealthy": "red",
+    "engine lost": "bold red",
+    "engine back": "bold green",
+    "reload": "cyan",
 }
 HIDDEN_ATTRS = {"name", "image"}
 
@@ -73,17 +87,24 @@ def event_row(seq: int, ev: dict, names: dict[str, str] | None = None) -> Row:
     t = event_time(ev)
     return Row(
         key=f"ev{seq:09d}",
-        cells=(Text(format_time(t), style="dim"), txt(typ), txt(action, style),
-               txt(name, "bold") if name else dash(""), txt(short_id(actor.get("ID")), "dim"),
-               txt(" ".join(details))),
+        cells=(
+            Text(format_time(t), style="dim"),
+            txt(typ),
+            txt(action, style),
+            txt(name, "bold") if name else dash(""),
+            txt(short_id(actor.get("ID")), "dim"),
+            txt(" ".join(details)),
+        ),
         search=actor.get("ID") or "",
     )
 
 
 class EventsPane(Pane):
     TITLE = "Events"
-    HELP = ("Docker events (container, network, daemon) newest first, with the console's own "
-            "'engine lost' and 'engine back' lines: the incident timeline. / filters it.")
+    HELP = (
+        "Docker events (container, network, daemon) newest first, with the console's own "
+        "'engine lost' and 'engine back' lines: the incident timeline. / filters it."
+    )
     BINDINGS: ClassVar[list[BindingType]] = []
 
     def __init__(self, **kw) -> None:
@@ -115,8 +136,18 @@ class EventsPane(Pane):
 
     def add_local(self, action: str, message: str) -> None:
         now = time.time()
-        self.add_events([{"Type": "dockscope", "Action": action, "message": message,
-                          "time": int(now), "timeNano": int(now * 1e9), "Actor": {}}])
+        self.add_events(
+            [
+                {
+                    "Type": "dockscope",
+                    "Action": action,
+                    "message": message,
+                    "time": int(now),
+                    "timeNano": int(now * 1e9),
+                    "Actor": {},
+                }
+            ]
+        )
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -31,8 +31,10 @@ class FallbackLogPane(Vertical):
     """Follows container logs (``tail 200``, then live)."""
 
     TITLE = "Logs"
-    HELP = ("Follows the log of the container opened with l (from any pane). This is the "
-            "minimal built-in viewer; tui/logview.py replaces it when installed.")
+    HELP = (
+        "Follows the log of the container opened with l (from any pane). This is the "
+        "minimal built-in viewer; tui/logview.py replaces it when installed."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop following", id="logs.stop"),
         Binding("G", "end", "Follow end", id="logs.end"),
@@ -137,7 +139,7 @@ class FallbackLogPane(Vertical):
         buf.append(f"[{name}: log stream ended]")
         self.post_message(self.Lines(session, buf))
 
-    def on_fallback_log_pane_lines(self, msg: "FallbackLogPane.Lines") -> None:
+    def on_fallback_log_pane_lines(self, msg: FallbackLogPane.Lines) -> None:
         if msg.session == self._session:
             self.query_one("#log", Log).write_lines(msg.lines)
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
@@ -15,13 +15,25 @@ from inspectors.model import Endpoint, Network, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
 
 NET_COLS = [
-    ("name", "NAME"), ("driver", "DRIVER"), ("scope", "SCOPE"), ("subnet", "SUBNET"),
-    ("gateway", "GATEWAY"), ("dev", "BRIDGE/PARENT"), ("flags", "FLAGS"), ("eps", "EPS"),
+    ("name", "NAME"),
+    ("driver", "DRIVER"),
+    ("scope", "SCOPE"),
+    ("subnet", "SUBNET"),
+    ("gateway", "GATEWAY"),
+    ("dev", "BRIDGE/PARENT"),
+    ("flags", "FLAGS"),
+    ("eps", "EPS"),
     ("id", "ID"),
 ]
 EP_COLS = [
-    ("container", "CONTAINER"), ("state", "STATE"), ("ipv4", "IPV4"), ("mac", "MAC"),
-    ("aliases", "ALIASES"), ("dns", "DNS NAMES"), ("iface", "IFACE"), ("veth", "HOST VETH"),
+    ("container", "CONTAINER"),
+    ("state", "STATE"),
+    ("ipv4", "IPV4"),
+    ("mac", "MAC"),
+    ("aliases", "ALIASES"),
+    ("dns", "DNS NAMES"),
+    ("iface", "IFACE"),
+    ("veth", "HOST VETH"),
     ("ipv6", "IPV6"),
 ]
 
@@ -82,8 +94,13 @@ def network_row(n: Network) -> Row:
             Text(str(len(n.endpoints)), justify="right"),
             txt(short_id(n.id), "dim"),
         ),
-        search=" ".join([n.id, " ".join(e.container for e in n.endpoints),
-                         " ".join(e.ipv4 or "" for e in n.endpoints)]),
+        search=" ".join(
+            [
+                n.id,
+                " ".join(e.container for e in n.endpoints),
+                " ".join(e.ipv4 or "" for e in n.endpoints),
+            ]
+        ),
     )
 
 
@@ -126,7 +143,9 @@ def network_detail(n: Network, snap: Snapshot) -> Text:
             out.append(clean(s.ip_range))
         if s.aux_addresses:
             out.append("  aux ", style="dim")
-            out.append(", ".join(f"{clean(k)}={clean(v)}" for k, v in sorted(s.aux_addresses.items())))
+            out.append(
+                ", ".join(f"{clean(k)}={clean(v)}" for k, v in sorted(s.aux_addresses.items()))
+            )
         out.append("\n")
     # the device on the host
     if n.bridge:
@@ -134,8 +153,10 @@ def network_detail(n: Network, snap: Snapshot) -> Text:
         out.append("bridge ", style="dim")
         out.append(clean(n.bridge), style="bold")
         if br is not None:
-            out.append(f"  {clean(br.operstate) or '?'}  mtu {br.mtu or '?'}  "
-                       f"{len(br.ports)} port(s)  id {clean(br.bridge_id)}")
+            out.append(
+                f"  {clean(br.operstate) or '?'}  mtu {br.mtu or '?'}  "
+                f"{len(br.ports)} port(s)  id {clean(br.bridge_id)}"
+            )
         elif snap.engine.local and snap.bridges:
             out.append("  not found on this host", style="red")
         out.append("\n")
@@ -146,8 +167,10 @@ def network_detail(n: Network, snap: Snapshot) -> Text:
         if link is not None:
             out.append(f"  {clean(link.operstate) or '?'}  promiscuity {link.promiscuity}")
             if n.driver == "macvlan" and link.promiscuity == 0:
-                out.append("  (not promiscuous: only the host's own MACs pass on some NICs)",
-                           style="yellow")
+                out.append(
+                    "  (not promiscuous: only the host's own MACs pass on some NICs)",
+                    style="yellow",
+                )
         elif snap.links:
             out.append("  parent interface missing on this host", style="red")
         mode = n.options.get("macvlan_mode") or n.options.get("ipvlan_mode")
@@ -158,15 +181,20 @@ def network_detail(n: Network, snap: Snapshot) -> Text:
         out.append("VXLAN id ", style="dim")
         out.append(", ".join(clean(v) for v in n.vxlan_ids) or "-")
         out.append("  peers ", style="dim")
-        out.append(", ".join(f"{clean(p.get('name'))} {clean(p.get('ip'))}" for p in n.peers) or "-")
+        out.append(
+            ", ".join(f"{clean(p.get('name'))} {clean(p.get('ip'))}" for p in n.peers) or "-"
+        )
         out.append("\n")
     if not n.dns_by_name and n.driver == "bridge":
         out.append("default bridge: no DNS by name", style="bold yellow")
-        out.append(" - containers here reach each other by IP only; put them on a "
-                   "user-defined network to resolve names\n")
+        out.append(
+            " - containers here reach each other by IP only; put them on a "
+            "user-defined network to resolve names\n"
+        )
     if n.internal:
-        out.append("internal: no route out of the host (no NAT, no published ports)\n",
-                   style="yellow")
+        out.append(
+            "internal: no route out of the host (no NAT, no published ports)\n", style="yellow"
+        )
     if n.options:
         out.append("options\n", style="dim")
         for k, v in sorted(n.options.items()):
@@ -189,9 +217,15 @@ def endpoint_row(e: Endpoint, state: str) -> Row:
     return Row(
         key=e.container_id,
         cells=(
-            txt(e.container, "bold"), state_txt, dash(ipv4), dash(e.mac),
-            dash(", ".join(e.aliases)), dash(", ".join(e.dns_names)),
-            dash(e.sandbox_ifname), dash(e.host_veth), dash(e.ipv6),
+            txt(e.container, "bold"),
+            state_txt,
+            dash(ipv4),
+            dash(e.mac),
+            dash(", ".join(e.aliases)),
+            dash(", ".join(e.dns_names)),
+            dash(e.sandbox_ifname),
+            dash(e.host_veth),
+            dash(e.ipv6),
         ),
         search=e.container_id,
     )
@@ -215,8 +249,10 @@ def network_preview(n: Network, snap: Snapshot) -> Text:
     out.append("   enter: everything (options, labels, IPAM)", style="dim")
     out.append("\n")
     if not n.dns_by_name and n.driver == "bridge":
-        out.append("default bridge: no DNS by name (containers reach each other by IP only)\n",
-                   style="yellow")
+        out.append(
+            "default bridge: no DNS by name (containers reach each other by IP only)\n",
+            style="yellow",
+        )
     if n.internal:
         out.append("internal: no route out of the host\n", style="yellow")
     eps = attachments(n, snap)
@@ -242,8 +278,10 @@ def network_preview(n: Network, snap: Snapshot) -> Text:
 class NetworksPane(Pane):
     TITLE = "Networks"
     PREVIEW = True
-    HELP = ("Every network with its subnet, gateway and host device. enter opens one network: "
-            "IPAM, options, labels and each endpoint's IP, MAC, aliases and host veth.")
+    HELP = (
+        "Every network with its subnet, gateway and host device. enter opens one network: "
+        "IPAM, options, labels and each endpoint's IP, MAC, aliases and host veth."
+    )
     BINDINGS: ClassVar[list[BindingType]] = []
 
     def __init__(self, **kw) -> None:
@@ -264,16 +302,20 @@ class NetworksPane(Pane):
         if snap is None:
             return "loading..."
         if not snap.engine.reachable:
-            why = ("engine: permission denied:" if snap.engine.error_kind == "permission"
-                   else "engine unreachable:")
+            why = (
+                "engine: permission denied:"
+                if snap.engine.error_kind == "permission"
+                else "engine unreachable:"
+            )
             return why + " no networks to show (panes 2 Bridges and 4 Ports still work)"
         return "no networks"
 
     def subtitle(self) -> Text:
         if self.view_name == "detail" and self.snapshot is not None and self.detail_id:
             n = self.snapshot.network(self.detail_id)
-            return Text.assemble(("> ", "dim"), (clean(n.name) if n else "(removed)", "bold"),
-                                 ("  esc: back", "dim"))
+            return Text.assemble(
+                ("> ", "dim"), (clean(n.name) if n else "(removed)", "bold"), ("  esc: back", "dim")
+            )
         return Text("")
 
     def update_snapshot(self, snap: Snapshot) -> None:

@@ -15,12 +15,23 @@ from inspectors.model import Container, Listener, PortBinding, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, txt
 
 PUB_COLS = [
-    ("host", "HOST IP:PORT"), ("arrow", ""), ("container", "CONTAINER"), ("cport", "PORT/PROTO"),
-    ("state", "STATE"), ("held", "HELD BY"), ("status", "STATUS"),
+    ("host", "HOST IP:PORT"),
+    ("arrow", ""),
+    ("container", "CONTAINER"),
+    ("cport", "PORT/PROTO"),
+    ("state", "STATE"),
+    ("held", "HELD BY"),
+    ("status", "STATUS"),
 ]
 LST_COLS = [
-    ("proto", "PROTO"), ("addr", "ADDRESS"), ("port", "PORT"), ("pid", "PID"),
-    ("process", "PROCESS"), ("owner", "OWNER"), ("container", "CONTAINER"), ("target", "TARGET"),
+    ("proto", "PROTO"),
+    ("addr", "ADDRESS"),
+    ("port", "PORT"),
+    ("pid", "PID"),
+    ("process", "PROCESS"),
+    ("owner", "OWNER"),
+    ("container", "CONTAINER"),
+    ("target", "TARGET"),
 ]
 
 LOCAL_IPS = ("127.0.0.1", "::1", "localhost")
@@ -56,39 +67,59 @@ def port_status(c: Container, p: PortBinding, snap: Snapshot) -> tuple[Text, str
     """(short status, severity ok|warn|bad|info, one-sentence explanation)."""
     running = c.state in ("running", "paused", "restarting")
     holders = _holders(snap, p)
-    others = [l for l in holders
-              if not (l.owner == "docker-proxy" and l.container == c.name)]
+    others = [l for l in holders if not (l.owner == "docker-proxy" and l.container == c.name)]
     local = (p.host_ip or "") in LOCAL_IPS
     host = _host(p)
     if not running:
         if others:
             who = ", ".join(_holder_text(l) for l in others[:2])
-            return (Text(f"CONFLICT: held by {clean(who)}", style="bold red"), "bad",
-                    f"{c.name} ({c.state}) asks for host port {host}, but {who} already holds "
-                    f"it: starting {c.name} will fail with 'port is already allocated' / "
-                    f"'address already in use'. Free the port or publish another one.")
-        return (Text("free (not running)", style="dim"), "info",
-                f"{c.name} is {c.state}: {host} is requested but nothing holds it now; it "
-                f"would bind when the container starts.")
+            return (
+                Text(f"CONFLICT: held by {clean(who)}", style="bold red"),
+                "bad",
+                f"{c.name} ({c.state}) asks for host port {host}, but {who} already holds "
+                f"it: starting {c.name} will fail with 'port is already allocated' / "
+                f"'address already in use'. Free the port or publish another one.",
+            )
+        return (
+            Text("free (not running)", style="dim"),
+            "info",
+            f"{c.name} is {c.state}: {host} is requested but nothing holds it now; it "
+            f"would bind when the container starts.",
+        )
     if p.owner == "foreign":
         who = f"{p.listener_process or '?'}({p.listener_pid or '?'})"
-        return (Text(f"STRANGER: {clean(who)}", style="bold red"), "bad",
-                f"{who} is not docker but listens on {host}: clients reach it instead of "
-                f"{c.name} (or the engine's forwarding is shadowed).")
+        return (
+            Text(f"STRANGER: {clean(who)}", style="bold red"),
+            "bad",
+            f"{who} is not docker but listens on {host}: clients reach it instead of "
+            f"{c.name} (or the engine's forwarding is shadowed).",
+        )
     if p.owner == "none":
-        return (Text("no listener", style="yellow"), "warn",
-                f"nothing listens on {host}: fine with the userland proxy off (iptables DNAT "
-                f"only), otherwise the proxy is missing.")
+        return (
+            Text("no listener", style="yellow"),
+            "warn",
+            f"nothing listens on {host}: fine with the userland proxy off (iptables DNAT "
+            f"only), otherwise the proxy is missing.",
+        )
     if local:
-        return (Text("local only (127.0.0.1)", style="yellow"), "warn",
-                f"{host} is bound to loopback: reachable from this host only, not from other "
-                f"machines (publish on 0.0.0.0 or an interface address for that).")
+        return (
+            Text("local only (127.0.0.1)", style="yellow"),
+            "warn",
+            f"{host} is bound to loopback: reachable from this host only, not from other "
+            f"machines (publish on 0.0.0.0 or an interface address for that).",
+        )
     if p.owner is None:
-        return (Text("holder unknown", style="dim"), "info",
-                "the process holding the host side is not visible (not root?).")
+        return (
+            Text("holder unknown", style="dim"),
+            "info",
+            "the process holding the host side is not visible (not root?).",
+        )
     who = f"{p.listener_process or '?'}({p.listener_pid or '?'})"
-    return (Text("ok", style="green"), "ok",
-            f"{host} -> {c.name}:{p.container_port}/{p.protocol}, held by {who}.")
+    return (
+        Text("ok", style="green"),
+        "ok",
+        f"{host} -> {c.name}:{p.container_port}/{p.protocol}, held by {who}.",
+    )
 
 
 def published_rows(snap: Snapshot) -> list[Row]:
@@ -98,20 +129,30 @@ def published_rows(snap: Snapshot) -> list[Row]:
             if not p.host_port:
                 continue
             status, sev, why = port_status(c, p, snap)
-            held = (f"{p.listener_process or '?'}({p.listener_pid or '?'})"
-                    if (p.listener_pid or p.listener_process) else "")
+            held = (
+                f"{p.listener_process or '?'}({p.listener_pid or '?'})"
+                if (p.listener_pid or p.listener_process)
+                else ""
+            )
             if not held and p.requested:
                 others = _holders(snap, p)
                 held = _holder_text(others[0]) if others else ""
             key = f"{c.id}|{p.host_ip or ''}|{p.host_port}|{p.container_port}/{p.protocol}"
-            rows.append(Row(
-                key=key,
-                cells=(txt(_host(p), "bold"), Text("->", style="dim"), txt(c.name, "bold"),
-                       txt(f"{p.container_port}/{p.protocol}"),
-                       txt(c.state, "green" if c.state == "running" else "yellow"),
-                       dash(held), status),
-                search=f"{c.id} {p.owner or ''} {sev} {why}",
-            ))
+            rows.append(
+                Row(
+                    key=key,
+                    cells=(
+                        txt(_host(p), "bold"),
+                        Text("->", style="dim"),
+                        txt(c.name, "bold"),
+                        txt(f"{p.container_port}/{p.protocol}"),
+                        txt(c.state, "green" if c.state == "running" else "yellow"),
+                        dash(held),
+                        status,
+                    ),
+                    search=f"{c.id} {p.owner or ''} {sev} {why}",
+                )
+            )
     rows.sort(key=lambda r: (_port_sort(r.cells[0].plain), r.key))
     return rows
 
@@ -124,16 +165,26 @@ def _port_sort(host: str) -> tuple:
 def listener_rows(snap: Snapshot) -> list[Row]:
     rows = []
     for l in snap.listeners:
-        owner_style = {"docker-proxy": "cyan", "dockerd": "cyan", "foreign": ""}.get(l.owner or "", "dim")
-        target = (f"{l.container_ip}:{l.container_port}" if l.container_ip else "")
-        rows.append(Row(
-            key=f"{l.protocol}|{l.family}|{l.ip}|{l.port}|{l.pid}",
-            cells=(txt(l.protocol + ("6" if l.family == 6 else "")), txt(l.ip),
-                   Text(str(l.port), justify="right", style="bold"), dash(l.pid),
-                   dash(l.process), txt(l.owner or "?", owner_style),
-                   txt(l.container, "bold") if l.container else dash(""), dash(target)),
-            search=" ".join(l.cmdline),
-        ))
+        owner_style = {"docker-proxy": "cyan", "dockerd": "cyan", "foreign": ""}.get(
+            l.owner or "", "dim"
+        )
+        target = f"{l.container_ip}:{l.container_port}" if l.container_ip else ""
+        rows.append(
+            Row(
+                key=f"{l.protocol}|{l.family}|{l.ip}|{l.port}|{l.pid}",
+                cells=(
+                    txt(l.protocol + ("6" if l.family == 6 else "")),
+                    txt(l.ip),
+                    Text(str(l.port), justify="right", style="bold"),
+                    dash(l.pid),
+                    dash(l.process),
+                    txt(l.owner or "?", owner_style),
+                    txt(l.container, "bold") if l.container else dash(""),
+                    dash(target),
+                ),
+                search=" ".join(l.cmdline),
+            )
+        )
     rows.sort(key=lambda r: (int(r.cells[2].plain), r.key))
     return rows
 
@@ -142,13 +193,20 @@ class PortsPane(Pane):
     TITLE = "Ports"
     PREVIEW = True
     PREVIEW_MIN_HEIGHT = 20
-    HELP = ("Every published port: host ip:port -> container port, the process holding the "
-            "host side, and conflicts (a stopped container whose port someone else holds, a "
-            "stranger on a published port, a port bound to 127.0.0.1 only). a: every "
-            "listening socket of the host.")
+    HELP = (
+        "Every published port: host ip:port -> container port, the process holding the "
+        "host side, and conflicts (a stopped container whose port someone else holds, a "
+        "stranger on a published port, a port bound to 127.0.0.1 only). a: every "
+        "listening socket of the host."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "toggle_all", "All listeners", id="ports.all",
-                tooltip="switch between published ports and every host listener"),
+        Binding(
+            "a",
+            "toggle_all",
+            "All listeners",
+            id="ports.all",
+            tooltip="switch between published ports and every host listener",
+        ),
     ]
 
     def __init__(self, **kw) -> None:
@@ -201,8 +259,11 @@ class PortsPane(Pane):
         if c is None:
             return None
         for p in c.ports:
-            if (p.host_ip or "") == hip and str(p.host_port) == hport and \
-                    f"{p.container_port}/{p.protocol}" == rest:
+            if (
+                (p.host_ip or "") == hip
+                and str(p.host_port) == hport
+                and f"{p.container_port}/{p.protocol}" == rest
+            ):
                 status, _, why = port_status(c, p, snap)
                 out = Text()
                 out.append(status)
