@@ -467,6 +467,8 @@ def join(snap: Snapshot) -> None:
     # sandbox interfaces <-> endpoints (by MAC), and host veth -> container
     veth_owner: dict[str, tuple[Container, str, str | None]] = {}
     for c in snap.containers:
+        if c.network_mode == "host":
+            continue  # its "sandbox" is the host's namespace: it owns no veth (issue 10)
         by_mac = {i.mac.lower(): i for i in c.interfaces if i.mac}
         for e in c.endpoints:
             iface = by_mac.get((e.mac or "").lower()) if e.mac else None

@@ -117,7 +117,19 @@ def _table(rows: list[list[str]], head: list[str]) -> str:
     )
 
 
+def _gateway(n, snap) -> str:
+    """IPAM's gateways, else the effective one and where it comes from (issue 10)."""
+    from inspectors.paths import effective_gateway
+
+    if any(s.gateway for s in n.subnets):
+        return ",".join(s.gateway or "-" for s in n.subnets)
+    gw, src = effective_gateway(n, snap)
+    return f"{gw} ({src})" if gw else "-"
+
+
 def render_text(snap) -> str:
+    from inspectors.paths import network_flags
+
     e = snap.engine
     out = []
     if e.reachable:
@@ -143,9 +155,9 @@ def render_text(snap) -> str:
                     n.driver,
                     n.scope,
                     ",".join(s.subnet for s in n.subnets) or "-",
-                    ",".join(s.gateway or "-" for s in n.subnets) or "-",
+                    _gateway(n, snap),
                     n.bridge or n.parent or "-",
-                    ("internal " if n.internal else "") + ("attachable" if n.attachable else ""),
+                    " ".join(network_flags(n)) or "-",
                     str(len(n.endpoints)),
                 ]
                 for n in snap.networks

@@ -12,7 +12,7 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from inspectors.model import Container, Interface, Link, Snapshot
+from inspectors.model import Container, Interface, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
 
 CT_COLS = [
@@ -36,20 +36,6 @@ def state_text(state: str) -> Text:
         "paused": "cyan",
     }.get(state, "")
     return txt(state, style)
-
-
-def host_uplink(snap: Snapshot) -> Link | None:
-    """Best guess at the host NIC traffic leaves by (no host routes in the model)."""
-    cands = [
-        l
-        for l in snap.links
-        if l.name != "lo"
-        and l.kind in (None, "vlan", "bond", "team")
-        and (l.operstate or "").upper() in ("UP", "UNKNOWN")
-        and l.addresses
-    ]
-    cands.sort(key=lambda l: (not l.name.startswith(("eth", "en", "wl", "bond")), l.index))
-    return cands[0] if cands else None
 
 
 def container_row(c: Container) -> Row:
@@ -102,77 +88,41 @@ def _section(out: Text, title: str) -> None:
     out.append("\n")
 
 
+_HOP_STYLE = {
+    "iface": "bold cyan",
+    "veth": "bold magenta",
+    "bridge": "bold blue",
+    "gwbridge": "bold blue",
+    "host": "bold",
+    "underlay": "bold",
+    "parent": "bold",
+}
+
+
 def path_lines(c: Container, snap: Snapshot) -> Text:
-    """eth0 10.0.0.2/24 ─▶ vethXXXX ─▶ br-xxxx (network) ─▶ host NIC."""
+    """The path each interface really takes, per driver (inspectors.paths)."""
+    from inspectors.paths import container_paths
+
     out = Text()
-    mode = c.network_mode or ""
-    if mode == "host":
-        out.append(
-            "  shares the host network namespace: no veth, no bridge; its sockets are "
-            "host sockets\n"
-        )
-        return out
-    if mode.startswith("container:"):
-        other = snap.container(mode.split(":", 1)[1])
-        out.append("  shares the network namespace of ")
-        out.append(clean(other.name if other else mode.split(":", 1)[1]), style="bold")
-        out.append("\n")
-        return out
-    if c.state != "running":
-        out.append(
-            f"  not running ({clean(c.state)}): no sandbox; configured on "
-            f"{', '.join(clean(n) for n in c.networks) or 'no network'}\n",
-            style="dim",
-        )
-        return out
-    ifaces = [i for i in c.interfaces if i.name != "lo"]
-    if not ifaces:
-        out.append(
-            "  "
-            + (
-                clean(c.sandbox_note)
-                or "interfaces unknown (the namespace could not be read: run as root)"
-            )
-            + "\n",
-            style="yellow",
-        )
-        for e in c.endpoints:
-            out.append(f"  ? {clean(e.ipv4) or '-'} ─▶ {clean(e.host_veth) or '?'} ─▶ ")
-            n = snap.network(e.network_id or e.network)
-            out.append(clean(n.bridge if n and n.bridge else e.network), style="bold")
+    for p in container_paths(snap, c):
+        if p.hops:
+            out.append("  ")
+            for k, h in enumerate(p.hops):
+                if k:
+                    out.append(" ─╳ " if h.status == "blocked" else " ─▶ ", style="dim")
+                bad = h.status not in ("ok", "blocked")
+                out.append(clean(h.name), style="bold red" if bad else _HOP_STYLE.get(h.role, ""))
+                if bad:
+                    out.append(f" {h.status.upper()}", style="bold red")
+                if h.note:
+                    out.append(
+                        f" ({clean(h.note)})", style="yellow" if h.status == "blocked" else "dim"
+                    )
             out.append("\n")
-        return out
-    uplink = host_uplink(snap)
-    for iface in ifaces:
-        out.append("  ")
-        out.append(clean(iface.name), style="bold cyan")
-        addrs = [a for a in iface.addresses if ":" not in a] or iface.addresses
-        if addrs:
-            out.append(" " + clean(addrs[0]))
-        net = snap.network(iface.network) if iface.network else None
-        if iface.kind == "veth" or iface.host_veth:
-            out.append(" ─▶ ", style="dim")
-            out.append(clean(iface.host_veth) or "veth?", style="bold magenta")
-            out.append(" ─▶ ", style="dim")
-            out.append(clean(iface.bridge) or "?", style="bold blue")
-            if iface.network:
-                out.append(f" ({clean(iface.network)})")
-            if net is not None and net.internal:
-                out.append(" ─╳ internal: no egress", style="yellow")
-            elif uplink is not None:
-                out.append(" ─▶ ", style="dim")
-                out.append(f"host {clean(uplink.name)}", style="bold")
-                out.append(" (NAT)", style="dim")
-            else:
-                out.append(" ─▶ host", style="dim")
-        elif iface.kind in ("macvlan", "ipvlan"):
-            parent = net.parent if net else None
-            out.append(f" ─▶ {iface.kind} on ", style="dim")
-            out.append(clean(parent) or "parent?", style="bold")
-            out.append(" ─▶ wire", style="dim")
-        else:
-            out.append(f"  ({clean(iface.kind) or 'device'})", style="dim")
-        out.append("\n")
+        for line in p.breaks:
+            out.append("    ✗ " + clean(line) + "\n", style="red")
+        for line in p.says:
+            out.append("    " + clean(line) + "\n", style="dim")
     return out
 
 

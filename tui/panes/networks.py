@@ -38,25 +38,17 @@ EP_COLS = [
 ]
 
 
+_FLAG_STYLE = {"internal": "yellow", "no-dns": "yellow", "no-icc": "yellow"}
+
+
 def network_flags(n: Network) -> Text:
+    from inspectors.paths import network_flags as flags_of  # the one decision (issue 10)
+
     out = Text()
-    flags: list[tuple[str, str]] = []
-    if n.internal:
-        flags.append(("internal", "yellow"))
-    if n.attachable:
-        flags.append(("attachable", ""))
-    if n.ingress:
-        flags.append(("ingress", ""))
-    if n.enable_ipv6:
-        flags.append(("ipv6", ""))
-    if not n.dns_by_name and n.driver == "bridge":
-        flags.append(("no-dns", "yellow"))
-    if not n.icc:
-        flags.append(("no-icc", "yellow"))
-    for i, (f, style) in enumerate(flags):
+    for i, f in enumerate(flags_of(n)):
         if i:
             out.append(" ")
-        out.append(f, style=style)
+        out.append(f, style=_FLAG_STYLE.get(f, ""))
     return out
 
 

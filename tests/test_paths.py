@@ -1,0 +1,171 @@
+"""Driver truth on real objects of the harness engine: the path each driver really
+takes (inspectors.paths), a bridge deleted from under the engine, leftover veth
+pairs, network flags and the effective gateway."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspectors.paths import (
+    container_paths,
+    effective_gateway,
+    leftover_veths,
+    network_flags,
+    port_owner,
+)
+from tests.harness import IMAGE
+from tests.helpers import dock, sh, snapshot
+
+SLEEP = ["sleep", "600"]
+
+
+@pytest.fixture
+def made(daemon, uniq):
+    got = {"c": [], "n": [], "l": []}
+    yield got
+    if got["c"]:
+        daemon.docker("rm", "-f", *got["c"], check=False)
+    for n in got["n"]:
+        daemon.docker("network", "rm", n, check=False)
+    for l in got["l"]:
+        sh("ip", "link", "del", l, check=False)
+
+
+def run(daemon, made, name, *opts):
+    dock(daemon, "run", "-d", "--name", name, *opts, IMAGE, *SLEEP)
+    made["c"].append(name)
+
+
+def net(daemon, made, name, *opts):
+    dock(daemon, "network", "create", *opts, name)
+    made["n"].append(name)
+
+
+def one(snap, cname, network=None):
+    ps = container_paths(snap, snap.container(cname))
+    if network is not None:
+        ps = [p for p in ps if p.network == network]
+    assert ps, container_paths(snap, snap.container(cname))
+    return ps[0]
+
+
+def test_bridge_path_and_a_bridge_deleted_from_under_the_engine(daemon, made, uniq):
+    n, c = f"pb-{uniq}", f"pbc-{uniq}"
+    net(daemon, made, n)
+    run(daemon, made, c, "--network", n)
+    snap = snapshot(daemon)
+    p = one(snap, c, n)
+    br = snap.network(n).bridge
+    assert p.driver == "bridge" and p.ok, p
+    assert [h.role for h in p.hops] == ["iface", "veth", "bridge", "host"]
+    assert p.hops[2].name == br and p.hops[-1].note == "NAT"
+    assert p.hops[1].name == snap.container(c).interfaces[-1].host_veth or p.hops[1].name
+
+    sh("ip", "link", "del", br)
+    snap = snapshot(daemon)
+    p = one(snap, c, n)
+    assert not p.ok
+    bridge = next(h for h in p.hops if h.role == "bridge")
+    assert bridge.name == br and bridge.status == "missing"
+    assert "NAT" not in p.text() and "MISSING" in p.text()
+    assert any("missing" in b and "cannot reach" in b for b in p.breaks), p.breaks
+    gw, src = effective_gateway(snap.network(n), snap)
+    assert gw == snap.network(n).subnets[0].gateway and src == "ipam"
+
+
+def test_internal_network_has_no_egress_and_its_gateway_is_the_bridge(daemon, made, uniq):
+    n, c = f"pi-{uniq}", f"pic-{uniq}"
+    net(daemon, made, n, "--internal")
+    run(daemon, made, c, "--network", n)
+    snap = snapshot(daemon)
+    p = one(snap, c, n)
+    assert p.hops[-1].status == "blocked" and "no egress" in p.hops[-1].note
+    nw = snap.network(n)
+    assert "internal" in network_flags(nw)
+    gw, src = effective_gateway(nw, snap)
+    if not any(s.gateway for s in nw.subnets):
+        assert gw and src.startswith("bridge ")
+
+
+def test_default_bridge_flags_and_gateway(daemon):
+    snap = snapshot(daemon)
+    nw = snap.network("bridge")
+    assert "no-dns" in network_flags(nw)
+    gw, src = effective_gateway(nw, snap)
+    assert gw is not None, src
+
+
+def test_none_and_host(daemon, made, uniq):
+    run(daemon, made, f"pn-{uniq}", "--network", "none")
+    run(daemon, made, f"ph-{uniq}", "--network", "host")
+    snap = snapshot(daemon)
+    (pn,) = container_paths(snap, snap.container(f"pn-{uniq}"))
+    assert pn.driver == "none" and [h.name for h in pn.hops] == ["lo"]
+    assert "only the loopback" in pn.says[0] and "root" not in " ".join(pn.says)
+    (ph,) = container_paths(snap, snap.container(f"ph-{uniq}"))
+    assert ph.driver == "host" and "no veth" in ph.says[0]
+
+
+def test_macvlan_on_a_veth_parent(daemon, made, uniq):
+    a, b = f"mva{uniq}", f"mvb{uniq}"
+    sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+    made["l"].append(a)
+    sh("ip", "link", "set", a, "up")
+    sh("ip", "link", "set", b, "up")
+    n, c = f"pm-{uniq}", f"pmc-{uniq}"
+    net(daemon, made, n, "-d", "macvlan", "-o", f"parent={a}", "--subnet", "10.199.77.0/24")
+    run(daemon, made, c, "--network", n)
+    snap = snapshot(daemon)
+    p = one(snap, c, n)
+    assert p.driver == "macvlan", p
+    assert [h.role for h in p.hops] == ["iface", "parent", "wire"]
+    assert p.hops[1].name == a
+    text = p.text() + " ".join(p.says)
+    assert "NAT" in text and "no NAT" in text and "veth" not in p.text()
+    assert any("host cannot reach its own macvlan" in s for s in p.says)
+    gw, src = effective_gateway(snap.network(n), snap)
+    assert gw == "10.199.77.1" or src.startswith("none")
+
+
+def test_leftover_veth_pair_is_named_as_such_not_a_host_container(daemon, made, uniq):
+    n = f"pl-{uniq}"
+    net(daemon, made, n)
+    run(daemon, made, f"plh-{uniq}", "--network", "host")
+    x, y = f"lfa{uniq}", f"lfb{uniq}"
+    sh("ip", "link", "add", x, "type", "veth", "peer", "name", y)
+    made["l"].append(x)
+    snap = snapshot(daemon)
+    br = snap.network(n).bridge
+    sh("ip", "link", "set", x, "master", br)
+    sh("ip", "link", "set", x, "up")
+    snap = snapshot(daemon)
+    got = {lv.name: lv for lv in leftover_veths(snap)}
+    assert x in got and got[x].peer == y and got[x].bridge == br and got[x].network == n
+    assert got[x].fix == f"ip link del {x}"
+    who = port_owner(snap, br, x)
+    assert "leftover" in who and f"plh-{uniq}" not in who
+    for b in snap.bridges:
+        for p in b.ports:
+            assert p.container != f"plh-{uniq}", p
+
+
+def test_overlay_path_on_a_single_node_swarm(daemon, made, uniq):
+    daemon.swarm_init()
+    n, c = f"po-{uniq}", f"poc-{uniq}"
+    net(daemon, made, n, "-d", "overlay", "--attachable")
+    run(daemon, made, c, "--network", n)
+    snap = snapshot(daemon)
+    p = one(snap, c, n)
+    assert p.driver == "overlay", container_paths(snap, snap.container(c))
+    roles = [h.role for h in p.hops]
+    assert roles[:4] == ["iface", "overlay-ns", "br0", "vxlan"] and roles[-1] == "underlay"
+    vni = snap.network(n).options.get("com.docker.network.driver.overlay.vxlanid_list")
+    assert vni and vni.split(",")[0] in p.hops[3].name
+    assert p.hops[1].name.endswith("/netns/1-" + snap.network(n).id[:10])
+    assert any("docker_gwbridge" in s and "NAT" in s for s in p.says), p.says
+    gwp = [q for q in container_paths(snap, snap.container(c)) if q.driver == "bridge"]
+    assert gwp and any(h.name == "docker_gwbridge" for h in gwp[0].hops)
+    # the gwbridge ports are swarm sandboxes' egress, never "orphan veth"
+    gb = snap.bridge("docker_gwbridge")
+    for port in gb.ports if gb else []:
+        assert "orphan veth" not in port_owner(snap, "docker_gwbridge", port.name)
