@@ -40,6 +40,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from inspectors.firewall import DnatRule, parse_dnat, parse_iptables_save  # the one parser
 from inspectors.model import Snapshot
 
 LOOPBACK_NETS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
@@ -76,18 +77,6 @@ class HostRoute:
     type: str | None = None  # unicast, local, blackhole...
     metric: int | None = None
     family: int = 4
-
-
-@dataclass
-class DnatRule:
-    proto: str
-    dport: int
-    to_ip: str
-    to_port: int | None
-    dst: str | None = None  # -d (host address the rule is limited to)
-    in_iface: str | None = None  # "! br-xxx" style kept as text
-    chain: str = "DOCKER"
-    line: str = ""
 
 
 @dataclass
@@ -228,82 +217,6 @@ def is_loopback(addr: str) -> bool:
 
 
 # --------------------------------------------------------------------------- iptables
-
-_DNAT_RE = re.compile(r"-j DNAT\b.*--to-destination\s+(\S+)")
-
-
-def parse_iptables_save(text: str) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
-    """``iptables-save`` text -> (table -> chain -> policy, table -> rule lines)."""
-    chains: dict[str, dict[str, str]] = {}
-    rules: dict[str, list[str]] = {}
-    table = None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("*"):
-            table = line[1:]
-            chains.setdefault(table, {})
-            rules.setdefault(table, [])
-        elif line.startswith(":") and table:
-            parts = line[1:].split()
-            if parts:
-                chains[table][parts[0]] = parts[1] if len(parts) > 1 else "-"
-        elif line.startswith("-A") and table:
-            rules[table].append(line)
-    return chains, rules
-
-
-def parse_dnat(rules: list[str]) -> list[DnatRule]:
-    out = []
-    for line in rules:
-        m = _DNAT_RE.search(line)
-        if not m:
-            continue
-        toks = line.split()
-        chain = toks[1] if len(toks) > 1 else ""
-        proto = _opt(toks, "-p") or "all"
-        dport = _opt(toks, "--dport")
-        dest = m.group(1)
-        if dest.startswith("["):  # [v6]:port
-            host, _, port = dest[1:].partition("]:")
-        else:
-            host, _, port = dest.rpartition(":") if dest.count(":") == 1 else (dest, "", "")
-        try:
-            dp = int(dport.split(":")[0]) if dport else None
-        except ValueError:
-            dp = None
-        if dp is None:
-            continue
-        dst = _opt(toks, "-d")
-        iif = None
-        if "-i" in toks:
-            i = toks.index("-i")
-            neg = i > 0 and toks[i - 1] == "!"
-            iif = ("! " if neg else "") + toks[i + 1] if i + 1 < len(toks) else None
-        out.append(
-            DnatRule(
-                proto=proto,
-                dport=dp,
-                to_ip=host or dest,
-                to_port=int(port) if port.isdigit() else None,
-                dst=dst.split("/")[0] if dst else None,
-                in_iface=iif,
-                chain=chain,
-                line=line,
-            )
-        )
-    return out
-
-
-def _opt(toks: list[str], name: str) -> str | None:
-    try:
-        i = toks.index(name)
-    except ValueError:
-        return None
-    if i > 0 and toks[i - 1] == "!":
-        return None
-    return toks[i + 1] if i + 1 < len(toks) else None
 
 
 def _run(cmd: list[str], timeout: float = 10.0) -> tuple[int, str, str]:
