@@ -392,3 +392,8 @@ def read_netns_listeners(pid: int, with_pids: bool = True) -> list[Listener]:
                 )
             )
     return _dedupe(out)
+
+
+# socket inode -> [(pid, name, cmdline)] for a netns: the public name that
+# inspectors/netsockets.py (sandbox sockets, every state) uses
+socket_owners = _netns_inode_map

@@ -1,0 +1,554 @@
+"""Live capture on a veth, a bridge or a sandbox interface: no helper image,
+no tcpdump. An ``AF_PACKET`` socket is opened inside the target's network
+namespace (a thread that ``setns()``-es there; the socket stays bound to that
+namespace), packets are decoded with dpkt (chosen by measured rate and import
+cost, see bench/capture; imported only when a capture starts) into one line
+each, the way ``tcpdump -n`` prints them, filtered by host/port/proto, and
+optionally written as pcap (dpkt's writer; tcpdump and Wireshark read it).
+
+Memory is bounded: the display queue holds at most ``max_pending`` lines;
+lines that do not fit are counted in ``dropped`` (the pcap file still gets
+every packet); the kernel's own drops come from ``PACKET_STATISTICS``.
+
+The filter is applied here, after decoding (dpkt has no BPF compiler; the
+grammar is the tcpdump subset on-call engineers type: ``host``, ``src``,
+``dst``, ``net``, ``port``, protocols, ``and``/``or``/``not``).
+
+Never imports Textual.
+"""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import os
+import socket
+import stat
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+PACKET_OUTGOING = 4
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_MR_PROMISC = 1
+PROTOS = {"tcp", "udp", "icmp", "icmp6", "arp", "ip", "ip6", "sctp"}
+_ICMP_TYPES = {
+    0: "echo reply",
+    3: "unreachable",
+    5: "redirect",
+    8: "echo request",
+    11: "time exceeded",
+}
+_ICMP6_TYPES = {
+    1: "destination unreachable",
+    128: "echo request",
+    129: "echo reply",
+    133: "router solicitation",
+    134: "router advertisement",
+    135: "neighbor solicitation",
+    136: "neighbor advertisement",
+    143: "multicast listener report v2",
+}
+
+
+class CaptureError(OSError):
+    pass
+
+
+# --------------------------------------------------------------------------- decode
+
+
+@dataclass(slots=True)
+class Decoded:
+    l3: str  # ip | ip6 | arp | other
+    proto: str | None  # tcp | udp | icmp | icmp6 | arp | None
+    src: str | None
+    dst: str | None
+    sport: int | None
+    dport: int | None
+    text: str  # tcpdump -n style, without the timestamp
+
+
+def _ip(b: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6 if len(b) == 16 else socket.AF_INET, b)
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _tcp_flags(f: int) -> str:
+    out = ""
+    for bit, ch in ((0x02, "S"), (0x01, "F"), (0x08, "P"), (0x04, "R"), (0x20, "U")):
+        if f & bit:
+            out += ch
+    if f & 0x10:
+        out += "."
+    return out or "none"
+
+
+def decode(frame: bytes, dpkt=None) -> Decoded:
+    """One Ethernet frame -> :class:`Decoded` (never raises on a bad frame)."""
+    if dpkt is None:
+        import dpkt  # noqa: F811 - lazily, when a capture starts
+    try:
+        eth = dpkt.ethernet.Ethernet(frame)
+    except (dpkt.UnpackError, struct.error, ValueError):
+        return Decoded(
+            "other", None, None, None, None, None, f"truncated frame, length {len(frame)}"
+        )
+    data = eth.data
+    et = eth.type
+    try:
+        if et == 0x0800 and isinstance(data, dpkt.ip.IP):
+            return _decode_l3(dpkt, "IP", data, _ip(data.src), _ip(data.dst), data.p, data.data)
+        if et == 0x86DD and isinstance(data, dpkt.ip6.IP6):
+            return _decode_l3(dpkt, "IP6", data, _ip(data.src), _ip(data.dst), data.nxt, data.data)
+        if et == 0x0806 and isinstance(data, dpkt.arp.ARP):
+            spa, tpa = _ip(data.spa), _ip(data.tpa)
+            if data.op == 1:
+                text = f"ARP, Request who-has {tpa} tell {spa}, length {len(bytes(data))}"
+            elif data.op == 2:
+                text = f"ARP, Reply {spa} is-at {_mac(data.sha)}, length {len(bytes(data))}"
+            else:
+                text = f"ARP, op {data.op}, length {len(bytes(data))}"
+            return Decoded("arp", "arp", spa, tpa, None, None, text)
+    except (dpkt.UnpackError, struct.error, ValueError, OSError):
+        pass
+    return Decoded(
+        "other",
+        None,
+        None,
+        None,
+        None,
+        None,
+        f"{_mac(eth.src)} > {_mac(eth.dst)}, ethertype 0x{et:04x}, length {len(frame)}",
+    )
+
+
+def _decode_l3(dpkt, fam: str, ip, src: str, dst: str, p: int, l4) -> Decoded:
+    l3 = "ip" if fam == "IP" else "ip6"
+    if p == 6 and isinstance(l4, dpkt.tcp.TCP):
+        n = len(l4.data)
+        text = (
+            f"{fam} {src}.{l4.sport} > {dst}.{l4.dport}: Flags [{_tcp_flags(l4.flags)}], "
+            f"seq {l4.seq}"
+            + (f":{l4.seq + n}" if n else "")
+            + (f", ack {l4.ack}" if l4.flags & 0x10 else "")
+            + f", win {l4.win}, length {n}"
+        )
+        return Decoded(l3, "tcp", src, dst, l4.sport, l4.dport, text)
+    if p == 17 and isinstance(l4, dpkt.udp.UDP):
+        text = f"{fam} {src}.{l4.sport} > {dst}.{l4.dport}: UDP, length {len(l4.data)}"
+        return Decoded(l3, "udp", src, dst, l4.sport, l4.dport, text)
+    if p == 1 and isinstance(l4, dpkt.icmp.ICMP):
+        length = len(bytes(l4))
+        name = _ICMP_TYPES.get(l4.type, f"type {l4.type}")
+        if l4.type in (0, 8) and isinstance(l4.data, dpkt.icmp.ICMP.Echo):
+            e = l4.data
+            text = f"{fam} {src} > {dst}: ICMP {name}, id {e.id}, seq {e.seq}, length {length}"
+        else:
+            text = f"{fam} {src} > {dst}: ICMP {name}, length {length}"
+        return Decoded(l3, "icmp", src, dst, None, None, text)
+    if p == 58:
+        raw = bytes(l4) if not isinstance(l4, bytes) else l4
+        t = raw[0] if raw else -1
+        name = _ICMP6_TYPES.get(t, f"type {t}")
+        return Decoded(
+            l3,
+            "icmp6",
+            src,
+            dst,
+            None,
+            None,
+            f"{fam} {src} > {dst}: ICMP6, {name}, length {len(raw)}",
+        )
+    n = len(bytes(l4)) if not isinstance(l4, bytes) else len(l4)
+    return Decoded(l3, None, src, dst, None, None, f"{fam} {src} > {dst}: ip-proto-{p} {n}")
+
+
+def fmt_ts(ts: float) -> str:
+    t = time.localtime(ts)
+    return f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{int((ts % 1) * 1e6):06d}"
+
+
+# --------------------------------------------------------------------------- filter
+
+
+@dataclass
+class _Prim:
+    kind: str  # host | net | port | proto
+    value: object
+    dir: str | None = None  # src | dst | None (either)
+    neg: bool = False
+
+    def test(self, d: Decoded) -> bool:
+        if self.kind == "proto":
+            v = self.value
+            ok = d.proto == v or d.l3 == v
+        elif self.kind == "port":
+            ok = self._either(d.sport, d.dport, lambda p: p == self.value)
+        elif self.kind == "host":
+            ok = self._either(d.src, d.dst, lambda a: a == self.value)
+        else:  # net
+            net = self.value
+
+            def inside(a):
+                try:
+                    return a is not None and ipaddress.ip_address(a) in net
+                except ValueError:
+                    return False
+
+            ok = self._either(d.src, d.dst, inside)
+        return ok != self.neg
+
+    def _either(self, s, d, f) -> bool:
+        if self.dir == "src":
+            return s is not None and f(s)
+        if self.dir == "dst":
+            return d is not None and f(d)
+        return (s is not None and f(s)) or (d is not None and f(d))
+
+
+@dataclass
+class Filter:
+    """A tcpdump-style filter: OR of ANDs of primitives."""
+
+    text: str = ""
+    groups: list[list[_Prim]] = field(default_factory=list)
+
+    def __call__(self, d: Decoded) -> bool:
+        if not self.groups:
+            return True
+        return any(all(p.test(d) for p in g) for g in self.groups)
+
+
+def parse_filter(text: str | list[str] | None) -> Filter:
+    """``host 10.0.0.2 and port 80``, ``icmp or arp``, ``not port 22``,
+    ``src net 172.17.0.0/16 and tcp``. Raises ValueError with one clear line."""
+    if isinstance(text, list):
+        text = " ".join(text)
+    text = (text or "").strip()
+    f = Filter(text=text)
+    if not text:
+        return f
+    toks = text.replace("(", " ").replace(")", " ").split()
+    group: list[_Prim] = []
+    i = 0
+    neg = False
+    while i < len(toks):
+        t = toks[i].lower()
+        if t in ("and", "&&"):
+            i += 1
+            continue
+        if t in ("or", "||"):
+            if not group:
+                raise ValueError(f"filter: nothing before '{toks[i]}'")
+            f.groups.append(group)
+            group = []
+            i += 1
+            continue
+        if t in ("not", "!"):
+            neg = not neg
+            i += 1
+            continue
+        d = None
+        if t in ("src", "dst"):
+            d = t
+            i += 1
+            if i >= len(toks):
+                raise ValueError(f"filter: '{t}' needs host, net, port or an address")
+            t = toks[i].lower()
+            if t not in ("host", "net", "port"):
+                t, i = "host", i - 1  # `src 10.0.0.2`
+        if t in PROTOS:
+            group.append(_Prim("proto", t, None, neg))
+            i += 1
+        elif t in ("host", "net", "port"):
+            if i + 1 >= len(toks):
+                raise ValueError(f"filter: '{t}' needs a value")
+            v = toks[i + 1]
+            try:
+                if t == "host":
+                    val: object = str(ipaddress.ip_address(v))
+                elif t == "net":
+                    val = ipaddress.ip_network(v, strict=False)
+                else:
+                    val = int(v)
+                    if not 0 <= val <= 65535:
+                        raise ValueError
+            except ValueError:
+                raise ValueError(f"filter: bad {t} value {v!r}") from None
+            group.append(_Prim(t, val, d, neg))
+            i += 2
+        else:
+            raise ValueError(
+                f"filter: unknown word {toks[i]!r} (host, src, dst, net, port, "
+                "tcp, udp, icmp, icmp6, arp, ip, ip6, and, or, not)"
+            )
+        neg = False
+    if not group:
+        raise ValueError("filter: ends with an operator")
+    f.groups.append(group)
+    return f
+
+
+# --------------------------------------------------------------------------- target
+
+
+@dataclass
+class Target:
+    ifname: str
+    netns: str | None = None  # None: the host's namespace
+    label: str = ""
+    container: str | None = None
+
+
+def resolve_target(snap, target: str) -> Target:
+    """``CONTAINER[:IFACE]``, a network (its bridge), or a host interface
+    (veth, bridge). Raises ValueError with one line."""
+    name, _, iface = target.partition(":") if ":" in target else (target, "", "")
+    c = snap.container(name) if snap is not None else None
+    if c is not None:
+        if c.state != "running" or not c.pid:
+            raise ValueError(f"container {c.name} is not running")
+        ifs = [i.name for i in c.interfaces if i.name != "lo"]
+        ifname = iface or ("eth0" if "eth0" in ifs or not ifs else ifs[0])
+        if ifs and ifname not in ifs + ["lo"]:
+            raise ValueError(f"container {c.name} has no interface {ifname} ({', '.join(ifs)})")
+        ns = c.netns or f"/proc/{c.pid}/ns/net"
+        return Target(ifname, ns, f"{c.name}:{ifname}", c.name)
+    n = snap.network(target) if snap is not None else None
+    if n is not None and n.bridge:
+        return Target(n.bridge, None, f"{n.name} ({n.bridge})")
+    if iface == "" and os.path.exists(f"/sys/class/net/{os.path.basename(target)}"):
+        return Target(target, None, target)
+    raise ValueError(f"no container, bridge network or host interface named {target!r}")
+
+
+# --------------------------------------------------------------------------- pcap
+
+
+def open_pcap(path: str, snaplen: int = 262144):
+    """A dpkt pcap writer on a new 0600 file; never through a symlink, never
+    onto something that is not a regular file."""
+    import dpkt
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as e:
+        if e.errno == 40:  # ELOOP
+            raise CaptureError(f"{path}: is a symlink, not writing through it") from None
+        raise CaptureError(f"{path}: {e.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise CaptureError(f"{path}: not a regular file")
+    os.fchmod(fd, 0o600)
+    fh = os.fdopen(fd, "wb")
+    return dpkt.pcap.Writer(fh, snaplen=snaplen, linktype=dpkt.pcap.DLT_EN10MB), fh
+
+
+# --------------------------------------------------------------------------- capture
+
+
+def open_socket(t: Target, rcvbuf: int = 4 << 20, promisc: bool = True) -> socket.socket:
+    """An AF_PACKET socket bound to ``t.ifname`` inside ``t.netns``.
+
+    ``promisc``: as tcpdump does by default, a promiscuous membership tied to
+    this socket (the kernel drops it when the socket closes); on a bridge it is
+    what makes port-to-port frames visible."""
+
+    def make():
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            s.bind((t.ifname, 0))
+            if promisc:
+                idx = socket.if_nametoindex(t.ifname)
+                mreq = struct.pack("iHH8s", idx, PACKET_MR_PROMISC, 0, b"")
+                s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        except OSError:
+            s.close()
+            raise
+        return s
+
+    try:
+        if t.netns is None:
+            return make()
+        from inspectors.hostfacts import run_in_netns
+
+        return run_in_netns(t.netns, make, timeout=10)
+    except PermissionError:
+        raise CaptureError("capture needs root (CAP_NET_RAW, and setns for a container)") from None
+    except OSError as e:
+        raise CaptureError(f"cannot capture on {t.label or t.ifname}: {e.strerror or e}") from None
+
+
+@dataclass
+class Stats:
+    received: int = 0  # packets the socket delivered
+    matched: int = 0  # passed the filter
+    queued: int = 0  # handed to the display
+    dropped: int = 0  # matched but the display queue was full
+    hidden: int = 0  # matched while paused
+    kernel_drops: int = 0  # PACKET_STATISTICS tp_drops
+    written: int = 0  # to the pcap file
+    decode_seconds: float = 0.0
+
+
+class Capture:
+    """A running capture: a reader thread fills a bounded queue of lines.
+
+    ``poll()`` (any thread) takes the queued lines. ``pause()``/``resume()``
+    freeze the display (packets are still counted and written). ``stop()``.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        filt: Filter | None = None,
+        count: int | None = None,
+        pcap_path: str | None = None,
+        max_pending: int = 10000,
+        on_line=None,
+    ):
+        self.target = target
+        self.filter = filt or Filter()
+        self.count = count
+        self.pcap_path = pcap_path
+        self.max_pending = max_pending
+        self.on_line = on_line  # called in the reader thread (CLI printing)
+        self.stats = Stats()
+        self.pending: collections.deque[str] = collections.deque()
+        self.paused = False
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.done = threading.Event()
+        self._sock: socket.socket | None = None
+        self._writer = None
+        self._fh = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Capture:
+        import dpkt  # load the decoder when a capture starts, not before
+
+        self._dpkt = dpkt
+        self._sock = open_socket(self.target)
+        self._sock.settimeout(0.2)
+        if self.pcap_path:
+            self._writer, self._fh = open_pcap(self.pcap_path)
+        self._thread = threading.Thread(target=self._run, name="dockscope-capture", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        s, st, dp, filt = self._sock, self.stats, self._dpkt, self.filter
+        try:
+            while not self._stop.is_set():
+                try:
+                    data, addr = s.recvfrom(262144)
+                except TimeoutError:
+                    continue
+                except OSError as e:
+                    if self._stop.is_set():
+                        break
+                    self.error = str(e)
+                    break
+                ts = time.time()
+                st.received += 1
+                t0 = time.perf_counter()
+                d = decode(data, dp)
+                st.decode_seconds += time.perf_counter() - t0
+                if not filt(d):
+                    continue
+                st.matched += 1
+                if self._writer is not None:
+                    self._writer.writepkt(data, ts)
+                    st.written += 1
+                line = f"{fmt_ts(ts)} {d.text}"
+                if self.on_line is not None:
+                    self.on_line(line)
+                elif self.paused:
+                    st.hidden += 1
+                else:
+                    with self._lock:
+                        if len(self.pending) >= self.max_pending:
+                            st.dropped += 1
+                        else:
+                            self.pending.append(line)
+                            st.queued += 1
+                if self.count and st.matched >= self.count:
+                    break
+        finally:
+            self._close()
+            self.done.set()
+
+    def poll(self, limit: int | None = None) -> list[str]:
+        with self._lock:
+            if limit is None or limit >= len(self.pending):
+                out = list(self.pending)
+                self.pending.clear()
+            else:
+                out = [self.pending.popleft() for _ in range(limit)]
+        return out
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def kernel_stats(self) -> None:
+        s = self._sock
+        if s is None:
+            return
+        try:
+            raw = s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+            _pk, drops = struct.unpack("II", raw)
+            self.stats.kernel_drops += drops  # reading resets the kernel's counters
+        except OSError:
+            pass
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    def _close(self) -> None:
+        self.kernel_stats()
+        if self._fh is not None:
+            try:
+                self._fh.flush()
+                self._fh.close()
+            except OSError:
+                pass
+            self._fh = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+__all__ = [
+    "Capture",
+    "CaptureError",
+    "Decoded",
+    "Filter",
+    "Stats",
+    "Target",
+    "decode",
+    "fmt_ts",
+    "open_pcap",
+    "open_socket",
+    "parse_filter",
+    "resolve_target",
+]
