@@ -130,28 +130,14 @@ def read_host_links() -> list[Link]:
 
 
 def read_host_routes() -> list[HostRoute]:
-    """Main-table IPv4/IPv6 routes with their device (no default, no link-local).
+    """Host routes a new subnet can collide with, with their device: the one
+    route reader and overlap rule the doctor uses too
+    (``inspectors.routes.read_routes`` + ``overlap_candidates``)."""
+    from inspectors import routes
 
-    Through ``inspectors.netns.Rtnl`` (plain netlink socket: safe in any thread,
-    with or without a running event loop).
-    """
-    from inspectors.netns import Rtnl
-
-    out: list[HostRoute] = []
-    with Rtnl() as r:
-        names = {lk["index"]: lk.get("name") for lk in r.links()}
-        for rec in r.routes(table=254):
-            dst = rec.get("dst")
-            if not dst or dst == "default":
-                continue
-            try:
-                net = ipaddress.ip_network(dst, strict=False)
-            except ValueError:
-                continue
-            if net.prefixlen == 0 or net.is_link_local or net.is_multicast:
-                continue
-            out.append(HostRoute(str(net), names.get(rec.get("oif"))))
-    return out
+    return [
+        HostRoute(str(net), r.dev) for net, r in routes.overlap_candidates(routes.read_routes())
+    ]
 
 
 def _parse_raw_networks(raws: list[dict]) -> list[Network]:

@@ -160,21 +160,18 @@ class HostFacts:
 
 def run_in_netns(path: str | None, fn, *args, timeout: float = 30.0):
     """Run ``fn(*args)`` in a fresh thread that first enters the network
-    namespace ``path`` (only that thread moves). ``path=None``: no switch."""
+    namespace ``path`` (only that thread moves; :func:`inspectors.sandbox.in_netns`,
+    pyroute2's ``setns``). ``path=None``: no switch."""
     if path is None:
         return fn(*args)
-    from inspectors import netns as nl
+    from inspectors.sandbox import in_netns
 
     box: dict = {}
 
     def target():
         try:
-            fd = nl.open_netns(path)
-            try:
-                nl._setns(fd)
-            finally:
-                os.close(fd)
-            box["v"] = fn(*args)
+            with in_netns(path):
+                box["v"] = fn(*args)
         except BaseException as e:  # noqa: BLE001 - handed to the caller
             box["e"] = e
 
@@ -264,63 +261,41 @@ def read_iptables() -> IptablesFacts:
 # --------------------------------------------------------------------------- routes
 
 
-def _route_get(rt, dst: str) -> dict | None:
-    from inspectors import netns as nl
-
-    try:
-        addr = ipaddress.ip_address(dst)
-    except ValueError:
-        return None
-    fam = nl.AF_INET if addr.version == 4 else nl.AF_INET6
-    body = nl._RTMSG.pack(fam, addr.max_prefixlen, 0, 0, 0, 0, 0, 0, 0) + nl.nla(
-        nl.RTA_DST, addr.packed
-    )
-    try:
-        for t, p in rt.request(nl.RTM_GETROUTE, body):
-            if t == nl.RTM_NEWROUTE:
-                return nl.decode_route(p)
-    except OSError:
-        return None
-    return None
-
-
 def _read_net(facts: HostFacts) -> None:
-    """Routes, addresses, link MTUs, default gateway and egress (this thread's netns)."""
-    from inspectors import netns as nl
+    """Routes, addresses, link MTUs, default gateway and egress (this thread's netns),
+    through the one route reader (:mod:`inspectors.routes`, pyroute2)."""
+    from inspectors import kernel, routes
 
-    with nl.Rtnl() as rt:
-        links = rt.links()
-        names = {l["index"]: l["name"] for l in links}
-        facts.link_mtu = {l["name"]: l["mtu"] for l in links if l["mtu"] is not None}
-        for a in rt.addrs():
-            if a["address"]:
-                facts.addresses.append((names.get(a["index"], f"if{a['index']}"), a["address"]))
+    with kernel.open_ipr() as ipr:
+        links = kernel.read_links(ipr)
+        names = {lk.index: lk.name for lk in links}
+        facts.link_mtu = {lk.name: lk.mtu for lk in links if lk.mtu is not None}
+        for lk in links:
+            facts.addresses.extend((lk.name, a) for a in lk.addresses)
         default = None
-        for r in rt.routes():
-            if r["family"] not in (nl.AF_INET, nl.AF_INET6) or r["table"] == 255:
-                continue  # the local table: host's own addresses, not routes
+        for r in routes.read_routes(ipr, names=names):
             hr = HostRoute(
-                dst=r["dst"] or "default",
-                dev=names.get(r["oif"]) if r["oif"] else None,
-                gateway=r["gateway"],
-                table=r["table"],
-                type=nl.RT_TYPES.get(r["type"], str(r["type"])),
-                metric=r["priority"],
-                family=4 if r["family"] == nl.AF_INET else 6,
+                dst=r.dst,
+                dev=r.dev,
+                gateway=r.gateway,
+                table=r.table,
+                type=r.type,
+                metric=r.metric,
+                family=r.family,
             )
             facts.routes.append(hr)
             if (
                 hr.dst == "default"
                 and hr.family == 4
-                and r["table"] == nl.RT_TABLE_MAIN
+                and r.table == routes.RT_TABLE_MAIN
                 and default is None
             ):
                 default = hr
         if default is not None:
             facts.default_gateway = default.gateway
             target = default.gateway
-            got = _route_get(rt, target) if target else None
-            oif = names.get(got["oif"]) if got and got.get("oif") else default.dev
+            got = routes.route_get(target, ipr, names) if target else None
+            oif = got.dev if got and got.dev else default.dev
             facts.egress_iface = oif
             facts.egress_mtu = facts.link_mtu.get(oif) if oif else None
 

@@ -7,14 +7,15 @@ Data sources (see docs/reference §2.3):
   ``IFLA_LINK_NETNSID``), per-bridge STP/ageing/bridge-id
   (``IFLA_INFO_DATA``) and per-port STP state, cost, hairpin and port number
   (``IFLA_INFO_SLAVE_DATA``);
-* ``/sys/class/net/<br>/brforward`` gives the FDB exactly as ``brctl
-  showmacs`` reads it (16-byte ``struct __fdb_entry`` records); when sysfs
-  cannot be read an ``AF_BRIDGE`` RTM_GETNEIGH dump stands in.
+* one AF_BRIDGE neighbour dump gives the FDB of every bridge: the entries
+  whose master is the bridge and whose port is not the bridge itself are the
+  rows ``brctl showmacs`` reads from ``/sys/class/net/<br>/brforward``.
 
-By default the netlink work goes through :class:`inspectors.netns.Rtnl` (stdlib
-only, decodes just what is used). Every function also accepts a pyroute2
-``IPRoute`` as ``ipr``; pyroute2 is then used for the dumps (imported by the
-caller, never here at module level).
+All netlink goes through pyroute2 (``IPRoute``, imported when first used, not
+at module import: the CLI's start-up does not pay for it unless it reads the
+kernel). Every reader takes an optional ``ipr`` (a warm ``IPRoute`` to reuse);
+without one it opens and closes its own. sysfs is read only for what netlink
+does not carry in brctl's form (the bridge id) or, on old kernels, at all.
 
 Never imports textual.
 """
@@ -24,12 +25,10 @@ from __future__ import annotations
 import os
 import select
 import socket
-import struct
 import threading
 from collections.abc import Callable, Iterable
 
 from .model import Bridge, BridgePort, FdbEntry, Link, LinkStats
-from . import netns as nl
 
 SYSFS_NET = "/sys/class/net"
 
@@ -53,126 +52,164 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- pyroute2 adaptor
+# --------------------------------------------------------------------------- netlink (pyroute2)
+
+OPERSTATES = {
+    0: "UNKNOWN",
+    1: "NOTPRESENT",
+    2: "DOWN",
+    3: "LOWERLAYERDOWN",
+    4: "TESTING",
+    5: "DORMANT",
+    6: "UP",
+}
+BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
+IFF_UP = 0x1
+NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
+_STATS_KEYS = (
+    "rx_packets",
+    "tx_packets",
+    "rx_bytes",
+    "tx_bytes",
+    "rx_errors",
+    "tx_errors",
+    "rx_dropped",
+    "tx_dropped",
+)
 
 
-def _is_rtnl(ipr) -> bool:
-    return ipr is None or isinstance(ipr, nl.Rtnl)
+def off_loop(fn):
+    """Decorator: run ``fn`` in a helper thread when the caller's thread runs an
+    asyncio event loop (Textual's). pyroute2's sync API runs its own loop and
+    cannot do that inside a running one; worker threads call straight through."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return fn(*args, **kwargs)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="dockscope-netlink") as ex:
+            return ex.submit(fn, *args, **kwargs).result()
+
+    return wrapper
 
 
-def _p2_get(msg, *path):
-    try:
-        return msg.get(path if len(path) > 1 else path[0])
-    except Exception:  # pragma: no cover - odd pyroute2 versions
-        return None
+def open_ipr():
+    """A pyroute2 ``IPRoute`` for the calling thread's netns (the host's).
+
+    pyroute2 0.9 keeps one socket and event loop per thread behind one
+    object, so a shared instance works from any thread; its ``lock``
+    serialises callers that want one dump at a time.
+    """
+    from pyroute2 import IPRoute
+
+    return IPRoute()
 
 
-def _p2_link_record(msg) -> dict:
-    """A pyroute2 RTM_NEWLINK message -> the same record Rtnl.links() makes."""
-    g = lambda *p: _p2_get(msg, *p)  # noqa: E731
+class _Own:
+    """``with _Own(ipr) as r``: ``ipr`` as given, or a private IPRoute closed on exit."""
+
+    def __init__(self, ipr):
+        self.given = ipr
+        self.ipr = ipr
+
+    def __enter__(self):
+        if self.ipr is None:
+            self.ipr = open_ipr()
+        return self.ipr
+
+    def __exit__(self, *exc) -> None:
+        if self.given is None and self.ipr is not None:
+            self.ipr.close()
+
+
+def link_record(msg) -> dict:
+    """A pyroute2 RTM_NEWLINK message -> the plain record the builders use."""
+    g = msg.get
+    info = g("IFLA_LINKINFO")
+    kind = slave_kind = None
+    if info is not None:
+        kind = info.get("IFLA_INFO_KIND")
+        slave_kind = info.get("IFLA_INFO_SLAVE_KIND")
     stats = g("IFLA_STATS64") or g("IFLA_STATS")
+    carrier = g("IFLA_CARRIER")
+    operstate = g("IFLA_OPERSTATE")
+    if isinstance(operstate, int):
+        operstate = OPERSTATES.get(operstate)
     rec = {
         "index": msg["index"],
         "flags": msg["flags"],
         "name": g("IFLA_IFNAME") or f"if{msg['index']}",
         "mtu": g("IFLA_MTU"),
-        "operstate": g("IFLA_OPERSTATE"),
-        "carrier": None if g("IFLA_CARRIER") is None else bool(g("IFLA_CARRIER")),
+        "operstate": operstate,
+        "carrier": None if carrier is None else bool(carrier),
         "mac": g("IFLA_ADDRESS"),
         "promiscuity": g("IFLA_PROMISCUITY") or 0,
         "master": g("IFLA_MASTER") or None,
         "link": g("IFLA_LINK"),
         "link_netnsid": g("IFLA_LINK_NETNSID"),
-        "kind": g("IFLA_LINKINFO", "IFLA_INFO_KIND"),
-        "slave_kind": g("IFLA_LINKINFO", "IFLA_INFO_SLAVE_KIND"),
-        "stats": None,
+        "kind": kind,
+        "slave_kind": slave_kind,
+        "stats": tuple(int(stats.get(k, 0)) for k in _STATS_KEYS)
+        if isinstance(stats, dict)
+        else None,
         "br": None,
         "brport": None,
     }
-    if isinstance(rec["operstate"], int):
-        rec["operstate"] = nl.OPERSTATES.get(rec["operstate"])
-    if isinstance(stats, dict):
-        rec["stats"] = tuple(
-            int(stats.get(k, 0))
-            for k in (
-                "rx_packets",
-                "tx_packets",
-                "rx_bytes",
-                "tx_bytes",
-                "rx_errors",
-                "tx_errors",
-                "rx_dropped",
-                "tx_dropped",
-            )
-        )
-    if rec["kind"] == "bridge":
+    if kind == "bridge":
+        data = info.get("IFLA_INFO_DATA")
         rec["br"] = {
-            "stp_state": g("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_BR_STP_STATE"),
-            "ageing_time": g("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_BR_AGEING_TIME"),
-            # pyroute2 decodes IFLA_BR_BRIDGE_ID prio in host byte order: use sysfs
+            "stp_state": data.get("IFLA_BR_STP_STATE") if data is not None else None,
+            "ageing_time": data.get("IFLA_BR_AGEING_TIME") if data is not None else None,
+            # pyroute2 decodes IFLA_BR_BRIDGE_ID prio in host byte order: sysfs has brctl's form
             "bridge_id": None,
         }
-    if rec["slave_kind"] == "bridge":
-        sd = ("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA")
-        rec["brport"] = {
-            "state": g(*sd, "IFLA_BRPORT_STATE"),
-            "cost": g(*sd, "IFLA_BRPORT_COST"),
-            "mode": g(*sd, "IFLA_BRPORT_MODE"),
-            "no": g(*sd, "IFLA_BRPORT_NO"),
-        }
+    if slave_kind == "bridge":
+        sd = info.get("IFLA_INFO_SLAVE_DATA")
+        if sd is not None:
+            rec["brport"] = {
+                "state": sd.get("IFLA_BRPORT_STATE"),
+                "cost": sd.get("IFLA_BRPORT_COST"),
+                "mode": sd.get("IFLA_BRPORT_MODE"),
+                "no": sd.get("IFLA_BRPORT_NO"),
+            }
     return rec
 
 
-def _p2_addr_record(msg) -> dict:
-    addr = _p2_get(msg, "IFA_LOCAL") or _p2_get(msg, "IFA_ADDRESS")
+def addr_record(msg) -> dict:
+    addr = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
     return {
         "index": msg["index"],
         "family": msg["family"],
         "address": f"{addr}/{msg['prefixlen']}" if addr else None,
-        "scope": msg.get("scope"),
-        "label": _p2_get(msg, "IFA_LABEL"),
+        "scope": msg["scope"],
+        "label": msg.get("IFA_LABEL"),
     }
 
 
-def _p2_fdb_record(msg) -> dict:
-    ci = _p2_get(msg, "NDA_CACHEINFO")
+def _fdb_record(msg) -> dict:
+    ci = msg.get("NDA_CACHEINFO")
     return {
         "family": msg["family"],
         "ifindex": msg["ifindex"],
         "state": msg["state"],
         "flags": msg["flags"],
-        "mac": _p2_get(msg, "NDA_LLADDR"),
-        "master": _p2_get(msg, "NDA_MASTER"),
-        "vlan": _p2_get(msg, "NDA_VLAN"),
-        "updated": ci.get("ndm_updated") if isinstance(ci, dict) else None,
+        "mac": msg.get("NDA_LLADDR"),
+        "master": msg.get("NDA_MASTER"),
+        "vlan": msg.get("NDA_VLAN"),
+        "updated": ci.get("ndm_updated") if ci is not None else None,
     }
 
 
-def _dump_links(ipr) -> list[dict]:
-    if _is_rtnl(ipr):
-        if ipr is None:
-            with nl.Rtnl() as r:
-                return r.links()
-        return ipr.links()
-    return [_p2_link_record(m) for m in list(ipr.get_links())]
-
-
-def _dump_addrs(ipr) -> list[dict]:
-    if _is_rtnl(ipr):
-        if ipr is None:
-            with nl.Rtnl() as r:
-                return r.addrs()
-        return ipr.addrs()
-    return [_p2_addr_record(m) for m in list(ipr.get_addr())]
-
-
 def _dump_fdb(ipr) -> list[dict]:
-    if _is_rtnl(ipr):
-        if ipr is None:
-            with nl.Rtnl() as r:
-                return r.fdb()
-        return ipr.fdb()
-    return [_p2_fdb_record(m) for m in list(ipr.fdb("dump"))]
+    with _Own(ipr) as r:
+        return [_fdb_record(m) for m in r.fdb("dump")]
 
 
 # --------------------------------------------------------------------------- links
@@ -210,7 +247,7 @@ def _build_links(link_recs: list[dict], addr_recs: list[dict]) -> list[Link]:
             kind=r["kind"],
             mtu=r["mtu"],
             operstate=r["operstate"],
-            admin_up=bool(r["flags"] & nl.IFF_UP),
+            admin_up=bool(r["flags"] & IFF_UP),
             carrier=r["carrier"],
             mac=r["mac"],
             promiscuity=r["promiscuity"] or 0,
@@ -223,41 +260,37 @@ def _build_links(link_recs: list[dict], addr_recs: list[dict]) -> list[Link]:
         )
         setattr(link, _RAW, r)
         out.append(link)
+    out.sort(key=lambda lk: lk.index)
     return out
 
 
+@off_loop
 def read_links(ipr=None) -> list[Link]:
     """Every link of the host netns (the caller's netns), in ifindex order.
 
-    One link dump and one address dump. ``ipr``: an :class:`inspectors.netns.Rtnl`
-    or a pyroute2 ``IPRoute``; default: a private Rtnl socket.
+    One link dump and one address dump through pyroute2. ``ipr``: a pyroute2
+    ``IPRoute`` (default: a private one, closed afterwards).
     """
-    if ipr is None:
-        with nl.Rtnl() as r:
-            return _build_links(r.links(), r.addrs())
-    return _build_links(_dump_links(ipr), _dump_addrs(ipr))
+    with _Own(ipr) as r:
+        return _build_links(
+            [link_record(m) for m in r.get_links()], [addr_record(m) for m in r.get_addr()]
+        )
 
 
+@off_loop
 def read_link(index: int, ipr=None) -> Link | None:
     """One host link by ifindex (RTM_GETLINK request, no dump); None if gone.
 
     For targeted updates after an event: a started container's new veth.
-    ``ipr``: an :class:`inspectors.netns.Rtnl` (default: a private one).
     """
-    body = nl._IFINFOMSG.pack(nl.AF_UNSPEC, 0, index, 0, 0)
+    from pyroute2.netlink.exceptions import NetlinkError
 
-    def ask(r):
+    with _Own(ipr) as r:
         try:
-            msgs = r.request(nl.RTM_GETLINK, body)
-        except nl.NetlinkError:
+            msgs = list(r.link("get", index=index))
+        except NetlinkError:
             return None
-        return [nl.decode_link(p) for t, p in msgs if t == nl.RTM_NEWLINK]
-
-    if ipr is None:
-        with nl.Rtnl() as r:
-            recs = ask(r)
-    else:
-        recs = ask(ipr)
+    recs = [link_record(m) for m in msgs if m.get("event") in (None, "RTM_NEWLINK")]
     if not recs:
         return None
     return _build_links(recs, [])[0]
@@ -275,37 +308,9 @@ def links_by_index(links: Iterable[Link]) -> dict[int, Link]:
 
 # --------------------------------------------------------------------------- FDB
 
-_FDB_REC = struct.Struct("=6sBBIBBH")  # struct __fdb_entry, 16 bytes
-
-
-def _read_brforward(bridge: str) -> list[tuple[bytes, int, bool, int]] | None:
-    """(mac, port_no, is_local, ageing centiseconds) in kernel order, or None."""
-    try:
-        fd = os.open(f"{SYSFS_NET}/{bridge}/brforward", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    chunks = []
-    try:
-        while True:
-            # offsets must stay multiples of 16: read whole pages
-            b = os.read(fd, 4096 * 4)
-            if not b:
-                break
-            chunks.append(b)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    out = []
-    for off in range(0, len(data) - len(data) % 16, 16):
-        mac, port_lo, is_local, timer, port_hi, _pad, _unused = _FDB_REC.unpack_from(data, off)
-        out.append((mac, port_lo | (port_hi << 8), bool(is_local), timer))
-    return out
-
 
 def _fdb_from_netlink(bridge: Bridge, fdb_recs: list[dict]) -> list[FdbEntry]:
-    """The bridge's FDB from an AF_BRIDGE neighbour dump (fallback for sysfs)."""
+    """The bridge's FDB from an AF_BRIDGE neighbour dump."""
     by_idx = {p.ifindex: p for p in bridge.ports}
     out = []
     for f in fdb_recs:
@@ -313,7 +318,7 @@ def _fdb_from_netlink(bridge: Bridge, fdb_recs: list[dict]) -> list[FdbEntry]:
             # NTF_SELF entries have no master; the bridge device's own entry has
             # no port: brforward lists neither
             continue
-        static = bool(f["state"] & (nl.NUD_PERMANENT | nl.NUD_NOARP))
+        static = bool(f["state"] & (NUD_PERMANENT | NUD_NOARP))
         cs = 0 if static or f["updated"] is None else int(f["updated"])
         p = by_idx.get(f["ifindex"])
         out.append(
@@ -321,7 +326,7 @@ def _fdb_from_netlink(bridge: Bridge, fdb_recs: list[dict]) -> list[FdbEntry]:
                 port=p.name if p else f"if{f['ifindex']}",
                 port_no=p.port_no if p else None,
                 mac=f["mac"].lower(),
-                is_local=bool(f["state"] & nl.NUD_PERMANENT),
+                is_local=bool(f["state"] & NUD_PERMANENT),
                 ageing_timer=cs / 100.0,
                 vlan=f["vlan"],
             )
@@ -330,37 +335,19 @@ def _fdb_from_netlink(bridge: Bridge, fdb_recs: list[dict]) -> list[FdbEntry]:
 
 
 def _fdb_for(bridge: Bridge, fdb_recs: Callable[[], list[dict]]) -> list[FdbEntry]:
-    rows = _read_brforward(bridge.name)
-    if rows is None:
-        entries = _fdb_from_netlink(bridge, fdb_recs())
-    else:
-        by_no = {p.port_no: p.name for p in bridge.ports if p.port_no is not None}
-        entries = [
-            FdbEntry(
-                port=by_no.get(no, "?"),
-                port_no=no,
-                mac=_mac(mac),
-                is_local=loc,
-                ageing_timer=cs / 100.0,
-            )
-            for mac, no, loc, cs in rows
-        ]
+    entries = _fdb_from_netlink(bridge, fdb_recs())
     # brctl: qsort by memcmp(mac); glibc's qsort is a merge sort here, so stable
     entries.sort(key=lambda e: e.mac)
     return entries
 
 
+@off_loop
 def read_fdb(bridge: Bridge, ipr=None) -> list[FdbEntry]:
-    """The FDB of one bridge as ``brctl showmacs`` lists it (sorted by MAC).
-
-    Source: ``/sys/class/net/<br>/brforward`` (what brctl reads); when that
-    cannot be read, an AF_BRIDGE neighbour dump (then ``vlan`` is filled too).
-    """
+    """The FDB of one bridge as ``brctl showmacs`` lists it (sorted by MAC), from
+    an AF_BRIDGE neighbour dump (pyroute2 ``fdb("dump")``): the entries whose
+    master is the bridge and whose port is not the bridge itself, which are
+    the rows of ``/sys/class/net/<br>/brforward`` that brctl reads."""
     return _fdb_for(bridge, lambda: _dump_fdb(ipr))
-
-
-def _mac(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
 
 
 # --------------------------------------------------------------------------- bridges
@@ -406,7 +393,7 @@ def _build_bridges(links: list[Link], ipr=None, with_fdb: bool = True) -> list[B
                 name=lk.name,
                 ifindex=lk.index,
                 port_no=port_no,
-                state=nl.BRPORT_STATES.get(state, str(state)) if state is not None else None,
+                state=BRPORT_STATES.get(state, str(state)) if state is not None else None,
                 hairpin=None if bp.get("mode") is None else bool(bp.get("mode")),
                 path_cost=bp.get("cost"),
                 kind=lk.kind,
@@ -452,6 +439,7 @@ def _build_bridges(links: list[Link], ipr=None, with_fdb: bool = True) -> list[B
     return bridges
 
 
+@off_loop
 def read_bridges(links: list[Link] | None = None, ipr=None, with_fdb: bool = True) -> list[Bridge]:
     """Every bridge with its ports, STP data and FDB (brctl show / showmacs).
 
@@ -463,6 +451,7 @@ def read_bridges(links: list[Link] | None = None, ipr=None, with_fdb: bool = Tru
     return _build_bridges(links, ipr=ipr, with_fdb=with_fdb)
 
 
+@off_loop
 def read_kernel(ipr=None, with_fdb: bool = True) -> tuple[list[Link], list[Bridge]]:
     """(links, bridges) from one link dump and one address dump."""
     links = read_links(ipr)
@@ -587,41 +576,78 @@ def brctl_showmacs(
 # --------------------------------------------------------------------------- live updates
 
 
+EVENT_KINDS = {
+    "RTM_NEWLINK": "link",
+    "RTM_DELLINK": "link",
+    "RTM_NEWADDR": "addr",
+    "RTM_DELADDR": "addr",
+    "RTM_NEWROUTE": "route",
+    "RTM_DELROUTE": "route",
+    "RESYNC": "resync",
+}
+
+
+def event_kind(event: str) -> str:
+    """link | addr | route | resync for an event name passed to the callback."""
+    return EVENT_KINDS.get(event, "other")
+
+
 class LinkSubscription:
-    """Netlink multicast listener for link (and address) changes.
+    """Netlink multicast listener (pyroute2, ``bind(groups)``) for link,
+    address and route changes of the host netns.
 
     ``callback(event, ifname, index)`` is called from the thread running
     :meth:`run` with event one of ``RTM_NEWLINK``, ``RTM_DELLINK``,
-    ``RTM_NEWADDR``, ``RTM_DELADDR`` (only with ``addresses=True``) or
-    ``RESYNC`` (the kernel dropped events because we were slow: re-read
-    everything; ifname None, index 0). ``stop()`` may be called from any
-    thread and wakes the loop at once.
+    ``RTM_NEWADDR``, ``RTM_DELADDR`` (with ``addresses=True``), ``RTM_NEWROUTE``,
+    ``RTM_DELROUTE`` (with ``routes=True``; ifname/index of the route's output
+    device, or None/0) or ``RESYNC`` (the kernel dropped events because we were
+    slow, or the socket failed and was reopened: re-read everything; ifname
+    None, index 0). :func:`event_kind` maps an event to link/addr/route/resync.
+    ``stop()`` may be called from any thread and wakes the loop at once.
+
+    On pyroute2 0.9 the socket is an ``AsyncIPRoute`` served by an event loop
+    private to :meth:`run`'s thread (``async for msg in ipr.get()``); on 0.7/0.8
+    a sync ``IPRoute`` read after ``select``.
     """
 
-    def __init__(self, callback: Callable[[str, str | None, int], None], addresses: bool = True):
-        self.callback = callback
-        groups = nl.RTMGRP_LINK
-        if addresses:
-            groups |= nl.RTMGRP_IPV4_IFADDR | nl.RTMGRP_IPV6_IFADDR
-        self.sock = socket.socket(
-            socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, nl.NETLINK_ROUTE
+    def __init__(
+        self,
+        callback: Callable[[str, str | None, int], None],
+        addresses: bool = True,
+        routes: bool = True,
+    ):
+        from pyroute2.netlink.rtnl import (
+            RTMGRP_IPV4_IFADDR,
+            RTMGRP_IPV4_ROUTE,
+            RTMGRP_IPV6_IFADDR,
+            RTMGRP_IPV6_ROUTE,
+            RTMGRP_LINK,
         )
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        except OSError:
-            pass
-        self.sock.bind((0, groups))
-        self.sock.setblocking(False)
-        self._rfd, self._wfd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+
+        self.callback = callback
+        self.groups = RTMGRP_LINK
+        if addresses:
+            self.groups |= RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
+        if routes:
+            self.groups |= RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE
+        self._names: dict[int, str] = {}
         self._stopped = threading.Event()
         self._closed = False
-        self._lock = threading.Lock()  # stop() vs close(): never write to a reused fd
+        self._lock = threading.Lock()
+        self._loop = None  # the running loop of run() (0.9), for stop()
+        self._task = None
+        self._rfd, self._wfd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)  # wakes the 0.7 loop
 
     def stop(self) -> None:
         self._stopped.set()
         with self._lock:
             if self._closed:
                 return
+            if self._loop is not None and self._task is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self._task.cancel)
+                except RuntimeError:  # loop already closed
+                    pass
             try:
                 os.write(self._wfd, b"x")
             except OSError:
@@ -632,70 +658,140 @@ class LinkSubscription:
         return self._stopped.is_set()
 
     def close(self) -> None:
-        """Release the socket and pipe. run() does it on exit; call it yourself
-        only for a subscription that never ran."""
+        """Release the wake-up pipe. run() does it on exit; call it yourself only
+        for a subscription that never ran."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self.sock.close()
             for fd in (self._rfd, self._wfd):
                 try:
                     os.close(fd)
                 except OSError:
                     pass
 
-    def _dispatch(self, data: bytes) -> None:
-        off, n = 0, len(data)
-        hdr = struct.Struct("=IHHII")
-        while off + 16 <= n:
-            mlen, mtype, _fl, _seq, _pid = hdr.unpack_from(data, off)
-            if mlen < 16 or off + mlen > n:
-                break
-            payload = memoryview(data)[off + 16 : off + mlen]
-            off += (mlen + 3) & ~3
-            if mtype in (nl.RTM_NEWLINK, nl.RTM_DELLINK):
-                rec = nl.decode_link(payload)
-                ev = "RTM_NEWLINK" if mtype == nl.RTM_NEWLINK else "RTM_DELLINK"
-                self.callback(ev, rec["name"], rec["index"])
-            elif mtype in (nl.RTM_NEWADDR, nl.RTM_DELADDR):
-                rec = nl.decode_addr(payload)
-                ev = "RTM_NEWADDR" if mtype == nl.RTM_NEWADDR else "RTM_DELADDR"
-                name = rec["label"]
-                if not name:
-                    try:
-                        name = socket.if_indextoname(rec["index"])
-                    except OSError:
-                        name = None
-                self.callback(ev, name, rec["index"])
+    def _name(self, index: int) -> str | None:
+        name = self._names.get(index)
+        if name is None and index:
+            try:
+                name = socket.if_indextoname(index)
+            except OSError:
+                name = None
+        return name
+
+    def _dispatch(self, msg) -> None:
+        ev = msg.get("event")
+        if ev in ("RTM_NEWLINK", "RTM_DELLINK"):
+            index, name = msg["index"], msg.get("IFLA_IFNAME")
+            if ev == "RTM_NEWLINK":
+                self._names[index] = name
+            else:
+                self._names.pop(index, None)
+            self.callback(ev, name, index)
+        elif ev in ("RTM_NEWADDR", "RTM_DELADDR"):
+            index = msg["index"]
+            self.callback(ev, msg.get("IFA_LABEL") or self._name(index), index)
+        elif ev in ("RTM_NEWROUTE", "RTM_DELROUTE"):
+            index = msg.get("RTA_OIF") or 0
+            self.callback(ev, self._name(index) if index else None, index)
+
+    def _done(self, stop_event) -> bool:
+        return self._stopped.is_set() or bool(stop_event and stop_event.is_set())
 
     def run(self, stop_event: threading.Event | None = None, poll_interval: float = 0.2) -> None:
         """Block, dispatching events, until stop() or ``stop_event`` is set."""
         try:
-            while not self._stopped.is_set() and not (stop_event and stop_event.is_set()):
+            try:
+                from pyroute2 import AsyncIPRoute
+            except ImportError:  # pyroute2 0.7/0.8
+                self._run_sync(stop_event, poll_interval)
+            else:
+                self._run_async(AsyncIPRoute, stop_event, poll_interval)
+        finally:
+            self.close()
+
+    # pyroute2 0.9 ---------------------------------------------------------
+    def _run_async(self, AsyncIPRoute, stop_event, poll_interval: float) -> None:
+        import asyncio
+
+        async def watch_stop_event():
+            while not self._done(stop_event):
+                await asyncio.sleep(poll_interval)
+            self._task.cancel()
+
+        async def pump():
+            resync = False
+            while not self._done(stop_event):
+                ipr = AsyncIPRoute()
                 try:
-                    r, _, _ = select.select([self.sock, self._rfd], [], [], poll_interval)
+                    await ipr.bind(groups=self.groups)
+                    self._names = {
+                        m["index"]: m.get("IFLA_IFNAME") async for m in await ipr.get_links()
+                    }
+                    if resync:
+                        self.callback("RESYNC", None, 0)
+                    while not self._done(stop_event):
+                        async for msg in ipr.get():
+                            self._dispatch(msg)
+                except (OSError, ConnectionError):
+                    # ENOBUFS (events dropped) closes pyroute2's transport: reopen
+                    if self._done(stop_event):
+                        return
+                    resync = True
+                    await asyncio.sleep(0.05)
+                finally:
+                    ipr.close()
+
+        async def main():
+            self._task = asyncio.current_task()
+            watcher = asyncio.ensure_future(watch_stop_event())
+            try:
+                await pump()
+            except asyncio.CancelledError:
+                pass
+            finally:
+                watcher.cancel()
+
+        loop = asyncio.new_event_loop()
+        try:
+            with self._lock:
+                self._loop = loop
+            if self._done(stop_event):
+                return
+            loop.run_until_complete(main())
+        finally:
+            with self._lock:
+                self._loop = None
+            loop.close()
+
+    # pyroute2 0.7/0.8 -----------------------------------------------------
+    def _run_sync(self, stop_event, poll_interval: float) -> None:
+        import errno
+
+        ipr = open_ipr()
+        try:
+            ipr.bind(groups=self.groups)
+            self._names = {m["index"]: m.get("IFLA_IFNAME") for m in ipr.get_links()}
+            while not self._done(stop_event):
+                try:
+                    r, _, _ = select.select([ipr.fileno(), self._rfd], [], [], poll_interval)
                 except (OSError, ValueError):
                     break
                 if self._rfd in r:
                     break
-                if self.sock not in r:
+                if not r:
                     continue
-                while True:
-                    try:
-                        data = self.sock.recv(nl.RECV_BUF)
-                    except BlockingIOError:
-                        break
-                    except OSError as e:
-                        if e.errno == 105:  # ENOBUFS: events were dropped
-                            self.callback("RESYNC", None, 0)
-                            continue
+                try:
+                    msgs = ipr.get()
+                except OSError as e:
+                    if e.errno != errno.ENOBUFS:
                         raise
-                    self._dispatch(data)
-                    if self._stopped.is_set():
-                        break
+                    self.callback("RESYNC", None, 0)
+                    continue
+                for m in msgs:
+                    self._dispatch(m)
         finally:
-            self.close()
+            ipr.close()
 
 
 def subscribe_links(
@@ -703,9 +799,10 @@ def subscribe_links(
     stop_event: threading.Event,
     addresses: bool = True,
     poll_interval: float = 0.2,
+    routes: bool = True,
 ) -> None:
     """Blocking loop for a thread worker: calls ``callback(event, ifname, index)``
-    on RTM_NEWLINK/RTM_DELLINK (and address changes) until ``stop_event`` is
-    set; it notices within ``poll_interval`` seconds. For an immediate stop
-    use :class:`LinkSubscription` and its ``stop()``."""
-    LinkSubscription(callback, addresses=addresses).run(stop_event, poll_interval)
+    on link, address and route changes (see :class:`LinkSubscription`) until
+    ``stop_event`` is set; it notices within ``poll_interval`` seconds. For an
+    immediate stop use :class:`LinkSubscription` and its ``stop()``."""
+    LinkSubscription(callback, addresses=addresses, routes=routes).run(stop_event, poll_interval)

@@ -2,14 +2,16 @@
 
 For each running container: open ``/proc/<pid>/ns/net`` (fallback: the
 ``SandboxKey`` path, e.g. ``/var/run/docker/netns/<id>`` or under a custom
-exec-root), ``setns()`` one worker thread into it just long enough to create
-a NETLINK_ROUTE socket, return the thread to its own netns, and dump links,
-addresses and routes (IPv4 + IPv6, main table) through that socket. No
-process per container, no ``docker exec``, nothing created: namespace files
-are only ever opened read-only (the pyroute2 ``O_CREAT`` trap does not apply).
-About 0.35 ms per namespace; the namespace switching always happens in worker
-threads (``workers``, default 1: more threads do not help on CPython, the
-work is decoding, not waiting), never in the caller's thread.
+exec-root), move one worker thread into it (``pyroute2.netns.setns``) just
+long enough to open a pyroute2 ``IPRoute`` (its netlink socket stays bound to
+the namespace it was created in), move the thread back, then dump links,
+addresses and routes (main table) through that socket. No process per
+container (``IPRoute(netns=...)`` would fork one), no ``docker exec``, nothing
+created: namespace files are only ever opened read-only (``flags=0``: the
+pyroute2 ``O_CREAT`` trap does not apply). Each worker thread keeps one event
+loop for all its ``IPRoute`` objects. The namespace switching always happens
+in worker threads, never in the caller's thread: :func:`in_netns` is the one
+"run this in that netns" primitive (``hostfacts.run_in_netns`` builds on it).
 
 The join with the host (see :func:`veth_map`): a host veth whose
 ``peer_netnsid == SandboxInfo.nsid`` and ``peer_ifindex == Interface.ifindex``
@@ -18,7 +20,7 @@ is that interface's other end. Equivalently, from inside: ``Interface.peer_ifind
 netns, so :func:`read_sandboxes` checks both directions (and the nsid when
 known) before it fills ``host_veth`` / ``bridge``.
 
-Never imports textual or pyroute2.
+Never imports textual; pyroute2 is imported when the first sandbox is read.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ import os
 import re
 import threading
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .model import DnsConfig, Interface, Link, Route
-from . import netns as nl
 
 NEEDS_ROOT = "needs root to enter network namespaces"
 
@@ -45,6 +47,8 @@ __all__ = [
     "NEEDS_ROOT",
     "SandboxReader",
     "join_sandbox",
+    "in_netns",
+    "open_netns",
 ]
 
 
@@ -101,15 +105,99 @@ def _join(info: SandboxInfo, by_index: dict[int, Link]) -> None:
         itf.bridge = host.master_name
 
 
+# --------------------------------------------------------------------------- entering a netns
+
+
+class NetnsError(OSError):
+    """Entering a namespace failed; the message says why in one line."""
+
+
+def open_netns(path: str) -> int:
+    """O_RDONLY fd for a netns handle. Never creates anything."""
+    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+
+_tls = threading.local()
+
+
+def _home_fd() -> int:
+    """This thread's own netns, opened once per thread (where in_netns returns to)."""
+    fd = getattr(_tls, "home", None)
+    if fd is None:
+        path = (
+            "/proc/thread-self/ns/net"
+            if os.path.exists("/proc/thread-self")
+            else f"/proc/self/task/{threading.get_native_id()}/ns/net"
+        )
+        fd = _tls.home = open_netns(path)
+    return fd
+
+
+@contextmanager
+def in_netns(target: str | int):
+    """Move the calling thread (only it) into the netns ``target`` (a path such
+    as ``/proc/PID/ns/net`` or ``/run/netns/NAME``, or an open fd) and back on
+    exit, through ``pyroute2.netns.setns``. Raises :class:`NetnsError` with a
+    readable message when the thread cannot enter."""
+    from pyroute2.netns import setns
+
+    home = _home_fd()
+    fd = open_netns(target) if isinstance(target, str) else target
+    try:
+        try:
+            setns(fd, flags=0)
+        except OSError as e:
+            if e.errno == errno.EPERM:
+                raise NetnsError(e.errno, NEEDS_ROOT) from None
+            if e.errno == errno.EINVAL:
+                raise NetnsError(
+                    e.errno,
+                    "not a network namespace handle (a netns file "
+                    "bind-mounted in another mount namespace?)",
+                ) from None
+            raise NetnsError(e.errno, f"setns failed: {os.strerror(e.errno or 0)}") from None
+        try:
+            yield
+        finally:
+            try:
+                setns(home, flags=0)
+            except OSError as e:  # pragma: no cover - would need a vanished home netns
+                raise NetnsError(e.errno, "could not return to the original netns") from None
+    finally:
+        if isinstance(target, str):
+            os.close(fd)
+
+
+def _thread_loop():
+    """One asyncio event loop per worker thread for all its pyroute2 sockets."""
+    loop = getattr(_tls, "loop", None)
+    if loop is None or loop.is_closed():
+        import asyncio
+
+        loop = _tls.loop = asyncio.new_event_loop()
+    return loop
+
+
+def _async_iproute():
+    """pyroute2's AsyncIPRoute (0.9), or None on 0.7/0.8."""
+    try:
+        from pyroute2 import AsyncIPRoute
+    except ImportError:  # pragma: no cover - pyroute2 < 0.9
+        return None
+    return AsyncIPRoute
+
+
 # --------------------------------------------------------------------------- reading one netns
 
 
-def _read_ns(rt: nl.Rtnl) -> tuple[list[Interface], list[Route]]:
-    links = rt.links()
-    addrs = rt.addrs()
-    routes = rt.routes(table=nl.RT_TABLE_MAIN)
+def _build(links_msgs, addr_msgs, route_msgs) -> tuple[list[Interface], list[Route]]:
+    from .kernel import addr_record, link_record
+    from .routes import RT_TABLE_MAIN, entries
+
+    links = [link_record(m) for m in links_msgs]
     by_idx: dict[int, list[str]] = {}
-    for a in addrs:
+    for m in addr_msgs:
+        a = addr_record(m)
         if a["address"]:
             by_idx.setdefault(a["index"], []).append(a["address"])
     names = {r["index"]: r["name"] for r in links}
@@ -128,26 +216,101 @@ def _read_ns(rt: nl.Rtnl) -> tuple[list[Interface], list[Route]]:
                 peer_ifindex=peer if peer and peer != r["index"] else None,
             )
         )
-    out_routes = []
-    for r in routes:
-        if r["table"] != nl.RT_TABLE_MAIN or r["family"] not in (nl.AF_INET, nl.AF_INET6):
-            continue
-        if r["type"] != 1:
-            # unicast only: model.Route has no type, and a blackhole/unreachable/
-            # prohibit route would read as a normal one
-            continue
-        out_routes.append(
-            Route(
-                dst=r["dst"],
-                gateway=r["gateway"],
-                dev=names.get(r["oif"]) if r["oif"] else None,
-                src=r["prefsrc"],
-                family=4 if r["family"] == nl.AF_INET else 6,
-                table=r["table"],
-                scope=nl.RT_SCOPES.get(r["scope"], str(r["scope"])),
-            )
+    out_routes = [
+        # unicast only: model.Route has no type, and a blackhole/unreachable/
+        # prohibit route would read as a normal one
+        Route(
+            dst=e.dst,
+            gateway=e.gateway,
+            dev=e.dev,
+            src=e.prefsrc,
+            family=e.family,
+            table=e.table,
+            scope=e.scope,
         )
+        for e in entries(route_msgs, names, RT_TABLE_MAIN)
+        if e.type == "unicast"
+    ]
     return ifaces, out_routes
+
+
+class _NsReader:
+    """Per worker thread: reads one netns after another through pyroute2.
+
+    pyroute2 0.9: an ``AsyncIPRoute`` per namespace, its socket created while
+    the thread is inside the namespace; the three dumps and the host's
+    RTM_GETNSID then run in ONE pass of the thread's event loop (the sync
+    wrapper would run the loop once per message: most of the cost).
+    0.7/0.8: a sync ``IPRoute`` created inside the namespace.
+    """
+
+    def __init__(self):
+        self.loop = _thread_loop()
+        self.Async = _async_iproute()
+        self.host = None  # host-netns socket for RTM_GETNSID
+
+    def close(self) -> None:
+        if self.host is not None:
+            self.host.close()
+            self.host = None
+
+    def read(self, fd: int, want_nsid: bool) -> tuple[list[Interface], list[Route], int | None]:
+        if self.Async is None:  # pragma: no cover - pyroute2 < 0.9
+            return self._read_sync(fd, want_nsid)
+        import asyncio
+
+        Async, loop = self.Async, self.loop
+
+        async def opened():
+            ipr = Async()
+            await ipr.setup_endpoint()
+            return ipr
+
+        async def dumps(ipr):
+            links = [m async for m in await ipr.get_links()]
+            addrs = [m async for m in await ipr.get_addr()]
+            routes = [m async for m in await ipr.get_routes(table=254)]
+            nsid = None
+            if want_nsid:
+                if self.host is None:
+                    self.host = await opened()
+                got = await self.host.get_netnsid(fd=fd)
+                nsid = (got or {}).get("nsid")
+                # get_netnsid leaves its response generator unfinished: let the
+                # loop run the generator's aclose() now, not at thread exit
+                await asyncio.sleep(0)
+            return links, addrs, routes, nsid
+
+        with in_netns(fd):
+            ipr = loop.run_until_complete(opened())
+        try:
+            links, addrs, routes, nsid = loop.run_until_complete(dumps(ipr))
+        finally:
+            ipr.close()
+        return (*_build(links, addrs, routes), nsid)
+
+    def _read_sync(self, fd: int, want_nsid: bool):  # pragma: no cover - pyroute2 < 0.9
+        from pyroute2 import IPRoute
+
+        with in_netns(fd):
+            ipr = IPRoute()
+        try:
+            got = _build(ipr.get_links(), ipr.get_addr(), ipr.get_routes(table=254))
+        finally:
+            ipr.close()
+        nsid = None
+        if want_nsid:
+            if self.host is None:
+                self.host = IPRoute()
+            nsid = (self.host.get_netnsid(fd=fd) or {}).get("nsid")
+        return (*got, nsid)
+
+
+def _ns_reader() -> _NsReader:
+    r = getattr(_tls, "reader", None)
+    if r is None:
+        r = _tls.reader = _NsReader()
+    return r
 
 
 def _clone(info: SandboxInfo) -> SandboxInfo:
@@ -175,23 +338,28 @@ class _Reader:
     """Shared state of one read_sandboxes() call."""
 
     def __init__(self):
-        self.home_fd = nl.open_netns(nl.thread_netns_path())
-        st = os.fstat(self.home_fd)
+        from pyroute2 import IPRoute
+
+        st = os.stat(
+            "/proc/thread-self/ns/net"
+            if os.path.exists("/proc/thread-self")
+            else "/proc/self/ns/net"
+        )
         self.home_key = (st.st_dev, st.st_ino)
-        self.host = nl.Rtnl()  # for RTM_GETNSID, guarded by its lock
+        self.host = IPRoute()  # host netns, for RTM_GETNSID (one socket per thread inside)
         self.lock = threading.Lock()
         self.by_inode: dict[tuple[int, int], Future] = {}
 
     def close(self) -> None:
         self.host.close()
-        os.close(self.home_fd)
 
     def nsid(self, fd: int) -> int | None:
         try:
-            with self.host.lock:
-                return self.host.get_netnsid(fd=fd)
-        except OSError:
+            got = self.host.get_netnsid(fd=fd)
+        except Exception:
             return None
+        v = (got or {}).get("nsid")
+        return v if v is not None and 0 <= v < 0xFFFFFFFF else None
 
     def open_target(self, pid, key) -> tuple[int | None, str | None, str | None, list[str]]:
         """(fd, path, error, notes) trying /proc/<pid>/ns/net then SandboxKey."""
@@ -204,7 +372,7 @@ class _Reader:
             cands.append(key)
         for path in cands:
             try:
-                fd = nl.open_netns(path)
+                fd = open_netns(path)
             except OSError as e:
                 msg = _errmsg(e, path)
                 if msg == NEEDS_ROOT:  # the SandboxKey would be refused as well
@@ -227,7 +395,7 @@ class _Reader:
         (we run in another PID namespace, or the pid was reused). Trust the key.
         A key that is not an nsfs file (dockerd's private mount namespace) is ignored."""
         try:
-            kfd = nl.open_netns(key)
+            kfd = open_netns(key)
         except OSError:
             return fd, path
         a, b = os.fstat(fd), os.fstat(kfd)
@@ -246,20 +414,18 @@ class _Reader:
         key = (st.st_dev, st.st_ino)
         info = SandboxInfo(netns_inode=st.st_ino, host_netns=key == self.home_key)
         try:
-            sock = nl.netlink_socket_in(fd, self.home_fd)
-        except OSError as e:
+            info.interfaces, info.routes, nsid = _ns_reader().read(fd, not info.host_netns)
+        except NetnsError as e:
             if e.errno == errno.EPERM and os.geteuid() == 0:
                 info.error = "setns refused (netns owned by another user namespace, e.g. rootless?)"
             else:
-                info.error = NEEDS_ROOT if e.errno == errno.EPERM else (e.strerror or str(e))
+                info.error = e.strerror or str(e)
             return info
-        try:
-            with nl.Rtnl(sock) as rt:
-                info.interfaces, info.routes = _read_ns(rt)
         except OSError as e:
             info.error = f"netlink: {e.strerror or e}"
-        if not info.host_netns:
-            info.nsid = self.nsid(fd)
+            return info
+        if nsid is not None and 0 <= nsid < 0xFFFFFFFF:
+            info.nsid = nsid
         return info
 
     def read_target(self, pid, key) -> SandboxInfo:
@@ -269,8 +435,6 @@ class _Reader:
         try:
             st = os.fstat(fd)
             ikey = (st.st_dev, st.st_ino)
-            from concurrent.futures import Future
-
             with self.lock:
                 fut = self.by_inode.get(ikey)
                 owner = fut is None

@@ -81,11 +81,11 @@ class Model:
             return None, e
 
     def ipr(self):
-        """A warm netlink socket (stdlib netlink client; the lock makes it shareable)."""
+        """A warm pyroute2 IPRoute for the host netns (its lock makes it shareable)."""
         if self._ipr is None:
-            from inspectors.netns import Rtnl
+            from inspectors.kernel import open_ipr
 
-            self._ipr = Rtnl()
+            self._ipr = open_ipr()
         return self._ipr
 
     # ------------------------------------------------------------------ first paint
