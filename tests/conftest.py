@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.cluster import cluster  # noqa: E402,F401  (the 3-node swarm fixture)
 from tests.harness import IMAGE, TestDaemon  # noqa: E402
 
 

@@ -5,7 +5,7 @@ network, a container on two networks with an alias, a stopped container, a
 container on the default bridge, host and none networks, published TCP and UDP
 ports, a port range, a port bound to 127.0.0.1, a macvlan network on a veth
 parent, and a host listener owned by a known process. The overlay case needs
-swarm mode and has its own test at the end. Oracles: `docker network inspect`,
+swarm mode: it runs on the namespaced test cluster (tests/test_cluster.py). Oracles: `docker network inspect`,
 `docker inspect`, `brctl show`/`showmacs`, `bridge -j fdb`, `ip -j link`,
 `nsenter`+`ip -j addr/route`, `ss -ltnup`.
 """
@@ -587,43 +587,6 @@ def test_refresh_one_network(daemon, topo):
         snap = m.refresh_network(nid)
         assert snap.network(name) is None
     finally:
-        daemon.docker("network", "rm", name, check=False)
-
-
-# ------------------------------------------------------------------ overlay (swarm)
-
-
-@pytest.mark.swarm
-def test_attachable_overlay_after_swarm_init(daemon):
-    daemon.swarm_init()
-    u = os.urandom(3).hex()
-    name, cname = f"ov{u}", f"ovc{u}"
-    daemon.docker("network", "create", "-d", "overlay", "--attachable", name)
-    try:
-        daemon.docker("run", "-d", "--name", cname, "--network", name, IMG, "sleep", "600")
-        m = Model(host=daemon.host)
-        try:
-            snap = m.build()
-        finally:
-            m.close()
-        raw = net_inspect(daemon, name)
-        n = snap.network(name)
-        assert n.driver == "overlay" and n.scope == "swarm" and n.attachable
-        assert n.vxlan_ids == raw["Options"][
-            "com.docker.network.driver.overlay.vxlanid_list"
-        ].split(",")
-        assert [(s.subnet, s.gateway) for s in n.subnets] == [
-            (c["Subnet"], c.get("Gateway")) for c in raw["IPAM"]["Config"]
-        ]
-        ep = next(e for e in n.endpoints if e.container == cname)
-        assert ep.ipv4 == raw["Containers"][ep.container_id]["IPv4Address"].split("/")[0]
-        assert snap.engine.swarm_state == "active"
-        c = snap.container(cname)
-        assert c.networks == [name] and any(i.network == name for i in c.interfaces)
-        # the overlay endpoint's veth lives in the overlay's own namespace, not on a host bridge
-        assert n.bridge is None
-    finally:
-        daemon.docker("rm", "-f", cname, check=False)
         daemon.docker("network", "rm", name, check=False)
 
 
