@@ -139,6 +139,7 @@ class HostFacts:
     daemon_config_error: str | None = None
     daemon_flags: dict[str, list[str]] = field(default_factory=dict)
     container_refs: dict[str, ContainerRefs] = field(default_factory=dict)
+    daemon_log: list[tuple[str | None, str]] = field(default_factory=list)  # (level, message)
     notes: list[str] = field(default_factory=list)
 
     def daemon_setting(self, key: str, default=None):
@@ -468,6 +469,33 @@ def read_container_refs(
     return {r.name: r for r in res if r is not None}
 
 
+# --------------------------------------------------------------------------- daemon log
+
+
+def read_daemon_log(daemon, n: int) -> list:
+    """The last ``n`` lines of dockerd's own log as LogLines (through the one daemon-log
+    reader, inspectors.logs)."""
+    from inspectors.logs import daemon_log_source
+
+    src = daemon_log_source(daemon, follow=False, tail=n)
+    lines: list = []
+    try:
+        for chunk in src.read():
+            lines.extend(chunk)
+    finally:
+        src.close()
+    return lines[-n:]
+
+
+def _daemon_log_part(facts: HostFacts, snap: Snapshot, n: int) -> None:
+    try:
+        got = read_daemon_log(snap.engine.daemon, n)
+    except Exception as e:  # noqa: BLE001 - the other facts still count
+        facts.notes.append(f"daemon log unread: {e}")
+        return
+    facts.daemon_log = [(getattr(l, "level", None), getattr(l, "text", str(l))) for l in got]
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -479,6 +507,7 @@ def gather_facts(
     resolv_conf: str = "/etc/resolv.conf",
     iptables: bool = True,
     container_refs: bool = True,
+    daemon_log: int = 0,
 ) -> HostFacts:
     """Read every host fact the doctor needs, once.
 
@@ -509,6 +538,8 @@ def gather_facts(
             facts.resolv_error = str(e)
         if local:
             _daemon_part(facts, snap)
+        if local and daemon_log > 0:
+            _daemon_log_part(facts, snap, daemon_log)
         if refs_f is not None:
             try:
                 facts.container_refs = refs_f.result()

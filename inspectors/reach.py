@@ -22,243 +22,42 @@ Never imports Textual.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import random
-import select
-import socket
-import struct
-import time
-from dataclasses import dataclass, field
 
 from inspectors.model import Container, Network, Snapshot
 
-OK, FAIL, WARN, INFO, SKIP = "ok", "fail", "warn", "info", "skip"
-PROBE_TIMEOUT = 2.0
-EMBEDDED_DNS = "127.0.0.11"
+from inspectors.probes import (  # noqa: F401 - re-exported
+    EMBEDDED_DNS,
+    PROBE_TIMEOUT,
+    build_dns_query,
+    parse_dns_answer,
+    probe_dns,
+    probe_ping,
+    probe_tcp,
+    probe_udp,
+)
 
-
-@dataclass
-class Check:
-    name: str
-    status: str  # ok | fail | warn | info | skip
-    detail: str = ""
-    unknown: bool = False  # a skipped check that leaves the verdict unknown
-
-
-@dataclass
-class Hop:
-    name: str  # e.g. "web eth0 (10.0.0.2/24)", "veth1234 (host side of web)", "bridge br-x"
-    kind: str  # source|dns|interface|veth|bridge|routing|host|destination|listener|probe
-    object: str | None = None  # the object to jump to (container/interface/bridge name)
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        st = {c.status for c in self.checks}
-        for s in (FAIL, WARN, OK):
-            if s in st:
-                return s
-        return INFO if INFO in st else SKIP
-
-    def add(self, name: str, status: str, detail: str = "") -> Check:
-        unknown = name.startswith("!")
-        c = Check(name.lstrip("!"), status, detail, unknown)
-        self.checks.append(c)
-        return c
-
-
-@dataclass
-class PathReport:
-    src: str
-    dst: str
-    port: int | None = None
-    proto: str = "tcp"
-    dst_kind: str = "container"  # container | host | address
-    dst_ip: str | None = None
-    hops: list[Hop] = field(default_factory=list)
-    verdict: str = "unknown"  # reachable | unreachable | unknown
-    first_failure: str | None = None  # name of the first failing hop
-    first_failure_index: int | None = None
-    probed: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    def hop(self, name: str, kind: str, obj: str | None = None) -> Hop:
-        h = Hop(name=name, kind=kind, object=obj)
-        self.hops.append(h)
-        return h
-
-    def finish(self) -> PathReport:
-        probe = next((h for h in self.hops if h.kind == "probe"), None)
-        if probe is not None:
-            conn = next((c for c in probe.checks if c.name in ("tcp connect", "udp send")), None)
-            if conn is None:
-                conn = next((c for c in probe.checks if c.name == "ping"), None)
-            dnsc = next((c for c in probe.checks if c.name == "dns query"), None)
-            for h in self.hops:
-                if h is probe:
-                    continue
-                probe_ok = (
-                    (dnsc is not None and dnsc.status == OK)
-                    if h.kind == "dns"
-                    else (conn is not None and conn.status == OK)
-                )
-                if probe_ok:  # what really happened beats what the rules predict
-                    for c in h.checks:
-                        if c.status == FAIL:
-                            c.status = WARN
-                            c.detail += " (but the probe got through)"
-        self.first_failure = None
-        self.first_failure_index = None
-        for i, h in enumerate(self.hops):
-            if h.status == FAIL:
-                self.first_failure, self.first_failure_index = h.name, i
-                break
-        if self.first_failure is not None:
-            self.verdict = "unreachable"
-        elif any(c.unknown for h in self.hops for c in h.checks):
-            self.verdict = "unknown"
-        elif self.hops:
-            self.verdict = "reachable"
-        return self
-
-    def to_dict(self) -> dict:
-        return {
-            "src": self.src,
-            "dst": self.dst,
-            "port": self.port,
-            "proto": self.proto,
-            "dst_kind": self.dst_kind,
-            "dst_ip": self.dst_ip,
-            "verdict": self.verdict,
-            "first_failure": self.first_failure,
-            "first_failure_index": self.first_failure_index,
-            "probed": self.probed,
-            "notes": list(self.notes),
-            "hops": [
-                {
-                    "name": h.name,
-                    "kind": h.kind,
-                    "object": h.object,
-                    "status": h.status,
-                    "checks": [
-                        {
-                            "name": c.name,
-                            "status": c.status,
-                            "detail": c.detail,
-                            "unknown": c.unknown,
-                        }
-                        for c in h.checks
-                    ],
-                }
-                for h in self.hops
-            ],
-        }
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _ip(s: str | None):
-    try:
-        return ipaddress.ip_address(s) if s else None
-    except ValueError:
-        return None
-
-
-def _net(s: str | None):
-    try:
-        return ipaddress.ip_network(s, strict=False) if s else None
-    except ValueError:
-        return None
-
-
-def parse_target(
-    snap: Snapshot, dst: str, port: int | None
-) -> tuple[str, object, str | None, int | None, bool]:
-    """``dst`` -> (kind, obj, ip, port, by_name). kind: container | host | address."""
-    d = dst.strip()
-    if d in ("host", "host.docker.internal") or d.startswith(("host:", "host.docker.internal:")):
-        _, _, p = d.partition(":")
-        return "host", None, None, int(p) if p.isdigit() else port, d.startswith("host.docker")
-    c = snap.container(d)
-    if c is not None:
-        return "container", c, None, port, True
-    host, p = d, None
-    if d.startswith("[") and "]" in d:  # [v6]:port
-        host, _, rest = d[1:].partition("]")
-        p = rest.lstrip(":") or None
-    elif d.count(":") == 1:
-        host, p = d.split(":")
-    if p and p.isdigit():
-        port = int(p)
-    c = snap.container(host)
-    if c is not None:
-        return "container", c, None, port, True
-    a = _ip(host)
-    if a is None:
-        return "address", None, host, port, True  # an unknown name
-    for c in snap.containers:
-        for e in c.endpoints:
-            if e.ipv4 == host or e.ipv6 == host:
-                return "container", c, host, port, False
-    for n in snap.networks:
-        for s in n.subnets:
-            if s.gateway == host:
-                return "host", None, host, port, False
-    for l in snap.links:
-        if any(x.split("/")[0] == host for x in l.addresses):
-            return "host", None, host, port, False
-    return "address", None, host, port, False
-
-
-def _endpoint(c: Container, net: Network):
-    return next((e for e in c.endpoints if e.network_id == net.id or e.network == net.name), None)
-
-
-def _iface_for(c: Container, net: Network):
-    e = _endpoint(c, net)
-    if e is None:
-        return None, None
-    i = None
-    if e.sandbox_ifname:
-        i = next((x for x in c.interfaces if x.name == e.sandbox_ifname), None)
-    if i is None and e.mac:
-        i = next((x for x in c.interfaces if (x.mac or "").lower() == e.mac.lower()), None)
-    if i is None:
-        i = next((x for x in c.interfaces if x.network == net.name), None)
-    return e, i
-
-
-def route_for(routes, ip: str):
-    """Longest-prefix match of ``ip`` in a container's routes (main table)."""
-    a = _ip(ip)
-    best, blen = None, -1
-    for r in routes:
-        if r.table not in (None, 254):
-            continue
-        n = (
-            ipaddress.ip_network("0.0.0.0/0" if a and a.version == 4 else "::/0")
-            if r.dst == "default"
-            else _net(r.dst)
-        )
-        if n is None or a is None or n.version != a.version or a not in n:
-            continue
-        if n.prefixlen > blen:
-            best, blen = r, n.prefixlen
-    return best
-
-
-def _link(snap: Snapshot, name: str | None):
-    return next((l for l in snap.links if l.name == name), None) if name else None
-
-
-def _port_of(snap: Snapshot, bridge: str | None, veth: str | None):
-    b = snap.bridge(bridge) if bridge else None
-    if b is None:
-        return None
-    return next((p for p in b.ports if p.name == veth), None)
-
+from inspectors.reachmodel import (  # noqa: F401 - re-exported
+    FAIL,
+    INFO,
+    OK,
+    SKIP,
+    WARN,
+    Check,
+    Hop,
+    PathReport,
+    _endpoint,
+    _iface_for,
+    _ip,
+    _link,
+    _net,
+    _port_of,
+    parse_target,
+    _self_loopback,
+    route_for,
+    route_get,
+)
+from inspectors.probes import run_probes  # noqa: F401
 
 # --------------------------------------------------------------------------- hops
 
@@ -541,7 +340,11 @@ def _host_hop(
 ) -> None:
     h = rep.hop(f"host ({gw or 'gateway'})", "host", None)
     if port is None:
-        h.add("address", OK if gw else WARN, f"host reachable at the bridge gateway {gw}")
+        h.add(
+            "address",
+            OK if gw else WARN,
+            f"host reachable at the bridge gateway {gw}" if gw else "no gateway address known",
+        )
         return
     if not snap.listeners:
         h.add("!listener", SKIP, "host sockets not read")
@@ -556,8 +359,11 @@ def _host_hop(
             FAIL,
             "host service listens only on "
             + ", ".join(sorted({l.ip for l in ls}))
-            + ": containers can't reach it through "
-            f"{gw}; bind it to 0.0.0.0 or {gw}",
+            + (
+                f": containers can't reach it through {gw}; bind it to 0.0.0.0 or {gw}"
+                if gw
+                else ": containers can't reach it; bind it to 0.0.0.0 or the bridge address"
+            ),
         )
     else:
         h.add("listener", FAIL, f"nothing listens on host port {port}/{proto}")
@@ -627,188 +433,36 @@ def _egress_hop(rep: PathReport, snap: Snapshot, na: Network, ip: str, facts) ->
     h.add("outside address", INFO, f"{ip} is not on this host: evaluated statically, never probed")
 
 
-# --------------------------------------------------------------------------- probes
+# --------------------------------------------------------------------------- route lookup
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return ~s & 0xFFFF
+def _host_route(snap: Snapshot, a: Container, a_nets, ip, facts, rep: PathReport):
+    """The network and address by which ``a`` reaches the host: the route ``a``'s kernel
+    takes to ``ip`` (or to the host's outside address), not the first network listed."""
+    target = ip
+    if target is None:
+        up = next(
+            (x for x in snap.links if x.name == (facts.egress_iface if facts else None)), None
+        )
+        addrs = [x.split("/")[0] for x in (up.addresses if up else []) if ":" not in x]
+        target = addrs[0] if addrs else "192.0.2.1"  # TEST-NET-1: the default route's answer
+    dev, gw, how = route_get(a, target)
+    by_dev = {i.name: i.network for i in a.interfaces}
+    n = snap.network(by_dev.get(dev) or "") if dev else None
+    if n is not None:
+        rep.notes.append(f"{a.name} reaches {ip or 'the host'} by {dev} on {n.name} ({how})")
+    else:
+        # no route there (internal networks only): the host's own address on a bridge
+        n = next((x for x in a_nets if x.driver == "bridge"), a_nets[0] if a_nets else None)
+        if dev is None and n is not None:
+            rep.notes.append(f"{a.name} has no route to {ip or 'the host'} ({how})")
+    if ip is not None:
+        return n, ip
+    from inspectors.paths import effective_gateway
 
-
-def probe_ping(ip: str, timeout: float = PROBE_TIMEOUT) -> tuple[bool, str]:
-    """One ICMP echo to ``ip`` from the calling thread's netns."""
-    ident = random.randint(1, 0xFFFF)
-    raw = True
-    try:
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-    except PermissionError:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
-        raw = False
-    with s:
-        payload = b"dockscope-probe"
-        hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
-        pkt = struct.pack("!BBHHH", 8, 0, _checksum(hdr + payload), ident, 1) + payload
-        t0 = time.monotonic()
-        try:
-            s.sendto(pkt, (ip, 0))
-        except OSError as e:
-            return False, f"send failed: {e.strerror or e}"
-        deadline = t0 + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False, f"no echo reply from {ip} in {timeout:.0f}s"
-            r, _, _ = select.select([s], [], [], left)
-            if not r:
-                continue
-            data, addr = s.recvfrom(2048)
-            if raw:
-                ihl = (data[0] & 0x0F) * 4
-                data = data[ihl:]
-            if len(data) < 8:
-                continue
-            typ, _code, _ck, rid, _seq = struct.unpack("!BBHHH", data[:8])
-            if typ == 0 and addr[0] == ip and (rid == ident or not raw):
-                return True, f"echo reply from {ip} in {(time.monotonic() - t0) * 1000:.1f} ms"
-            if typ == 3 and raw:
-                return False, f"ICMP destination unreachable (code {_code}) from {addr[0]}"
-
-
-def probe_tcp(ip: str, port: int, timeout: float = PROBE_TIMEOUT) -> tuple[bool, str]:
-    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        t0 = time.monotonic()
-        try:
-            s.connect((ip, port))
-        except TimeoutError:
-            return False, f"connect to {ip}:{port} timed out after {timeout:.0f}s (dropped)"
-        except ConnectionRefusedError:
-            return False, f"connection to {ip}:{port} refused (nothing listening there)"
-        except OSError as e:
-            return False, f"connect to {ip}:{port}: {e.strerror or e}"
-        return True, f"connected to {ip}:{port} in {(time.monotonic() - t0) * 1000:.1f} ms"
-
-
-def probe_udp(ip: str, port: int, timeout: float = 1.0) -> tuple[bool | None, str]:
-    """Send one datagram; an ICMP port-unreachable comes back as ECONNREFUSED.
-    (True: an answer; None: sent, no answer (open or filtered); False: refused.)"""
-    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect((ip, port))
-            s.send(b"dockscope-probe\n")
-            s.recv(512)
-            return True, f"{ip}:{port}/udp answered"
-        except TimeoutError:
-            return (
-                None,
-                f"datagram sent to {ip}:{port}, no answer and no ICMP error (open or filtered)",
-            )
-        except ConnectionRefusedError:
-            return False, f"{ip}:{port}/udp: port unreachable (nothing bound)"
-        except OSError as e:
-            return False, f"{ip}:{port}/udp: {e.strerror or e}"
-
-
-def build_dns_query(name: str, qid: int, qtype: int = 1) -> bytes:
-    q = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".") if p) + b"\0"
-    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + q + struct.pack("!HH", qtype, 1)
-
-
-def _skip_name(buf: bytes, off: int) -> int:
-    while True:
-        ln = buf[off]
-        if ln == 0:
-            return off + 1
-        if ln & 0xC0 == 0xC0:
-            return off + 2
-        off += 1 + ln
-
-
-def parse_dns_answer(buf: bytes, qid: int) -> tuple[int, list[str]]:
-    """(rcode, [A/AAAA addresses]) of a DNS response."""
-    rid, flags, qd, an, _ns, _ar = struct.unpack("!HHHHHH", buf[:12])
-    if rid != qid:
-        raise ValueError("answer id mismatch")
-    off = 12
-    for _ in range(qd):
-        off = _skip_name(buf, off) + 4
-    out = []
-    for _ in range(an):
-        off = _skip_name(buf, off)
-        typ, _cls, _ttl, rdlen = struct.unpack("!HHIH", buf[off : off + 10])
-        off += 10
-        rd = buf[off : off + rdlen]
-        off += rdlen
-        if typ == 1 and rdlen == 4:
-            out.append(socket.inet_ntop(socket.AF_INET, rd))
-        elif typ == 28 and rdlen == 16:
-            out.append(socket.inet_ntop(socket.AF_INET6, rd))
-    return flags & 0x0F, out
-
-
-def probe_dns(
-    name: str, server: str = EMBEDDED_DNS, timeout: float = PROBE_TIMEOUT
-) -> tuple[bool, list[str], str]:
-    qid = random.randint(0, 0xFFFF)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect((server, 53))
-            s.send(build_dns_query(name, qid))
-            data = s.recv(4096)
-        except TimeoutError:
-            return False, [], f"no answer from {server} in {timeout:.0f}s"
-        except ConnectionRefusedError:
-            return False, [], f"no DNS server at {server} (port unreachable)"
-        except OSError as e:
-            return False, [], f"{server}: {e.strerror or e}"
-    try:
-        rcode, ips = parse_dns_answer(data, qid)
-    except (ValueError, struct.error, IndexError) as e:
-        return False, [], f"bad answer: {e}"
-    if rcode == 3:
-        return False, [], f"{server}: NXDOMAIN for '{name}'"
-    if rcode != 0:
-        return False, [], f"{server}: rcode {rcode}"
-    if not ips:
-        return False, [], f"{server}: no address for '{name}'"
-    return True, ips, f"{server} answered {', '.join(ips)}"
-
-
-def run_probes(
-    netns_path: str, ip: str | None, port: int | None, proto: str, dns_name: str | None
-) -> list[Check]:
-    """All probes from inside ``netns_path`` (a thread setns()-es there)."""
-    from inspectors.hostfacts import run_in_netns
-
-    def work():
-        out = []
-        if dns_name:
-            ok, ips, detail = probe_dns(dns_name)
-            c = Check("dns query", OK if ok else FAIL, detail)
-            if ok and ip and ip not in ips:
-                c.status, c.detail = WARN, detail + f" (expected {ip})"
-            out.append(c)
-        if ip:
-            ok, detail = probe_ping(ip)
-            # without a port the echo is the reachability test; with one, ICMP may be filtered
-            out.append(Check("ping", OK if ok else (WARN if port else FAIL), detail))
-            if port and proto == "tcp":
-                ok, detail = probe_tcp(ip, port)
-                out.append(Check("tcp connect", OK if ok else FAIL, detail))
-            elif port and proto == "udp":
-                ok, detail = probe_udp(ip, port)
-                out.append(Check("udp send", OK if ok else (FAIL if ok is False else WARN), detail))
-        return out
-
-    return run_in_netns(netns_path, work, timeout=4 * PROBE_TIMEOUT + 5)
+    if gw is None and n is not None:
+        gw, _src = effective_gateway(n, snap)
+    return n, gw
 
 
 # --------------------------------------------------------------------------- main
@@ -933,10 +587,13 @@ def explain_path(
                 )
         probe_ip = rep.dst_ip
     elif kind == "host":
-        n = next((x for x in a_nets if x.driver == "bridge"), a_nets[0] if a_nets else None)
-        gw = ip
-        if n is not None and gw is None:
-            gw = next((s.gateway for s in n.subnets if s.gateway and ":" not in s.gateway), None)
+        if ip and _ip(ip) is not None and _ip(ip).is_loopback:
+            _self_loopback(rep, a, ip, port, proto)  # 127.0.0.1 inside A is A itself
+            probe_ip = ip
+            if probe:
+                _probe(rep, snap, a, probe_ip, port, proto, None)
+            return rep.finish()
+        n, gw = _host_route(snap, a, a_nets, ip, facts, rep)
         rep.dst_ip = gw
         if by_name and dst.startswith("host.docker.internal"):
             h = rep.hop("name 'host.docker.internal'", "dns", a.name)

@@ -21,6 +21,7 @@ from typing import Any
 from collections.abc import Iterable
 
 from inspectors.model import Snapshot
+from inspectors.text import clean
 
 REDACTED = "<redacted>"
 SECRET_KEY_RE = re.compile(
@@ -34,6 +35,78 @@ _EVENT_KEEP = {"name", "image", "exitCode", "container", "type", "driver", "sign
 
 def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY_RE.search(key or ""))
+
+
+# secrets inside free text (daemon log lines with debug on carry request bodies)
+_ENV_LIST_RE = re.compile(r'(\\?"Env\\?"\s*:\s*\[)([^\]]*)(\])', re.I)
+_ENV_ITEM_RE = re.compile(r'(\\?")([^"=\\]*)=(.*?)(\\?")(?=\s*(?:,|$))')
+_JSON_SECRET_RE = re.compile(r'("(?:[^"\\]|\\.)*"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,{}\[\]\s"]+)')
+_HEADER_RE = re.compile(
+    r"\b(authorization|proxy-authorization|x-registry-auth|x-registry-config|cookie|"
+    r"set-cookie|x-auth-token|x-api-key)(\s*[:=]\s*)(\"[^\"]*\"|[^\s,;]+(?:\s+[^\s,;\"]+)?)",
+    re.I,
+)
+_KV_RE = re.compile(r"\b([A-Za-z0-9_.-]+)=(\"[^\"]*\"|'[^']*'|[^\s,;&\"\\]+)")
+_ESC_JSON_RE = re.compile(r'(\\"([^"\\]*)\\"\s*:\s*\\")((?:[^"\\]|\\[^"])*)(\\")')
+_URL_CRED_RE = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
+_BEARER_RE = re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.I)
+
+
+def redact_text(line: str) -> str:
+    """``line`` with secrets replaced by ``<redacted>``: every environment value of an
+    ``"Env"`` list, auth headers, registry credentials, URL passwords, bearer/basic
+    tokens, and the value of any ``key=value`` / ``"key": value`` whose key looks secret."""
+    if not line:
+        return line
+    s = _ENV_LIST_RE.sub(
+        lambda m: (
+            m.group(1)
+            + _ENV_ITEM_RE.sub(
+                lambda i: f"{i.group(1)}{i.group(2)}={REDACTED}{i.group(4)}", m.group(2)
+            )
+            + m.group(3)
+        ),
+        line,
+    )
+    s = _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", s)
+    s = _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", s)
+    s = _URL_CRED_RE.sub(lambda m: f"{m.group(1)}{REDACTED}@", s)
+
+    def js(m):
+        key = m.group(1).rstrip().rstrip(":").rstrip().strip('"')
+        return m.group(1) + f'"{REDACTED}"' if is_secret_key(key) else m.group(0)
+
+    s = _ESC_JSON_RE.sub(
+        lambda m: m.group(1) + REDACTED + m.group(4) if is_secret_key(m.group(2)) else m.group(0),
+        s,
+    )
+    s = _JSON_SECRET_RE.sub(js, s)
+    return _KV_RE.sub(
+        lambda m: f"{m.group(1)}={REDACTED}" if is_secret_key(m.group(1)) else m.group(0), s
+    )
+
+
+def write_private(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` as a new 0600 file: a temporary file created with
+    O_EXCL|O_NOFOLLOW in the target directory, then renamed over ``path`` (a symlink at
+    ``path`` is replaced, never followed). Hand-written until actions/ offers one."""
+    import os
+    import tempfile
+
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".dockscope-", dir=d)  # O_EXCL, 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def redact_labels(labels: dict[str, str] | None) -> dict[str, str]:
@@ -172,7 +245,7 @@ def build_report_data(
             or any(p.host_port == l.port for c in snap.containers for p in c.ports)
         ],
         "events": [_event_dict(ev) for ev in (events or [])],
-        "daemon_log": [str(x) for x in (daemon_log_lines or [])],
+        "daemon_log": [redact_text(str(x)) for x in (daemon_log_lines or [])],
         "notes": list(snap.notes),
     }
     return data
@@ -184,16 +257,9 @@ def build_report_json(snap: Snapshot, findings: list, events=None, daemon_log_li
     )
 
 
-_UNSAFE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
-
-
 def _safe(v: Any) -> str:
-    """One line, no escape sequences or control characters (reports get cat'ed too)."""
-    s = "" if v is None else str(v)
-    return _UNSAFE.sub("", s.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+    """One line, inert for a terminal (reports get cat'ed too)."""
+    return clean(v)
 
 
 def _cell(v: Any) -> str:
@@ -210,13 +276,45 @@ def _code(v: Any, table: bool = False) -> str:
     return "`" + (s.replace("|", "\\|") if table else s) + "`"
 
 
+def _grouped_findings(w, findings: list) -> None:
+    from inspectors.doctor import group_findings
+
+    for i, g in enumerate(group_findings(findings), 1):
+        f = g.findings[0]
+        count = f" ×{g.count}" if g.count > 1 else ""
+        w(f"### {i}. [{g.severity.upper()}] {_cell(f.message)}{count}")
+        w("")
+        w(f"- rule: `{g.rule}`" + (f" ({g.ref})" if g.ref else ""))
+        if g.count > 1:
+            names = [", ".join(x.objects[:2]) for x in g.findings if x.objects]
+            more = len(names) - 20
+            w(
+                "- objects: "
+                + "; ".join(_code(n) for n in names[:20])
+                + (f"; and {more} more" if more > 0 else "")
+            )
+        elif f.objects:
+            w("- objects: " + ", ".join(_code(o) for o in f.objects))
+        if f.why:
+            w(f"- why: {_cell(f.why)}")
+        for ev in f.evidence[:5]:
+            w(f"- evidence: {_code(ev)}")
+        if f.fix:
+            w(f"- fix: {_cell(f.fix)}")
+        if f.check:
+            w(f"- check: {_code(f.check)}")
+        w("")
+
+
 def build_report(
     snap: Snapshot,
     findings: list,
     events: Iterable | None = None,
     daemon_log_lines: Iterable[str] | None = None,
+    grouped: bool = True,
 ) -> str:
-    """The incident report as Markdown."""
+    """The incident report as Markdown; findings grouped by rule with a count unless
+    ``grouped`` is False (then every finding)."""
     data = build_report_data(snap, findings, events, daemon_log_lines)
     e, d = data["engine"], data["daemon"]
     out: list[str] = []
@@ -254,7 +352,9 @@ def build_report(
     w("")
     w(f"{s.get('error', 0)} error(s), {s.get('warning', 0)} warning(s), {s.get('info', 0)} info.")
     w("")
-    for i, f in enumerate(data["findings"], 1):
+    if grouped:
+        _grouped_findings(w, findings)
+    for i, f in enumerate([] if grouped else data["findings"], 1):
         w(f"### {i}. [{f['severity'].upper()}] {_cell(f['message'])}")
         w("")
         w(f"- rule: `{f['rule']}`" + (f" ({f['ref']})" if f.get("ref") else ""))
@@ -361,6 +461,8 @@ __all__ = [
     "build_report_json",
     "build_report_data",
     "redact_labels",
+    "redact_text",
+    "write_private",
     "is_secret_key",
     "REDACTED",
 ]

@@ -905,3 +905,171 @@ def test_network_exhausted_from_api_1_52_status():
         assert [x.severity for x in f] == ([want] if want else [])
         if want:
             assert "Status.IPAM" in f[0].evidence[0]
+
+
+# --------------------------------------------------------------------------- issue 10: grouped
+
+
+def _cli(daemon, tmp_path, *args):
+    env = daemon.env()
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    env.pop("DOCKSCOPE_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_cli_doctor_groups_by_rule_all_and_json(daemon, res, tmp_path):
+    many = [
+        res.run(res.name(f"grp{i}"), "-p", "80", cmd=("httpd", "-f", "-p", "127.0.0.1:80"))
+        for i in range(4)
+    ]
+    time.sleep(0.3)
+    g = _cli(daemon, tmp_path, "doctor", "--rule", "container_not_listening")
+    assert g.returncode == 1, g.stderr
+    head = [l for l in g.stdout.splitlines() if l.startswith(("ERROR", "WARNING", "INFO"))]
+    assert len(head) == 1 and "container_not_listening ×" in head[0], g.stdout
+    assert all(c in g.stdout for c in many)
+    assert "dockscope doctor --all --rule container_not_listening" in g.stdout
+    a = _cli(daemon, tmp_path, "doctor", "--all", "--rule", "container_not_listening")
+    blocks = [l for l in a.stdout.splitlines() if l.startswith("ERROR")]
+    assert len(blocks) >= 4 and len(a.stdout) > len(g.stdout)
+    j = json.loads(_cli(daemon, tmp_path, "doctor", "--json").stdout)
+    mine = [f for f in j["findings"] if set(many) & set(f["objects"])]
+    assert len(mine) >= 4 and all(f["key"].startswith(f["rule"] + ":") for f in mine)
+    grp = next(x for x in j["groups"] if x["rule"] == "container_not_listening")
+    assert grp["count"] >= 4
+    ranks = [("error", "warning", "info").index(x["severity"]) for x in j["groups"]]
+    assert ranks == sorted(ranks)
+    o = _cli(daemon, tmp_path, "doctor", "--all", "--object", many[0], "--rule", "not_listening")
+    assert many[0] in o.stdout and many[1] not in o.stdout
+
+
+def test_mute_and_ack_persist_under_xdg_config(daemon, res, tmp_path):
+    c = res.run(res.name("mute"), "-p", "80", cmd=("httpd", "-f", "-p", "127.0.0.1:80"))
+    time.sleep(0.3)
+    base = _cli(daemon, tmp_path, "doctor", "--object", c)
+    assert "container_not_listening" in base.stdout
+    m = _cli(daemon, tmp_path, "doctor", "--mute", "container_not_listening")
+    assert m.returncode == 0, m.stderr
+    path = tmp_path / "xdg" / "dockscope" / "mutes.json"
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    muted = _cli(daemon, tmp_path, "doctor", "--object", c)
+    assert "container_not_listening" not in muted.stdout and "muted" in muted.stdout
+    shown = _cli(daemon, tmp_path, "doctor", "--object", c, "--show-muted")
+    assert "container_not_listening [muted]" in shown.stdout
+    j = json.loads(_cli(daemon, tmp_path, "doctor", "--json").stdout)
+    assert any(f["state"] == "muted" and c in f["objects"] for f in j["findings"])
+    _cli(daemon, tmp_path, "doctor", "--unmute", "container_not_listening")
+    key = next(f["key"] for f in j["findings"] if c in f["objects"])
+    _cli(daemon, tmp_path, "doctor", "--ack", key)
+    acked = _cli(daemon, tmp_path, "doctor", "--object", c)
+    assert "[acked]" in acked.stdout
+
+
+# --------------------------------------------------------------------------- issue 10: driver truth
+
+
+def test_leftover_veth_pair_finding(daemon, res):
+    net = res.net(res.name("lv"))
+    res.run(res.name("lvh"), "--network", "host")
+    x = res.link(f"lvx{res.uniq}", "type", "veth", "peer", "name", f"lvy{res.uniq}")
+    br = bridge_of(snapshot(daemon), net)
+    sh("ip", "link", "set", x, "master", br)
+    sh("ip", "link", "set", x, "up")
+    hit = hits(doctor(daemon), "leftover_veth", x)
+    assert hit and hit[0].fix == f"ip link del {x}" and "leftover" in hit[0].message
+    assert not [
+        f for f in doctor(daemon) if x in f.objects and res.name("lvh") in " ".join(f.objects)
+    ]
+
+
+def test_container_holding_a_host_address_is_a_duplicate(daemon, res):
+    parent = res.link(f"dpa{res.uniq}", "type", "veth", "peer", "name", f"dpb{res.uniq}")
+    sh("ip", "link", "set", parent, "up")
+    sh("ip", "addr", "add", "10.198.61.5/24", "dev", parent)
+    net = res.net(
+        res.name("dup"), "-d", "macvlan", "-o", f"parent={parent}", "--subnet", "10.198.61.0/24"
+    )
+    c = res.run(res.name("dupc"), "--network", net, "--ip", "10.198.61.5")
+    hit = hits(doctor(daemon), "duplicate_address", c, severity="error")
+    assert hit and "10.198.61.5" in hit[0].message and parent in hit[0].objects
+
+
+def test_bridge_deleted_from_under_the_engine_never_suggests_enslaving_to_it(daemon, res):
+    net = res.net(res.name("del"))
+    c = res.run(res.name("delc"), "--network", net)
+    br = bridge_of(snapshot(daemon), net)
+    sh("ip", "link", "del", br)
+    found = doctor(daemon)
+    assert hits(found, "bridge_down", net, severity="error")
+    assert not [f for f in found if f"master {br}" in f.fix], [f.fix for f in found]
+    assert not [f for f in found if "systemctl restart docker" in f.fix]  # not a systemd unit
+    assert c
+
+
+def test_repeated_daemon_errors_become_a_finding_naming_the_object(daemon, res):
+    port = free_port()
+    squat = socket.socket()
+    squat.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squat.bind(("0.0.0.0", port))
+    squat.listen(1)
+    res.socks.append(squat)
+    c = res.run(res.name("dle"), "-p", f"{port}:80", create=True)
+    for _ in range(3):
+        assert daemon.docker("start", c, check=False).returncode != 0
+    snap = snapshot(daemon)
+    facts = gather_facts(snap, daemon_log=2000)
+    assert facts.daemon_log, facts.notes
+    from inspectors.doctor import rule_daemon_log_errors
+
+    got = [f for f in rule_daemon_log_errors(snap, facts) if c in " ".join(f.objects + [f.message])]
+    assert got, [f.message for f in rule_daemon_log_errors(snap, facts)]
+    assert " times" in got[0].message
+
+
+# --------------------------------------------------------------------------- issue 14: report
+
+
+def test_report_redacts_daemon_log_secrets_and_is_private(daemon, res, tmp_path):
+    cfg = Path(daemon.config_file)
+    before = cfg.read_text()
+    cfg.write_text('{"debug": true}\n')
+    os.kill(daemon.pid(), signal.SIGHUP)
+    try:
+        time.sleep(1)
+        res.run(
+            res.name("sec"),
+            "-e",
+            "AWS_SECRET_ACCESS_KEY=AKIAsecretvalue123",
+            "-e",
+            "DB_PASSWORD=pw-in-daemon-log",
+            "-e",
+            "PLAIN=plain-env-value",
+        )
+        log = Path(daemon.log_file).read_text()
+        assert "pw-in-daemon-log" in log  # the fault is real: debug logs request bodies
+        victim = tmp_path / "victim"
+        victim.write_text("keep me\n")
+        out = tmp_path / "report.md"
+        out.symlink_to(victim)
+        r = _cli(daemon, tmp_path, "report", "-o", str(out), "--log-lines", "400")
+        assert r.returncode == 0, r.stderr
+        assert victim.read_text() == "keep me\n" and not out.is_symlink()
+        assert (out.stat().st_mode & 0o777) == 0o600
+        md = out.read_text()
+        assert "## Last daemon log lines" in md
+        for secret in ("AKIAsecretvalue123", "pw-in-daemon-log", "plain-env-value"):
+            assert secret not in md
+        assert "<redacted>" in md
+        rj = _cli(daemon, tmp_path, "report", "--json", "--log-lines", "400").stdout
+        assert "pw-in-daemon-log" not in rj and "AKIAsecretvalue123" not in rj
+    finally:
+        cfg.write_text(before if "debug" in before else '{"debug": false}\n')
+        os.kill(daemon.pid(), signal.SIGHUP)
+        time.sleep(0.5)

@@ -149,8 +149,35 @@ def test_leftover_veth_pair_is_named_as_such_not_a_host_container(daemon, made, 
             assert p.container != f"plh-{uniq}", p
 
 
+def swarm(daemon) -> None:
+    """A single-node swarm on the harness engine. Another engine of this host may hold
+    2377 (swarm wants one daemon per namespace): listen on a free port instead."""
+    if daemon.swarm:
+        return
+    import socket
+
+    for _ in range(3):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        r = daemon.docker(
+            "swarm",
+            "init",
+            "--advertise-addr",
+            f"127.0.0.1:{port}",
+            "--listen-addr",
+            f"127.0.0.1:{port}",
+            check=False,
+            timeout=120,
+        )
+        if r.returncode == 0 or "already part of a swarm" in r.stderr:
+            daemon.swarm = True
+            return
+    raise RuntimeError(f"swarm init failed: {r.stderr.strip()}")
+
+
 def test_overlay_path_on_a_single_node_swarm(daemon, made, uniq):
-    daemon.swarm_init()
+    swarm(daemon)
     n, c = f"po-{uniq}", f"poc-{uniq}"
     net(daemon, made, n, "-d", "overlay", "--attachable")
     run(daemon, made, c, "--network", n)

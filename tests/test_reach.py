@@ -349,3 +349,63 @@ def test_host_mode_and_shared_namespace_sources(daemon, topo):
     rep = explain_path(snapshot(daemon), side, a, probe=True)
     assert rep.verdict == "reachable", rep.to_dict()
     assert any(f"its path is {b}'s" in n for n in rep.notes)
+
+
+# --------------------------------------------------------------------------- issue 10/14
+
+
+def _cli(daemon, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env=daemon.env(),
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_cli_path_bad_input_is_one_line_exit_2(daemon, topo):
+    a = topo.run("bad")
+    r = _cli(daemon, "path", "no-such-container-xyz", a)
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "no-such-container-xyz" in r.stderr
+    for port in ("99999", "70000", "-1", "0", "http"):
+        r = _cli(daemon, "path", a, "host", "--port", port)
+        assert r.returncode == 2, (port, r.stdout, r.stderr)
+        assert "port" in r.stderr and r.stdout == ""
+
+
+def test_host_port_uses_the_containers_real_route_not_an_internal_network(daemon, topo):
+    """A on an internal network (listed first) and a routed one: the host is reached by
+    the route A's kernel picks, and no message says 'None'."""
+    internal = topo.net("aint", "--internal")
+    routed = topo.net("zrt")
+    a = topo.run("hr", "--network", internal)
+    daemon.docker("network", "connect", routed, a)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    topo.socks.append(srv)
+    port = srv.getsockname()[1]
+    snap = snapshot(daemon)
+    rep = explain_path(snap, a, f"host:{port}")
+    assert rep.dst_ip == snap.network(routed).subnets[0].gateway, rep.to_dict()
+    assert any(routed in n and "route get" in n for n in rep.notes), rep.notes
+    text = json.dumps(rep.to_dict())
+    assert "None" not in text
+    r = _cli(daemon, "path", a, f"host:{port}")
+    assert "None" not in r.stdout and "bind it to 0.0.0.0" in r.stdout
+
+
+def test_loopback_inside_a_container_is_the_container_itself(daemon, topo):
+    a = topo.run("lo", cmd=("httpd", "-f", "-p", "127.0.0.1:8081"))
+    time.sleep(0.3)
+    snap = snapshot(daemon)
+    rep = explain_path(snap, a, "127.0.0.1:8081", probe=True)
+    assert rep.verdict == "reachable", rep.to_dict()
+    assert "own loopback" in json.dumps(rep.to_dict())
+    assert checks(rep, "probe")["tcp connect"] == "ok"
+    rep = explain_path(snap, a, "127.0.0.1:8082")
+    assert rep.verdict == "unreachable"

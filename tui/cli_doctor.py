@@ -2,7 +2,8 @@
 
 Exit codes:
 * doctor: 0 no error-level finding, 1 at least one error-level finding;
-* path: 0 reachable, 1 unreachable, 3 unknown (something could not be read);
+* path: 0 reachable, 1 unreachable, 3 unknown (something could not be read),
+  2 bad input (no such container, a port outside 1-65535) or no engine;
 * report: 0 written, 1 the engine is unreachable (the report is still written).
 
 Top level stays light: the inspectors are imported inside the commands.
@@ -12,20 +13,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 
 MARK = {"ok": "✓", "fail": "✗", "warn": "!", "info": "i", "skip": "-"}
-# container-controlled text (names, labels) must not drive the terminal
-_UNSAFE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|"
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
+DAEMON_LOG_LINES = 2000  # the doctor reads this many daemon log lines for repeated errors
 
 
 def safe(text: str) -> str:
-    """Text output without escape sequences or control characters (newlines kept)."""
-    return _UNSAFE.sub("", text)
+    """Text output inert for a terminal (newlines kept): inspectors.text.clean."""
+    from inspectors.text import clean
+
+    return clean(text, multiline=True)
+
+
+def port_number(v: str) -> int:
+    """argparse type: a TCP/UDP port, 1-65535."""
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {v!r}") from None
+    if not 1 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, not {n}")
+    return n
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,13 +46,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="info",
         help="show findings of this severity and above (default: all)",
     )
+    d.add_argument(
+        "--all", action="store_true", help="every finding, not grouped by rule (muted ones too)"
+    )
+    d.add_argument("--rule", metavar="RULE", help="only findings of this rule (or part of its id)")
+    d.add_argument("--object", metavar="NAME", help="only findings naming this object (substring)")
+    d.add_argument("--show-muted", action="store_true", help="also list muted findings and rules")
+    m = d.add_mutually_exclusive_group()
+    m.add_argument("--mute", metavar="KEY", help="mute a rule, or one finding as RULE:OBJECTS")
+    m.add_argument("--ack", metavar="KEY", help="acknowledge a rule or RULE:OBJECTS")
+    m.add_argument("--unmute", metavar="KEY", help="clear a mute or acknowledgement")
     _fact_args(d)
     d.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("path", help="explain why container A can (not) reach B, hop by hop")
     p.add_argument("src", metavar="A", help="source container (name or id)")
     p.add_argument("dst", metavar="B", help="destination: a container, host[:PORT] or IP[:PORT]")
-    p.add_argument("--port", type=int, help="destination port")
+    p.add_argument("--port", type=port_number, help="destination port (1-65535)")
     p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     p.add_argument(
         "--probe",
@@ -71,6 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="last N daemon log lines (default 50; 0: none)",
     )
+    r.add_argument("--all", action="store_true", help="every finding, not grouped by rule")
     _fact_args(r)
     r.set_defaults(func=cmd_report)
 
@@ -96,7 +116,7 @@ def _fact_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _build(args, refs: bool = True):
+def _build(args, refs: bool = True, daemon_log: int = 0):
     from inspectors.hostfacts import gather_facts
     from inspectors.snapshot import Model
 
@@ -111,6 +131,7 @@ def _build(args, refs: bool = True):
         netns=getattr(args, "netns", None),
         resolv_conf=getattr(args, "resolv_conf", "/etc/resolv.conf"),
         container_refs=refs,
+        daemon_log=daemon_log,
     )
     return snap, facts
 
@@ -118,51 +139,136 @@ def _build(args, refs: bool = True):
 # --------------------------------------------------------------------------- doctor
 
 
-def render_findings_text(findings, notes=()) -> str:
+def _finding_lines(f, out: list[str], state: str | None = None, indent: str = "") -> None:
+    mark = f" [{state}]" if state else ""
+    out.append(f"{indent}{f.severity.upper():7} {f.rule}{mark}: {f.message}")
+    pad = indent + "        "
+    if f.objects:
+        out.append(f"{pad}objects: {', '.join(f.objects)}")
+    if f.why:
+        out.append(f"{pad}why:     {f.why}")
+    for ev in f.evidence:
+        out.append(f"{pad}seen:    {ev}")
+    if f.fix:
+        out.append(f"{pad}fix:     {f.fix}")
+    if f.check:
+        out.append(f"{pad}check:   {f.check}")
+    out.append("")
+
+
+def _tail(findings, mutes, notes, hidden: int) -> list[str]:
     from inspectors.doctor import summarize
 
-    out = []
+    s = summarize(findings)
+    out = [f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info"]
+    if hidden:
+        out.append(f"{hidden} muted (--show-muted lists them)")
+    if mutes is not None and mutes.error:
+        out.append(f"note: mutes unreadable: {mutes.error}")
+    out.extend(f"note: {n}" for n in notes)
+    return out
+
+
+def render_findings_text(findings, notes=(), mutes=None, show_muted=False) -> str:
+    """Every finding, one block each (``doctor --all``)."""
+    out: list[str] = []
+    hidden = 0
     for f in findings:
-        out.append(f"{f.severity.upper():7} {f.rule}: {f.message}")
-        if f.objects:
-            out.append(f"        objects: {', '.join(f.objects)}")
+        st = mutes.finding_state(f) if mutes is not None else None
+        if st == "muted" and not show_muted:
+            hidden += 1
+            continue
+        _finding_lines(f, out, st)
+    out.extend(_tail(findings, mutes, notes, hidden))
+    return safe("\n".join(out) + "\n")
+
+
+MAX_OBJECTS = 12  # objects named per group before "and N more"
+
+
+def render_groups_text(findings, notes=(), mutes=None, show_muted=False) -> str:
+    """Findings grouped by rule with a count (the default ``doctor`` view): a group of
+    one prints the finding; a larger group prints its first finding's advice once and
+    names the objects."""
+    from inspectors.doctor import group_findings
+
+    out: list[str] = []
+    groups = group_findings(findings, mutes, hide_muted=not show_muted)
+    hidden = len(findings) - sum(g.count for g in groups)
+    for g in groups:
+        if g.count == 1:
+            f = g.findings[0]
+            _finding_lines(f, out, mutes.finding_state(f) if mutes is not None else g.state)
+            continue
+        f = g.findings[0]
+        mark = f" [{g.state}]" if g.state else ""
+        out.append(f"{g.severity.upper():7} {g.rule}{mark} ×{g.count}: {f.message}")
+        names = [", ".join(x.objects[:2]) for x in g.findings if x.objects]
+        more = len(names) - MAX_OBJECTS
+        out.append(
+            "        objects: "
+            + "; ".join(names[:MAX_OBJECTS])
+            + (f"; and {more} more" if more > 0 else "")
+        )
         if f.why:
             out.append(f"        why:     {f.why}")
-        for ev in f.evidence:
-            out.append(f"        seen:    {ev}")
         if f.fix:
-            out.append(f"        fix:     {f.fix}")
-        if f.check:
-            out.append(f"        check:   {f.check}")
+            out.append(f"        fix:     {f.fix} (for the first; the same for the others)")
+        out.append(f"        all:     dockscope doctor --all --rule {g.rule}")
         out.append("")
-    s = summarize(findings)
-    out.append(f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")
-    for n in notes:
-        out.append(f"note: {n}")
+    out.extend(_tail(findings, mutes, notes, hidden))
     return safe("\n".join(out) + "\n")
 
 
 def cmd_doctor(args) -> int:
-    from inspectors.doctor import SEVERITY_RANK, finding_dict, run_doctor
+    from inspectors.doctor import SEVERITY_RANK, finding_dict, finding_key, group_findings
+    from inspectors.doctor import matches, run_doctor
+    from inspectors.mutes import MuteStore
 
-    snap, facts = _build(args)
+    mutes = MuteStore()
+    for key, state in ((args.mute, "muted"), (args.ack, "acked"), (args.unmute, None)):
+        if key:
+            try:
+                mutes.set(key, state)
+                mutes.save()
+            except (OSError, ValueError) as e:
+                print(f"dockscope: cannot save {mutes.path}: {e}", file=sys.stderr)
+                return 2
+            print(f"{key}: {state or 'cleared'} ({mutes.path})", file=sys.stderr)
+            return 0
+    snap, facts = _build(args, daemon_log=DAEMON_LOG_LINES)
     findings = run_doctor(snap, facts)
     limit = SEVERITY_RANK[args.severity]
-    shown = [f for f in findings if SEVERITY_RANK.get(f.severity, 9) <= limit]
+    shown = [
+        f
+        for f in findings
+        if SEVERITY_RANK.get(f.severity, 9) <= limit and matches(f, args.rule, args.object)
+    ]
+    notes = list(snap.notes) + list(facts.notes)
     if args.json:
         json.dump(
             {
                 "engine": snap.engine.host,
-                "findings": [finding_dict(f) for f in shown],
-                "notes": list(snap.notes) + list(facts.notes),
+                "findings": [
+                    dict(finding_dict(f), key=finding_key(f), state=mutes.finding_state(f))
+                    for f in shown
+                ],
+                "groups": [
+                    {k: v for k, v in g.to_dict().items() if k != "findings"}
+                    for g in group_findings(shown, mutes)
+                ],
+                "notes": notes,
             },
             sys.stdout,
             indent=1,
         )
         sys.stdout.write("\n")
+    elif args.all:
+        sys.stdout.write(render_findings_text(shown, notes, mutes, show_muted=True))
     else:
-        sys.stdout.write(render_findings_text(shown, list(snap.notes) + list(facts.notes)))
-    return 1 if any(f.severity == "error" for f in findings) else 0
+        sys.stdout.write(render_groups_text(shown, notes, mutes, args.show_muted))
+    live = [f for f in findings if mutes.finding_state(f) is None]
+    return 1 if any(f.severity == "error" for f in live) else 0
 
 
 # --------------------------------------------------------------------------- path
@@ -191,10 +297,15 @@ def render_path_text(rep) -> str:
 def cmd_path(args) -> int:
     from inspectors.reach import explain_path
 
+    from inspectors.text import clean
+
     snap, facts = _build(args, refs=False)
     if not snap.engine.reachable:
-        print(f"dockscope: {snap.engine.error or 'engine unreachable'}", file=sys.stderr)
-        return 3
+        print(f"dockscope: {clean(snap.engine.error or 'engine unreachable')}", file=sys.stderr)
+        return 2
+    if snap.container(args.src) is None:
+        print(f"dockscope: no container {clean(args.src)!r} on this engine", file=sys.stderr)
+        return 2
     rep = explain_path(
         snap, args.src, args.dst, port=args.port, proto=args.proto, probe=args.probe, facts=facts
     )
@@ -232,21 +343,14 @@ def recent_events(host: str | None, seconds: int, limit: int = 200) -> list:
 
 
 def daemon_log_tail(daemon, n: int) -> list[str]:
-    from inspectors.logs import daemon_log_source
+    from inspectors.hostfacts import read_daemon_log
 
-    src = daemon_log_source(daemon, follow=False, tail=n)
-    lines: list[str] = []
-    try:
-        for chunk in src.read():
-            lines.extend(getattr(l, "text", str(l)) for l in chunk)
-    finally:
-        src.close()
-    return lines[-n:]
+    return [getattr(l, "text", str(l)) for l in read_daemon_log(daemon, n)]
 
 
 def cmd_report(args) -> int:
     from inspectors.doctor import run_doctor
-    from inspectors.report import build_report, build_report_json
+    from inspectors.report import build_report, build_report_json, write_private
 
     snap, facts = _build(args)
     findings = run_doctor(snap, facts)
@@ -262,13 +366,17 @@ def cmd_report(args) -> int:
         except Exception as e:  # noqa: BLE001
             snap.notes.append(f"daemon log unavailable: {e}")
     snap.notes.extend(facts.notes)
-    text = (build_report_json if args.json else build_report)(snap, findings, events, logs)
+    if args.json:
+        text = build_report_json(snap, findings, events, logs)
+    else:
+        text = build_report(snap, findings, events, logs, grouped=not args.all)
     if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text)
-            if not text.endswith("\n"):
-                fh.write("\n")
-        print(f"report written to {args.output}", file=sys.stderr)
+        try:
+            write_private(args.output, text if text.endswith("\n") else text + "\n")
+        except OSError as e:
+            print(f"dockscope: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        print(f"report written to {args.output} (mode 0600)", file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0 if snap.engine.reachable else 1

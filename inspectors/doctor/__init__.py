@@ -21,6 +21,10 @@ from inspectors.doctor.findings import (
     SEVERITIES,
     SEVERITY_RANK,
     Finding,
+    FindingGroup,
+    finding_key,
+    group_findings,
+    matches,
     finding_dict,
     sort_findings,
     summarize,
@@ -29,11 +33,16 @@ from inspectors.doctor.rules_containers import *  # noqa: F403
 from inspectors.doctor.rules_daemon import *  # noqa: F403
 from inspectors.doctor.rules_firewall import *  # noqa: F403
 from inspectors.doctor.rules_networks import *  # noqa: F403
+from inspectors.doctor.rules_paths import *  # noqa: F403
 from inspectors.doctor.rules_networks import subnet_capacity
 from inspectors.doctor.runner import RULES, rule_names, run_doctor
 
 __all__ = [
     "Finding",
+    "FindingGroup",
+    "group_findings",
+    "finding_key",
+    "matches",
     "RULES",
     "run_doctor",
     "rule_names",

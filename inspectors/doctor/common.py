@@ -61,3 +61,22 @@ def _net(cidr: str):
         return ipaddress.ip_network(cidr, strict=False)
     except ValueError:
         return None
+
+
+def restart_hint(snap: Snapshot) -> str:
+    """A restart command valid on this host: the systemd unit dockerd runs under, else
+    how it was started (a hand-started dockerd has no service to restart)."""
+    d = snap.engine.daemon
+    unit = None
+    if d.pid:
+        try:
+            from inspectors.daemon import systemd_unit
+
+            unit, user = systemd_unit(d.pid)
+        except Exception:  # noqa: BLE001 - a hint, never a failure
+            unit = None
+    if unit:
+        return f"systemctl restart {unit}"
+    if d.pid:
+        return f"restart dockerd (pid {d.pid}, not a systemd service) the way it was started"
+    return "restart the engine the way it was started"

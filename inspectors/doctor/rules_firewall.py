@@ -15,6 +15,7 @@ from inspectors.doctor.common import (  # noqa: F401
     _net,
     _on_network,
     _proxy_on,
+    restart_hint,
     _running,
     _shares_mode,
 )
@@ -140,7 +141,7 @@ def rule_forward_policy_drop(snap: Snapshot, facts: HostFacts) -> list[Finding]:
                 "published ports from other hosts) is dropped.",
                 evidence=[":FORWARD DROP", f"no -A FORWARD rule with -i/-o {br}"]
                 + ([f"read in netns {facts.netns}"] if facts.netns else []),
-                fix="systemctl restart docker (re-creates its rules); find what flushed them "
+                fix=restart_hint(snap) + " (re-creates its rules); find what flushed them "
                 "(firewalld reload, iptables-restore, netfilter-persistent)",
                 check="iptables -S FORWARD",
                 ref="R2",
@@ -214,7 +215,7 @@ def rule_docker_chains_missing(snap: Snapshot, facts: HostFacts) -> list[Finding
                 + ", ".join(missing)
             ]
             + ([f"read in netns {facts.netns}"] if facts.netns else []),
-            fix="systemctl restart docker (live-restore keeps containers); stop whatever "
+            fix=restart_hint(snap) + " (live-restore keeps containers); stop whatever "
             "reloads the firewall without Docker (firewalld reload, iptables-restore)",
             check="iptables -t nat -S DOCKER; iptables -S DOCKER-USER",
             ref="R18",

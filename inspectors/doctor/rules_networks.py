@@ -15,6 +15,7 @@ from inspectors.doctor.common import (  # noqa: F401
     _net,
     _on_network,
     _proxy_on,
+    restart_hint,
     _running,
     _shares_mode,
 )
@@ -176,8 +177,8 @@ def rule_bridge_port_broken(snap: Snapshot, facts: HostFacts) -> list[Finding]:
         if b.name not in own_bridges:
             continue
         for p in b.ports:
-            if not p.container and p.kind != "veth":
-                continue
+            if not p.container:
+                continue  # leftover pairs and swarm sandboxes: rule_leftover_veth, paths
             bad = []
             if p.state and p.state != "forwarding":
                 bad.append(f"port state {p.state}")
@@ -212,6 +213,8 @@ def rule_bridge_port_broken(snap: Snapshot, facts: HostFacts) -> list[Finding]:
             link = _link(snap, i.host_veth)
             if link is None or link.master_name == n.bridge:
                 continue
+            if _link(snap, n.bridge) is None:
+                continue  # the bridge itself is gone: rule_bridge_down says so
             out.append(
                 _f(
                     "bridge_port_broken",
@@ -260,7 +263,7 @@ def rule_bridge_down(snap: Snapshot, facts: HostFacts) -> list[Finding]:
                         f"bridge {n.bridge} of network {n.name} does not exist",
                         why="Running containers of this network have no bridge to reach.",
                         evidence=[f"no link named {n.bridge}"],
-                        fix="systemctl restart docker (recreates bridges)",
+                        fix=restart_hint(snap) + " (the engine recreates its bridges)",
                         check=f"ip link show {n.bridge}",
                         ref="R25",
                     )

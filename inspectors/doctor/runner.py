@@ -34,6 +34,12 @@ from inspectors.doctor.rules_networks import (
     rule_resolv_loopback,
     rule_subnet_overlap,
 )
+from inspectors.doctor.rules_paths import (
+    rule_daemon_log_errors,
+    rule_duplicate_address,
+    rule_endpoint_path_broken,
+    rule_leftover_veth,
+)
 from inspectors.hostfacts import HostFacts
 from inspectors.model import Snapshot
 
@@ -61,6 +67,10 @@ RULES = [
     rule_br_netfilter,
     rule_isolation_by_design,
     rule_stale_docker_proxy,
+    rule_endpoint_path_broken,
+    rule_leftover_veth,
+    rule_duplicate_address,
+    rule_daemon_log_errors,
 ]
 
 
