@@ -9,6 +9,7 @@
 * :func:`read_daemon_config` reads daemon.json the way dockerd does (UTF-8
   with or without BOM, UTF-16 with BOM, empty file = {}).
 
+Processes come from psutil (the shared walk :func:`inspectors.sockets.process_table`);
 psutil is imported inside functions (CLI start-up time).
 """
 
@@ -287,23 +288,20 @@ def _engine_host(engine_host: str | None) -> str:
 
 
 def _environ(pid: int) -> dict[str, str]:
+    import psutil
+
     try:
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            items = fh.read().split(b"\0")
-    except OSError:
+        return dict(psutil.Process(pid).environ())
+    except (psutil.Error, OSError):
         return {}
-    env = {}
-    for it in items:
-        k, eq, v = it.partition(b"=")
-        if eq:
-            env[k.decode(errors="replace")] = v.decode(errors="replace")
-    return env
 
 
 def _uid(pid: int) -> int | None:
+    import psutil
+
     try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except OSError:
+        return psutil.Process(pid).uids().real
+    except (psutil.Error, OSError):
         return None
 
 
@@ -421,61 +419,40 @@ class _Candidate:
 
 
 def _dockerd_processes() -> list[_Candidate]:
-    """dockerd processes from /proc (comm first: one small read per process;
-    the command line only for the matches). No psutil: this runs on every
-    fresh CLI start."""
+    """dockerd processes, from the one process walk the listener owners share
+    (:func:`inspectors.sockets.process_table`, psutil); the command line only
+    for the matches."""
+    import psutil
+
+    from inspectors.sockets import process_table
+
     out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for pid, p in process_table().items():
+        name = (p.info or {}).get("name")
+        if name not in DOCKERD_NAMES:
             continue
         try:
-            with open(f"/proc/{entry}/comm", "rb") as f:
-                name = f.read().strip().decode(errors="replace")
-            if name not in DOCKERD_NAMES:
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
-        except OSError:  # gone, or hidden from us
+            cmd = p.cmdline()
+        except (psutil.Error, OSError):  # gone, or hidden from us
             continue
-        out.append(_Candidate(int(entry), cmd or [name]))
+        out.append(_Candidate(pid, cmd or [name]))
     out.sort(key=lambda c: c.pid)
     return out
 
 
-def _listening_unix_inodes(path: str) -> set[int]:
-    """Inodes of listening unix sockets bound to ``path`` (``/proc/net/unix``)."""
-    want = {path, _canon(path)}
-    out: set[int] = set()
-    try:
-        with open("/proc/net/unix") as fh:
-            next(fh, None)
-            for line in fh:
-                parts = line.split()
-                if len(parts) >= 8 and parts[7] in want and int(parts[3], 16) & 0x10000:
-                    out.add(int(parts[6]))
-    except OSError:
-        pass
-    return out
-
-
 def pid_with_unix_socket(path: str, pids: Iterable[int]) -> int | None:
-    """The first of ``pids`` that holds the listening unix socket ``path``
-    open (root needed to read other users' fds)."""
-    inodes = _listening_unix_inodes(path)
-    if not inodes:
-        return None
-    links = {f"socket:[{i}]" for i in inodes}
+    """The first of ``pids`` that holds the unix socket ``path`` open
+    (psutil ``net_connections("unix")``; root needed for other users' fds)."""
+    import psutil
+
+    want = {path, _canon(path)}
     for pid in pids:
         try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
+            conns = psutil.Process(pid).net_connections(kind="unix")
+        except (psutil.Error, OSError):
             continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in links:
-                    return pid
-            except OSError:
-                continue
+        if any(c.laddr in want for c in conns):
+            return pid
     return None
 
 
@@ -493,6 +470,7 @@ def _read_pidfile(path: str) -> int | None:
 def systemd_unit(pid: int) -> tuple[str | None, bool]:
     """``(unit, is_user_unit)`` from ``/proc/<pid>/cgroup``: the last
     ``*.service`` in the systemd (v1 ``name=systemd`` or v2) cgroup path."""
+    # by hand: psutil has no cgroup API
     try:
         with open(f"/proc/{pid}/cgroup") as fh:
             lines = fh.read().splitlines()
@@ -521,6 +499,8 @@ def systemd_unit(pid: int) -> tuple[str | None, bool]:
 def _fd_target(pid: int, fd: int) -> tuple[str | None, str | None]:
     """``(kind, target)`` with kind file|socket|pipe|null|tty|other, or
     ``(None, "permission")`` / ``(None, None)``."""
+    # by hand: psutil's open_files() lists regular files only, not where a
+    # pipe, socket or tty on stdout/stderr leads
     p = f"/proc/{pid}/fd/{fd}"
     try:
         link = os.readlink(p)
@@ -606,6 +586,10 @@ def find_daemon(engine_host: str | None = None) -> DaemonProcess:
     /var/run/docker.pid for the default socket); else the dockerd that holds
     the socket open. Never raises; what is unknown is said in ``note``.
     """
+    return _find(engine_host)
+
+
+def _find(engine_host: str | None) -> DaemonProcess:
     host = _engine_host(engine_host)
     sock = _socket_of_host(host) if host.startswith("unix://") else None
     tcp = _tcp_addr(host)

@@ -1,11 +1,15 @@
-"""Who listens where: host sockets and a namespace's sockets (/proc).
+"""Who listens where: host sockets (psutil) and a namespace's sockets (/proc).
 
+* :func:`process_table` - ONE pass over the processes (psutil), shared by the
+  listener owners here and the dockerd finder (:mod:`inspectors.daemon`):
+  both run during one snapshot build and reuse the same walk.
 * :func:`read_listeners` - every listening TCP socket and bound (unconnected)
   UDP socket of the host network namespace, IPv4 and IPv6, with the owning
-  pid, process name and command line: ``/proc/net/{tcp,tcp6,udp,udp6}`` once,
-  and socket inodes mapped to pids with one walk of ``/proc/*/fd`` (what
-  psutil.net_connections does, without its import cost). :class:`ListenerReader`
-  keeps that map warm in a long-lived process.
+  pid, process name and command line. The socket list comes from the kernel's
+  sock_diag (pyroute2 ``DiagSocket``: one netlink round trip, with inodes);
+  the owners from ``psutil.net_connections`` (its walk of every process's
+  fds), only for sockets not seen before. :class:`ListenerReader` keeps
+  the owners warm in a long-lived process.
 * :func:`classify_owner` / :func:`proxy_target` - docker-proxy, dockerd,
   rootlesskit or a foreign process.
 * :func:`read_netns_listeners` - the same for another network namespace
@@ -18,6 +22,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 
 from inspectors.model import Listener
@@ -37,6 +42,68 @@ NOTE_NO_PID = (
     "{n} listening socket(s) have no owning process visible here "
     "(held by a process outside this pid namespace, or by the kernel)"
 )
+
+
+# --------------------------------------------------------------------------- processes
+
+_PT_LOCK = threading.Lock()
+_PT: tuple[float, dict] | None = None
+_PT_BUSY: threading.Event | None = None
+
+
+def process_table(max_age: float = 0.0) -> dict:
+    """pid -> ``psutil.Process`` (its ``info`` holds ``name``), from one
+    ``psutil.process_iter`` pass.
+
+    Single flight: a caller arriving while a pass runs waits for it and shares
+    its result, so the readers of one snapshot build (listener owners, the
+    dockerd finder, run concurrently) walk the processes once between them.
+    A finished pass is reused only if younger than ``max_age`` seconds (default
+    0: a process started since must be seen)."""
+    global _PT, _PT_BUSY
+    import psutil
+
+    with _PT_LOCK:
+        if _PT is not None and time.monotonic() - _PT[0] <= max_age:
+            return _PT[1]
+        ev = _PT_BUSY
+        mine = ev is None
+        if mine:
+            ev = _PT_BUSY = threading.Event()
+    if not mine:
+        ev.wait()
+        if _PT is not None:
+            return _PT[1]
+    try:
+        table = {p.pid: p for p in psutil.process_iter(["name"])}
+        with _PT_LOCK:
+            _PT = (time.monotonic(), table)
+        return table
+    finally:
+        with _PT_LOCK:
+            _PT_BUSY = None
+        ev.set()
+
+
+def proc_name_cmdline(pid: int, table: dict | None = None) -> tuple[str | None, list[str]]:
+    """(name, cmdline) of ``pid`` through psutil; (None, []) if gone or hidden.
+
+    psutil's name is the command line's basename when comm was cut at 15 chars."""
+    import psutil
+
+    p = (table or {}).get(pid)
+    try:
+        if p is None:
+            p = psutil.Process(pid)
+        name = (p.info or {}).get("name") if hasattr(p, "info") else None
+        name = name or p.name()
+    except (psutil.Error, OSError):
+        return None, []
+    try:
+        cmd = p.cmdline()
+    except (psutil.Error, OSError):
+        cmd = []
+    return name, cmd
 
 
 # --------------------------------------------------------------------------- host
@@ -60,14 +127,73 @@ def _dedupe(items: list[Listener]) -> list[Listener]:
     return out
 
 
-def read_listeners(notes: list[str] | None = None) -> list[Listener]:
-    """Listening TCP and bound UDP sockets of this (the host) network namespace.
+def _diag_table() -> list[tuple[Listener, int]] | None:
+    """``(listener without pid, socket inode)`` for the listening TCP and bound,
+    unconnected UDP sockets of this netns, from sock_diag (pyroute2); None when
+    the kernel does not answer (no inet_diag/udp_diag)."""
+    from pyroute2 import DiagSocket
 
-    Read from ``/proc/net/{tcp,tcp6,udp,udp6}`` with each socket's owner found
-    by its inode under ``/proc/*/fd`` (what psutil.net_connections does, without
-    importing it). ``notes`` (optional) receives one line per thing that could
-    not be known (not root: pids of other users' sockets are None). Never
-    raises for lack of privileges.
+    tcp_listen, udp_unconnected = 1 << 10, 1 << 7  # TCP_LISTEN, TCP_CLOSE
+    out = []
+    try:
+        with DiagSocket() as ds:
+            ds.bind()
+            for fam in (socket.AF_INET, socket.AF_INET6):
+                for proto, ipproto, states in (
+                    ("tcp", socket.IPPROTO_TCP, tcp_listen),
+                    ("udp", socket.IPPROTO_UDP, udp_unconnected),
+                ):
+                    for m in ds.get_sock_stats(family=fam, protocol=ipproto, states=states):
+                        if proto == "udp" and m["idiag_dport"]:
+                            continue
+                        ip = m["idiag_src"]
+                        if fam == socket.AF_INET6:
+                            ip = socket.inet_ntop(fam, socket.inet_pton(fam, ip))
+                        li = Listener(
+                            protocol=proto,
+                            ip=ip,
+                            port=m["idiag_sport"],
+                            family=4 if fam == socket.AF_INET else 6,
+                        )
+                        out.append((li, m["idiag_inode"]))
+    except Exception:
+        return None
+    return out
+
+
+def _addr_key(proto: str, family: int, ip: str, port: int) -> tuple:
+    return (proto, family, ip, port)
+
+
+def _psutil_rows() -> list[tuple[Listener, int | None, int | None]]:
+    """``(listener, pid, fd)`` for every listening/bound socket, from
+    ``psutil.net_connections`` (one walk over every process's fds)."""
+    import psutil
+
+    out = []
+    for c in psutil.net_connections(kind="inet"):
+        proto = "tcp" if c.type == socket.SOCK_STREAM else "udp"
+        if proto == "tcp" and c.status != psutil.CONN_LISTEN:
+            continue
+        if proto == "udp" and c.raddr:
+            continue
+        if not c.laddr:
+            continue
+        li = Listener(
+            protocol=proto,
+            ip=c.laddr.ip,
+            port=c.laddr.port,
+            family=4 if c.family == socket.AF_INET else 6,
+        )
+        out.append((li, c.pid, c.fd if c.fd not in (None, -1) else None))
+    return out
+
+
+def read_listeners(notes: list[str] | None = None) -> list[Listener]:
+    """Listening TCP and bound UDP sockets of this (the host) network namespace,
+    each with its owning process (psutil). ``notes`` (optional) receives one
+    line per thing that could not be known (not root: pids of other users'
+    sockets are None). Never raises for lack of privileges.
     """
     return ListenerReader().read(notes)
 
@@ -75,68 +201,105 @@ def read_listeners(notes: list[str] | None = None) -> list[Listener]:
 class ListenerReader:
     """:func:`read_listeners` for a long-lived process (the console).
 
-    The socket tables (``/proc/net/{tcp,tcp6,udp,udp6}``) are re-read every
-    time; the inode -> process mapping, which costs a walk over every fd of
-    every process, is remembered as (pid, fd) and re-checked with one readlink
-    each. Only sockets not seen before trigger a walk, and only for them.
+    The socket list (sock_diag) is re-read every time; the owners, which cost
+    psutil's walk over every fd of every process, are remembered per socket
+    inode and re-checked with ``Process.is_running()``. Only sockets not seen
+    before trigger a walk.
     """
 
     RETRY_UNOWNED = 30.0  # seconds before looking again for a socket no process showed
 
     def __init__(self) -> None:
-        self._owner: dict[
-            int, tuple[int, str, str | None, list[str]]
-        ] = {}  # inode -> pid, fd, name, cmd
+        self._owner: dict[int, list] = {}  # inode -> [(psutil.Process, name, cmdline)]
         self._unowned: dict[int, float] = {}  # inode -> when a walk did not find it
 
-    def _walk(self, wanted: set[int]) -> None:
-        for entry in os.listdir("/proc"):
-            if not wanted:
-                return
-            if not entry.isdigit():
+    def _owners_of(self, wanted: dict[int, Listener]) -> None:
+        import psutil
+
+        by_addr: dict[tuple, list[int]] = {}
+        for li, pid, _fd in _psutil_rows():
+            if pid is not None:
+                lst = by_addr.setdefault(_addr_key(li.protocol, li.family, li.ip, li.port), [])
+                if pid not in lst:
+                    lst.append(pid)
+        table = process_table()
+        for ino, li in wanted.items():
+            pids = by_addr.get(_addr_key(li.protocol, li.family, li.ip, li.port))
+            if not pids:
                 continue
-            p = int(entry)
-            info = None
-            for fd, ino in _socket_fds(p):
-                if ino in wanted:
-                    if info is None:
-                        info = _comm_cmdline(p)
-                    self._owner[ino] = (p, fd, info[0], info[1])
-                    wanted.discard(ino)
+            procs = []
+            for pid in pids:
+                p = table.get(pid)
+                if p is None:
+                    try:
+                        p = psutil.Process(pid)
+                    except psutil.Error:
+                        continue
+                name, cmd = proc_name_cmdline(pid, {pid: p})
+                procs.append((p, name, cmd))
+            if procs:
+                self._owner[ino] = procs
 
     def read(self, notes: list[str] | None = None) -> list[Listener]:
-        rows = _read_proc_net("/proc/net")
-        live = {ino for _, ino in rows}
+        import psutil
+
+        rows = _diag_table()
+        if rows is None:  # no sock_diag: psutil alone, no inodes to remember
+            out = []
+            table = process_table()
+            for li, pid, _fd in _psutil_rows():
+                if pid is not None:
+                    li.pid = pid
+                    li.process, li.cmdline = proc_name_cmdline(pid, table)
+                out.append(li)
+            return self._finish(_dedupe(out), notes)
+        live = {ino: li for li, ino in rows}
         for ino in [i for i in self._owner if i not in live]:
             del self._owner[ino]
         for ino in [i for i in self._unowned if i not in live]:
             del self._unowned[ino]
         now = time.monotonic()
-        unknown = set()
-        for ino in live:
-            hit = self._owner.get(ino)
-            if hit is None:
+        unknown: dict[int, Listener] = {}
+        for ino, li in live.items():
+            procs = self._owner.get(ino)
+            if procs is None:
                 if now - self._unowned.get(ino, -1e9) > self.RETRY_UNOWNED:
-                    unknown.add(ino)
+                    unknown[ino] = li
                 continue
             try:
-                if os.readlink(f"/proc/{hit[0]}/fd/{hit[1]}") != f"socket:[{ino}]":
-                    raise OSError
-            except OSError:
+                alive = all(p.is_running() for p, _n, _c in procs)
+            except psutil.Error:
+                alive = False
+            if not alive:
                 del self._owner[ino]
-                unknown.add(ino)
+                unknown[ino] = li
         if unknown:
-            left = set(unknown)
-            self._walk(left)
-            for ino in left:
-                self._unowned[ino] = now
+            self._owners_of(unknown)
+            for ino in unknown:
+                if ino not in self._owner:
+                    self._unowned[ino] = now
         out = []
         for li, ino in rows:
-            hit = self._owner.get(ino)
-            if hit:
-                li.pid, li.process, li.cmdline = hit[0], hit[2], list(hit[3])
-            out.append(li)
-        out = _dedupe(out)
+            procs = self._owner.get(ino)
+            if not procs:
+                out.append(li)
+                continue
+            for p, name, cmd in procs:
+                out.append(
+                    Listener(
+                        protocol=li.protocol,
+                        ip=li.ip,
+                        port=li.port,
+                        family=li.family,
+                        pid=p.pid,
+                        process=name,
+                        cmdline=list(cmd),
+                    )
+                )
+        return self._finish(_dedupe(out), notes)
+
+    @staticmethod
+    def _finish(out: list[Listener], notes: list[str] | None) -> list[Listener]:
         if notes is not None:
             missing = sum(1 for li in out if li.pid is None)
             if missing:
@@ -279,7 +442,10 @@ def _read_proc_net(base: str) -> list[tuple[Listener, int]]:
 
 
 def _socket_fds(p: int):
-    """(fd, socket inode) for each socket process ``p`` holds (nothing if it is gone)."""
+    """(fd, socket inode) for each socket process ``p`` holds (nothing if it is gone).
+
+    By hand: psutil joins a process's socket fds only with the tables of OUR
+    netns (/proc/net/*), so it cannot name the sockets of another netns."""
     try:
         fds = os.listdir(f"/proc/{p}/fd")
     except OSError:
@@ -299,7 +465,7 @@ def _scan_fds(p: int, result: dict, wanted: set[int] | None = None) -> None:
         if wanted is not None and ino not in wanted:
             continue
         if info is None:
-            info = _comm_cmdline(p)
+            info = proc_name_cmdline(p)
         lst = result.setdefault(ino, [])
         if all(x[0] != p for x in lst):
             lst.append((p, *info))
@@ -314,17 +480,17 @@ def _netns_inode_map(
     process, then only their fds); then, for sockets still without an owner,
     the dockerd processes (the embedded DNS server on 127.0.0.11 is a socket
     that dockerd, in the host namespace, opened inside the container's).
+    The processes come from the shared :func:`process_table`.
     """
     try:
+        # by hand: psutil does not expose a process's network namespace
         target_ns = os.readlink(f"/proc/{pid}/ns/net")
     except OSError:
         return {}
+    table = process_table()
     result: dict[int, list[tuple[int, str | None, list[str]]]] = {}
     others: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        p = int(entry)
+    for p in sorted(set(table) | {pid}):
         try:
             same = p == pid or os.readlink(f"/proc/{p}/ns/net") == target_ns
         except OSError:
@@ -336,30 +502,11 @@ def _netns_inode_map(
     left = inodes - result.keys()
     if left:
         for p in others:
-            try:
-                with open(f"/proc/{p}/comm") as fh:
-                    if fh.read().strip() not in DOCKERD_NAMES:
-                        continue
-            except OSError:
+            proc = table.get(p)
+            if proc is None or (proc.info or {}).get("name") not in DOCKERD_NAMES:
                 continue
             _scan_fds(p, result, left)
     return result
-
-
-def _comm_cmdline(pid: int) -> tuple[str | None, list[str]]:
-    name = cmd = None
-    try:
-        with open(f"/proc/{pid}/comm") as fh:
-            name = fh.read().strip()
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmd = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
-    except OSError:
-        pass
-    if name and cmd and len(name) == 15:  # comm is cut to 15 chars
-        base = os.path.basename(cmd[0])
-        if base.startswith(name):
-            name = base
-    return name, cmd or []
 
 
 def read_netns_listeners(pid: int, with_pids: bool = True) -> list[Listener]:

@@ -427,6 +427,13 @@ def test_find_daemon_and_listeners_as_non_root(daemon):
                 "mine": [li.pid for li in listeners if li.port == port],
             }
 
+        # the interpreter's stdlib lives under /root here, unreadable by nobody:
+        # import what the probe imports lazily before dropping privileges
+        import psutil  # noqa: F401
+        import pyroute2  # noqa: F401
+
+        probe_warm = read_listeners()  # first use finishes pyroute2's lazy imports
+        assert probe_warm is not None
         out = _as_nobody(probe)
     finally:
         lst.stdin.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -428,4 +429,89 @@ def test_container_eth0_maps_to_the_veth_brctl_lists(daemon, uniq, image):
         assert user_dns.nameservers == ["127.0.0.11"]  # embedded DNS on user networks
     finally:
         daemon.docker("rm", "-f", name, f"{name}u", check=False)
+        daemon.docker("network", "rm", net, check=False)
+
+
+@pytest.mark.engine
+def test_snapshot_cli_reads_through_pyroute2_and_psutil(daemon, uniq, image):
+    """`dockscope snapshot --json` (a fresh process) imports pyroute2 and psutil
+    while it runs, and what it read from each container's netns agrees with
+    iproute2 run inside that netns (`nsenter -t PID -n ip -j addr|route`)."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    net = f"n{uniq}"
+    names = [f"s{uniq}a", f"s{uniq}b"]
+    daemon.docker("network", "create", net)
+    daemon.docker("run", "-d", "--name", names[0], image, "sleep", "600")
+    daemon.docker(
+        "run", "-d", "--name", names[1], "--network", net, "-p", "127.0.0.1::80",
+        image, "httpd", "-f", "-p", "80",
+    )  # fmt: skip
+    try:
+        r = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "tui", "snapshot", "--json"],
+            env=daemon.env(),
+            cwd=str(root),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        imported = {
+            ln.rsplit("|", 1)[-1].strip()
+            for ln in r.stderr.splitlines()
+            if ln.startswith("import time:")
+        }
+        assert {"pyroute2", "pyroute2.iproute.linux", "psutil"} <= imported
+        snap = json.loads(r.stdout)
+        by_name = {c["name"]: c for c in snap["containers"]}
+        for n in names:
+            c = by_name[n]
+            pid = c["pid"]
+            ref_addr = json.loads(
+                subprocess.run(
+                    ["nsenter", "-t", str(pid), "-n", "ip", "-j", "addr"],
+                    capture_output=True, text=True, check=True,
+                ).stdout
+            )  # fmt: skip
+            want = {
+                d["ifname"]: (
+                    d["ifindex"],
+                    d.get("address"),
+                    d["mtu"],
+                    [f"{a['local']}/{a['prefixlen']}" for a in d.get("addr_info", [])],
+                )
+                for d in ref_addr
+            }
+            got = {
+                i["name"]: (i["ifindex"], i["mac"], i["mtu"], i["addresses"])
+                for i in c["interfaces"]
+            }
+            assert got == want, n
+            ref_route = json.loads(
+                subprocess.run(
+                    ["nsenter", "-t", str(pid), "-n", "ip", "-j", "route"],
+                    capture_output=True, text=True, check=True,
+                ).stdout
+            )  # fmt: skip
+            want_r = sorted((d["dst"], d.get("gateway"), d.get("dev")) for d in ref_route)
+            got_r = sorted(
+                (rt["dst"].removesuffix("/32"), rt["gateway"], rt["dev"])
+                for rt in c["routes"]
+                if rt["family"] == 4
+            )
+            assert got_r == want_r, n
+            eth0 = next(i for i in c["interfaces"] if i["name"] == "eth0")
+            iflink = int(
+                open(f"/proc/{pid}/root/sys/class/net/eth0/iflink").read()  # noqa: SIM115
+            )
+            host_name = socket.if_indextoname(iflink)
+            assert eth0["host_veth"] == host_name
+        # the published port's host listener was found, with its owner (psutil)
+        ports = [p for p in by_name[names[1]]["ports"] if p.get("host_port")]
+        assert ports and ports[0]["listener_pid"], ports
+    finally:
+        daemon.docker("rm", "-f", *names, check=False)
         daemon.docker("network", "rm", net, check=False)
