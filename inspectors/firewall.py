@@ -124,6 +124,9 @@ class Packet:
     out_iface: str | None = None
     ctstate: str = "NEW"
     dst_local: bool | None = None  # addrtype --dst-type LOCAL
+    # in_iface unknown but known NOT to be one of these (the container bridges and
+    # veths): an outside client. `! -i docker0` then matches; `-i eth0` stays unknown
+    not_in: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -592,6 +595,14 @@ def _iface_match(pattern: str, iface: str | None) -> bool | None:
     return iface == pattern
 
 
+def _iface_any(pattern: str, names: frozenset[str]) -> bool:
+    if pattern.endswith("+"):
+        return pattern in ("veth+", "docker+", "br-+") or any(
+            n.startswith(pattern[:-1]) for n in names
+        )
+    return pattern in names or pattern.startswith(("veth", "br-", "docker"))
+
+
 def _addr_match(cidr: str, addr: str | None) -> bool | None:
     if addr is None:
         return None
@@ -645,6 +656,8 @@ def match(rule: Rule, pkt: Packet) -> bool | None:
             break  # target options follow
         if t in ("-i", "--in-interface"):
             r = _iface_match(nxt, pkt.in_iface)
+            if r is None and pkt.not_in and _iface_any(nxt, pkt.not_in):
+                r = False
         elif t in ("-o", "--out-interface"):
             r = _iface_match(nxt, pkt.out_iface)
         elif t in ("-s", "--source"):
@@ -783,7 +796,17 @@ def _same_net(a: str, b: str) -> bool:
         return False
 
 
-def outside_packet(p: PortPath, in_iface: str | None = None) -> Packet:
+def local_interfaces(snap) -> frozenset[str]:
+    """Bridges and veths of this host (no outside client arrives on them)."""
+    names = {b.name for b in getattr(snap, "bridges", [])}
+    names |= {lk.name for lk in getattr(snap, "links", []) if lk.kind in ("bridge", "veth")}
+    names |= {n.bridge for n in snap.networks if n.bridge}
+    return frozenset(names)
+
+
+def outside_packet(
+    p: PortPath, in_iface: str | None = None, not_in: frozenset[str] = frozenset()
+) -> Packet:
     """The packet an outside client sends to the published port, after DNAT."""
     return Packet(
         proto=p.proto,
@@ -792,6 +815,7 @@ def outside_packet(p: PortPath, in_iface: str | None = None) -> Packet:
         in_iface=in_iface,
         out_iface=p.bridge,
         ctstate="NEW",
+        not_in=not_in | ({p.bridge} if p.bridge else set()),
     )
 
 
@@ -807,7 +831,11 @@ def port_path(
     bridge: str | None,
     subnets: list[str] | None = None,
     in_iface: str | None = None,
+    local_ifaces: frozenset[str] = frozenset(),
 ) -> PortPath:
+    """One published port through ``rs``. ``in_iface``: where the client's
+    packets arrive (None: some interface that is not in ``local_ifaces``, the
+    container bridges and veths)."""
     p = PortPath(container, cip, cport, proto, host_ip, host_port, network, bridge, rs.backend)
     if not rs.available:
         return p
@@ -817,13 +845,21 @@ def port_path(
     if host_port:
         p.dnat = _find_dnat(rs, proto, host_port, cip, cport)
         dst = host_ip if host_ip and host_ip not in ("0.0.0.0", "::") else None
+        not_in = frozenset(local_ifaces) | ({bridge} if bridge else set())
         p.nat_walk = walk(
             rs,
             "nat",
             "PREROUTING",
-            Packet(proto=proto, dst=dst, dport=host_port, in_iface=in_iface, dst_local=True),
+            Packet(
+                proto=proto,
+                dst=dst,
+                dport=host_port,
+                in_iface=in_iface,
+                dst_local=True,
+                not_in=not_in,
+            ),
         )
-    p.forward = walk(rs, "filter", "FORWARD", outside_packet(p, in_iface))
+    p.forward = walk(rs, "filter", "FORWARD", outside_packet(p, in_iface, local_ifaces))
     masq = _find_masq(rs, subnets or [], bridge)
     p.masquerade = masq[0] if masq else None
     p.flags = port_flags(rs, p)
@@ -1002,10 +1038,12 @@ def build_report(
     rulesets: list[Ruleset] | None = None,
     firewall_driver: str | None = None,
     in_iface: str | None = None,
+    backend: str | None = None,
 ) -> FirewallReport:
-    """Per published port and per bridge network, through the active backend."""
+    """Per published port and per bridge network, through the active backend
+    (or ``backend``)."""
     rep = FirewallReport(rulesets=rulesets if rulesets is not None else read_rulesets())
-    rep.active = active_backend(rep.rulesets, firewall_driver)
+    rep.active = backend or active_backend(rep.rulesets, firewall_driver)
     for r in rep.rulesets:
         if r.error and r.backend == rep.active:
             rep.notes.append(f"{r.backend}: {r.error}")
@@ -1028,6 +1066,7 @@ def build_report(
         rep.notes.append("no firewall ruleset could be read")
         return rep
     nets = {n.name: n for n in snap.networks}
+    local_ifaces = local_interfaces(snap)
     published = False
     for c in snap.containers:
         if c.state != "running":
@@ -1053,6 +1092,7 @@ def build_report(
                     net.bridge if net else None,
                     [s.subnet for s in net.subnets] if net else [],
                     in_iface,
+                    local_ifaces,
                 )
             )
     for n in snap.networks:

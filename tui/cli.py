@@ -20,6 +20,7 @@ _MODULES = (
     "tui.cli_logs",  # logs
     "tui.cli_actions",  # network, daemon
     "tui.cli_doctor",  # doctor, path, report
+    "tui.cli_packet",  # firewall, conntrack, sockets, neigh, capture
 )
 
 
@@ -59,7 +60,12 @@ def read_only(args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `capture TARGET -c N icmp`: words after the options belong to the filter
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "takes_extra", False) or any(w.startswith("-") for w in extra):
+            parser.error("unrecognized arguments: " + " ".join(extra))
+        args.extra = extra
     if args.host:
         os.environ["DOCKER_HOST"] = args.host
     if args.context:

@@ -61,7 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("path", help="explain why container A can (not) reach B, hop by hop")
     p.add_argument("src", metavar="A", help="source container (name or id)")
-    p.add_argument("dst", metavar="B", help="destination: a container, host[:PORT] or IP[:PORT]")
+    p.add_argument(
+        "dst",
+        metavar="B",
+        nargs="?",
+        help="destination: a container, host[:PORT] or IP[:PORT] "
+        "(outside in: `path host:PORT`, `path - CONTAINER --port N`)",
+    )
     p.add_argument("--port", type=port_number, help="destination port (1-65535)")
     p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     p.add_argument(
@@ -71,6 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(TCP connect / UDP send, DNS to 127.0.0.11, ping; root)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    from tui.cli_packet import add_path_args  # outside-in mode (H6)
+
+    add_path_args(p)
     p.set_defaults(func=cmd_path)
 
     r = sub.add_parser("report", help="write an incident report (Markdown or JSON)")
@@ -296,6 +305,13 @@ def render_path_text(rep) -> str:
 
 def cmd_path(args) -> int:
     from inspectors.reach import explain_path
+    from tui.cli_packet import cmd_path_outside, outside_in_requested
+
+    if outside_in_requested(args):
+        return cmd_path_outside(args)
+    if args.dst is None:
+        print("dockscope: path needs A and B (or host:PORT alone)", file=sys.stderr)
+        return 2
 
     from inspectors.text import clean
 
