@@ -79,6 +79,8 @@ class ActionResult:
     undo_description: str | None = None
     undo_command: str | None = None
     undo: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    # the reverse as a plan (confirmed like any action): undo_plan(client) -> Plan
+    undo_plan: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     details: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     ok: bool = True
@@ -176,6 +178,30 @@ def parse_ip(value: str, version: int | None = None) -> tuple[Any, str | None]:
     if version and ip.version != version:
         return None, f"{value!r} is not an IPv{version} address"
     return ip, None
+
+
+# ranges a network, an IP range or a gateway must never use (RFC 6890 special-purpose)
+_RESERVED = [
+    (ipaddress.ip_network("0.0.0.0/8"), "unspecified ('this network', 0.0.0.0/8)"),
+    (ipaddress.ip_network("127.0.0.0/8"), "loopback (127.0.0.0/8)"),
+    (ipaddress.ip_network("169.254.0.0/16"), "link-local (169.254.0.0/16)"),
+    (ipaddress.ip_network("224.0.0.0/4"), "multicast (224.0.0.0/4)"),
+    (ipaddress.ip_network("240.0.0.0/4"), "reserved (240.0.0.0/4, incl. broadcast)"),
+    (ipaddress.ip_network("::/128"), "unspecified (::)"),
+    (ipaddress.ip_network("::1/128"), "loopback (::1)"),
+    (ipaddress.ip_network("fe80::/10"), "link-local (fe80::/10)"),
+    (ipaddress.ip_network("ff00::/8"), "multicast (ff00::/8)"),
+]
+
+
+def reserved_range(value: Any) -> str | None:
+    """Why a subnet or address lies in a loopback, multicast, link-local,
+    unspecified or reserved range (one line), or None."""
+    net = ipaddress.ip_network(value) if not hasattr(value, "prefixlen") else value
+    for r, what in _RESERVED:
+        if r.version == net.version and net.overlaps(r):
+            return f"{value} is in the {what} range: the kernel or the engine treats it specially"
+    return None
 
 
 VPN_HINTS = ("wg", "tun", "tap", "ppp", "tailscale", "zt", "nordlynx", "utun", "ipsec", "vti")

@@ -10,14 +10,8 @@ import time
 import pytest
 
 from actions import guard
-from actions.daemon_config import (
-    check_value,
-    daemon_status,
-    render_config,
-    set_daemon_key,
-    set_debug,
-    validate_supported,
-)
+from actions.daemon_config import daemon_status, set_daemon_key, set_debug
+from inspectors.daemon_keys import check_value
 from actions.guard import ReadOnlyError
 from actions.networks import NetworkSpec, connect, create_network, disconnect, remove_network
 from actions.validate import ActionError, ValidationFailed
@@ -99,8 +93,9 @@ def test_debug_on_then_off_with_reload_keeps_the_rest_of_the_file(daemon, cfg):
     assert res.ok and res.confirmed and res.applied == "reload" and res.written
     assert _info(daemon)["Debug"] is True
     # every other key, the key order, the indentation and the mode are kept
+    # only the bytes of the key change: the inline array stays inline
     assert cfg.read_text() == (
-        '{\n    "labels": [\n        "dockscope-test=1"\n    ],\n'
+        '{\n    "labels": ["dockscope-test=1"],\n'
         '    "max-concurrent-uploads": 4,\n    "debug": true\n}\n'
     )
     assert list(json.loads(cfg.read_text())) == ["labels", "max-concurrent-uploads", "debug"]
@@ -140,7 +135,8 @@ def test_status_reports_file_running_state_and_methods(daemon, cfg):
     assert st.config_file == str(daemon.config_file)
     assert st.running_debug is False and st.flag_conflicts == []
     assert st.reload_method == f"kill -HUP {st.pid}"
-    assert st.restart_method is None  # not run by systemd, no restart_command
+    assert st.restart_method is None  # started by hand here: no restart works
+    assert "started by hand" in st.supervised_by and "restart_command" in st.restart_advice
     assert st.live_restore is False
     assert st.log_source == f"file:{daemon.log_file}"
 
@@ -161,78 +157,61 @@ def test_invalid_daemon_json_is_left_untouched(daemon, cfg):
     )
 
 
-@pytest.mark.parametrize("bom, codec", [(b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le")])
-def test_bom_and_utf16_files_keep_their_encoding(daemon, cfg, bom, codec):
-    cfg.write_bytes(bom + '{"labels": ["x=1"], "max-concurrent-uploads": 4}'.encode(codec))
+@pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b"\xff\xfe"])
+def test_a_bom_is_refused_and_the_file_left_untouched(daemon, cfg, bom):
+    raw = bom + '{"labels": ["x=1"]}'.encode("utf-8" if len(bom) == 3 else "utf-16-le")
+    cfg.write_bytes(raw)
+    baks = _backups(daemon)
+    with pytest.raises(ActionError, match="byte-order mark") as ei:
+        set_debug(True, engine_host=daemon.host, settings=S, apply=None)
+    assert "line 1 column 1" in ei.value.detail
+    assert cfg.read_bytes() == raw and _backups(daemon) == baks
+    assert not [f for f in os.listdir(cfg.parent) if f.startswith(".daemon.json")]
+
+
+def test_rewrite_changes_only_the_bytes_of_the_debug_key(daemon, cfg):
+    before = (
+        b'{\r\n  "dns" : ["192.0.2.1","192.0.2.2"],\r\n  "labels": ["caf\\u00e9=1"],'
+        b'\r\n  "debug":false ,\r\n  "max-concurrent-uploads": 4\r\n}\r\n'
+    )
+    cfg.write_bytes(before)
     res = set_debug(True, engine_host=daemon.host, settings=S, apply=None)
-    assert res.written and res.applied is None
-    raw = cfg.read_bytes()
-    assert raw.startswith(bom)
-    text = raw[len(bom) :].decode(codec)
-    assert text == '{"labels": ["x=1"], "max-concurrent-uploads": 4, "debug": true}'
-    assert _info(daemon)["Debug"] is False  # written only
+    assert res.written
+    assert cfg.read_bytes() == before.replace(b'"debug":false', b'"debug":true')
+    cfg.write_bytes(b'{"labels":["caf\\u00e9=1"]}')  # absent: appended in the file's own style
+    set_debug(False, engine_host=daemon.host, settings=S, apply=None)
+    assert cfg.read_bytes() == b'{"labels":["caf\\u00e9=1"],"debug":false}'
 
 
-def test_unknown_key_and_wrong_type_refused_by_the_fallback_checks(daemon, cfg):
+def test_unknown_key_and_wrong_type_refused_by_the_key_table(daemon, cfg):
     before = cfg.read_bytes()
-    if validate_supported(find_daemon(daemon.host).cmdline[0]):
-        pytest.skip("this dockerd has --validate: the fallback checks are not used")
     with pytest.raises(ValidationFailed, match="don't match any configuration option"):
         set_daemon_key("no-such-option", 1, engine_host=daemon.host, settings=S)
     with pytest.raises(ValidationFailed, match="must be true or false"):
         set_daemon_key("debug", "yes", engine_host=daemon.host, settings=S)
+    # per engine version: this 20.10 engine does not know nri-opts (29.0)
+    with pytest.raises(ValidationFailed, match="not known to this engine"):
+        set_daemon_key("nri-opts", {}, engine_host=daemon.host, settings=S, apply=None)
     assert cfg.read_bytes() == before
 
 
-def test_validate_probe_matches_the_binary(daemon):
-    import subprocess
+def test_key_table_units():
+    from inspectors.daemon_keys import key_info, unknown_keys
 
-    binary = find_daemon(daemon.host).cmdline[0]
-    help_text = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
-    assert validate_supported(binary) == ("--validate" in help_text)
-
-
-def test_dockerd_validate_is_used_when_the_binary_has_it(tmp_path):
-    """A newer dockerd (>= 23) cannot run here: a stand-in binary with the same
-    --help/--validate interface checks that the validate branch is taken and obeyed."""
-    fake = tmp_path / "dockerd"
-    calls = tmp_path / "calls"
-    fake.write_text(f"""#!/bin/sh
-echo "$@" >> {calls}
-case "$1" in
-  --help) echo "      --validate      Validate daemon configuration and exit"; exit 0;;
-  --validate) grep -q '"debug": true' "$3" && {{ echo "unable to configure the Docker daemon with file $3: nope" >&2; exit 1; }}
-              echo "configuration OK"; exit 0;;
-esac
-exit 2
-""")
-    fake.chmod(0o755)
-    assert validate_supported(str(fake)) is True
-    cfgf = tmp_path / "daemon.json"
-    cfgf.write_text('{"labels": ["a=b"]}\n')
-    d = DaemonProcess(pid=None, cmdline=[str(fake)], flags={}, config_file=str(cfgf))
-    with pytest.raises(ActionError, match="dockerd --validate refused") as ei:
-        set_debug(True, daemon=d, settings=S, apply=None)
-    assert "nope" in ei.value.detail
-    assert cfgf.read_text() == '{"labels": ["a=b"]}\n'
-    assert not [
-        f for f in os.listdir(tmp_path) if f.startswith(("daemon.json.bak", ".daemon.json"))
-    ]
-    res = set_debug(False, daemon=d, settings=S, apply=None)
-    assert res.written and json.loads(cfgf.read_text()) == {"labels": ["a=b"], "debug": False}
-    assert "--validate --config-file" in calls.read_text()
-
-
-def test_check_value_and_render_config_units():
     assert check_value("debug", True) is None
     assert "one of" in check_value("log-level", "verbose")
     assert "strings" in check_value("log-opts", {"max-file": 3})
     assert "key=value" in check_value("labels", ["nolabel"])
-    # one-line files stay one line, CRLF stays CRLF, tabs stay tabs
-    assert render_config({"a": 1, "b": 2}, '{"a": 1}') == '{"a": 1, "b": 2}'
-    assert render_config({"a": 1, "b": 2}, '{"a": 1, "x": 0}') == '{"a": 1, "b": 2}'
-    assert render_config({"a": 1}, '{\r\n\t"a": 0\r\n}\r\n') == '{\r\n\t"a": 1\r\n}\r\n'
-    assert render_config({"debug": True}, "") == '{\n  "debug": true\n}\n'
+    assert key_info("network-diagnostic-port").reloadable
+    assert key_info("nri-opts", "29.1.0").known and key_info("nri-opts", "29.1.0").reloadable
+    assert not key_info("nri-opts", "20.10.24").known
+    assert (
+        not key_info("cluster-store", "24.0.0").known and key_info("cluster-store", "20.10").known
+    )
+    assert not key_info("bip").reloadable
+    assert unknown_keys({"debug": 1, "registry-mirror": []}) == [
+        ("registry-mirror", "not a daemon.json option")
+    ]
 
 
 # --------------------------------------------------------------------------- refusals
@@ -338,8 +317,9 @@ def test_failed_restart_command_restores_the_backup(daemon, cfg):
 
 def test_restart_without_a_known_command_is_refused(daemon, cfg):
     before = cfg.read_bytes()
-    with pytest.raises(ActionError, match="restart_command"):
+    with pytest.raises(ActionError, match="started by hand") as ei:
         set_debug(True, engine_host=daemon.host, apply="restart", settings=S)
+    assert "restart_command" in ei.value.detail
     assert cfg.read_bytes() == before
 
 
@@ -447,22 +427,28 @@ def test_cli_daemon_debug_and_status(daemon, cfg, monkeypatch, tmp_path, capsys)
     assert main(["daemon", "status"]) == 0
     out = capsys.readouterr().out
     assert f"config file:       {daemon.config_file}" in out and "debug (running):   off" in out
-    assert main(["daemon", "debug", "on"]) == 0
+    # no terminal and no --yes: one line, exit 2, nothing changed
+    monkeypatch.setattr("sys.stdin", open(os.devnull))
+    before = cfg.read_bytes()
+    assert main(["daemon", "debug", "on"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --yes" in err and "nothing was changed" in err
+    assert cfg.read_bytes() == before and _info(daemon)["Debug"] is False
+    assert main(["daemon", "debug", "on", "--yes"]) == 0
     out = capsys.readouterr().out
     assert "debug is now true (reload confirmed by the engine)" in out
     assert _info(daemon)["Debug"] is True
-    # no restart command known here: refused before anything
-    monkeypatch.setattr("sys.stdin", open(os.devnull))
+    # no restart works for a dockerd started by hand: refused before anything
     assert main(["daemon", "debug", "off", "--restart", "--yes"]) == 2
-    assert "no restart command is known" in capsys.readouterr().err
-    # with one, a restart still needs --yes when nobody can be asked
+    assert "started by hand" in capsys.readouterr().err
+    # with a configured one, a restart still needs --yes when nobody can be asked
     monkeypatch.setenv("DOCKSCOPE_RESTART_COMMAND", "false")
     assert main(["daemon", "debug", "off", "--restart"]) == 2
-    assert "live-restore is OFF" in capsys.readouterr().err
+    assert "pass --yes" in capsys.readouterr().err
     monkeypatch.delenv("DOCKSCOPE_RESTART_COMMAND")
-    assert main(["daemon", "debug", "off"]) == 0
+    assert main(["daemon", "debug", "off", "--yes"]) == 0
     assert _info(daemon)["Debug"] is False
     # an invalid file: exit 2 with line/column
     cfg.write_text('{"debug": tru}\n')
-    assert main(["daemon", "debug", "on"]) == 2
+    assert main(["daemon", "debug", "on", "--yes"]) == 2
     assert "line 1 column 11" in capsys.readouterr().err

@@ -497,7 +497,12 @@ def _cli(daemon, monkeypatch, tmp_path, capsys, *argv):
     monkeypatch.setenv("DOCKER_HOST", daemon.host)
     monkeypatch.setenv("DOCKSCOPE_CONFIG", str(tmp_path / "dockscope.json"))
     monkeypatch.delenv("DOCKSCOPE_READ_ONLY", raising=False)
-    rc = main(list(argv))
+    argv = list(argv)
+    if argv and argv[-1] == "--ask":  # no terminal here: what an unconfirmed run does
+        argv.pop()
+    elif len(argv) > 1 and argv[0 if argv[0] != "--read-only" else 1] == "network":
+        argv.append("--yes")
+    rc = main(argv)
     out = capsys.readouterr()
     return rc, out.out, out.err
 

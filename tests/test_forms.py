@@ -21,8 +21,9 @@ from actions.networks import (
 )
 from actions.validate import FieldError
 from tests.harness import IMAGE
+from actions.plan import Plan
+from tui.confirm import PlanScreen
 from tui.forms import (
-    ConfirmScreen,
     ConnectScreen,
     CreateNetworkScreen,
     DaemonDebugScreen,
@@ -239,28 +240,61 @@ async def test_connect_form_from_a_network_picks_the_container():
     assert app.result == ConnectSpec(network="front", container="web2", aliases=[], ipv4="")
 
 
-# --------------------------------------------------------------------------- confirm
+# --------------------------------------------------------------------------- the plan's confirmation
+
+
+def _plan(**kw) -> Plan:
+    base = dict(
+        action="network rm",
+        title="Remove network [b]x[/b]?",
+        changes=["disconnect c1 from x", "remove network x"],
+        command="docker network rm x",
+        undo="recreate network x",
+        undo_command="docker network create x",
+        reversible=True,
+        warnings=["1 container(s) lose their address on x"],
+        danger=True,
+    )
+    base.update(kw)
+    return Plan(**base)
 
 
 @pytest.mark.parametrize(
-    "keys, expected", [(["y"], True), (["enter"], True), (["n"], False), (["escape"], False)]
+    "keys, expected",
+    [
+        (["enter"], False),  # Cancel has the focus: enter right away cancels
+        (["escape"], False),
+        (["tab", "enter"], True),  # move to Confirm, press it
+        (["right", "enter"], True),
+        (["right", "left", "enter"], False),
+    ],
 )
-async def test_confirm_screen_keys(keys, expected):
-    app = Host(
-        ConfirmScreen(
-            "Remove network [b]x[/b]?",
-            "docker network rm x",
-            detail="2 endpoints will be disconnected",
-            danger=True,
-        )
-    )
-    async with app.run_test() as pilot:
+async def test_plan_screen_cancel_is_the_default(keys, expected):
+    app = Host(PlanScreen(_plan()))
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         scr = app.screen
-        assert _text(scr.query_one("#command", Static)) == "docker network rm x"
+        assert scr.query_one("#cancel", Button).has_focus
+        assert _text(scr.query_one("#plan-title", Static)) == "Remove network [b]x[/b]?"
+        assert _text(scr.query_one("#plan-command", Static)) == "$ docker network rm x"
+        assert "docker network create x" in _text(scr.query_one("#plan-undo", Static))
         await pilot.press(*keys)
         await pilot.pause()
     assert app.result is expected
+
+
+async def test_plan_screen_letters_do_nothing():
+    """No letter applies a plan (r is the app's refresh, y/n habits from other tools)."""
+    app = Host(PlanScreen(_plan()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        scr = app.screen
+        await pilot.press("y", "r", "R", "n", "D", "u")
+        await pilot.pause()
+        assert app.result is UNSET and app.screen is scr
+        await pilot.press("enter")  # the focused Cancel
+        await pilot.pause()
+    assert app.result is False
 
 
 # --------------------------------------------------------------------------- daemon debug
@@ -276,33 +310,58 @@ def _status(**kw) -> DaemonStatus:
         live_restore=False,
         reload_method="kill -HUP 1234",
         restart_method="systemctl restart docker.service",
+        supervised_by="dockerd 1234 runs in the systemd unit docker.service",
     )
     base.update(kw)
     return DaemonStatus(**base)
 
 
-async def test_debug_screen_reload_and_restart_warning():
+async def test_debug_screen_starts_at_the_current_state_with_cancel_focused():
     app = Host(DaemonDebugScreen(_status()))
     async with app.run_test(size=(110, 40)) as pilot:
         await pilot.pause()
         scr = app.screen
-        assert "/etc/docker/daemon.json" in _text(scr.query_one("#state", Static))
+        from textual.widgets import Switch
+
+        assert scr.query_one("#target", Switch).value is False  # debug is off: switch off
+        assert scr.query_one("#cancel", Button).has_focus
         assert "STOPS every running container" in _text(scr.query_one("#restart-warning", Static))
-        await pilot.press("r")
+        await pilot.press("r", "R", "t")  # no letter keys: nothing happens
+        await pilot.pause()
+        assert app.result is UNSET and app.screen is scr
+        await pilot.press("enter")  # Cancel
+        await pilot.pause()
+    assert app.result is None
+
+
+async def test_debug_screen_choose_then_reload_or_restart():
+    app = Host(DaemonDebugScreen(_status(file_debug=False)))
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        await pilot.click("#reload")  # unchanged switch: says so, stays
+        await pilot.pause()
+        assert app.result is UNSET
+        await pilot.click("#target")
+        await pilot.click("#reload")
         await pilot.pause()
     assert app.result == DebugRequest(enable=True, apply="reload")
 
-    app = Host(DaemonDebugScreen(_status(running_debug=True, live_restore=True)))
+    app = Host(DaemonDebugScreen(_status(running_debug=True, file_debug=True, live_restore=True)))
     async with app.run_test(size=(110, 40)) as pilot:
         await pilot.pause()
         assert "keeps containers running" in _text(app.screen.query_one("#restart-warning", Static))
-        await pilot.press("R")
+        await pilot.click("#target")
+        await pilot.click("#restart")
         await pilot.pause()
     assert app.result == DebugRequest(enable=False, apply="restart")
 
 
-async def test_debug_screen_blocks_on_flag_conflict():
-    st = _status(flag_conflicts=["the dockerd command line has --debug, which sets 'debug'"])
+async def test_debug_screen_blocks_on_flag_conflict_and_no_restart():
+    st = _status(
+        flag_conflicts=["the dockerd command line has --debug, which sets 'debug'"],
+        restart_method=None,
+        restart_advice="dockerd 1234 was started by hand: stop it and start it again",
+    )
     app = Host(DaemonDebugScreen(st))
     async with app.run_test(size=(110, 40)) as pilot:
         await pilot.pause()
@@ -311,31 +370,30 @@ async def test_debug_screen_blocks_on_flag_conflict():
         assert (
             scr.query_one("#reload", Button).disabled and scr.query_one("#restart", Button).disabled
         )
-        await pilot.press("r")
-        await pilot.pause()
-        assert app.result is UNSET and app.screen is scr
         await pilot.press("escape")
         await pilot.pause()
     assert app.result is None
 
 
-def test_every_binding_has_a_description():
-    for cls in (CreateNetworkScreen, ConnectScreen, ConfirmScreen, DaemonDebugScreen):
+def test_every_binding_has_a_description_and_no_modal_letter_applies():
+    for cls in (CreateNetworkScreen, ConnectScreen, PlanScreen, DaemonDebugScreen):
         keys = set()
         for b in cls.BINDINGS:
             assert b.description, (cls.__name__, b.key)
             assert b.id, (cls.__name__, b.key)
             keys.update(b.key.split(","))
         assert "escape" in keys, cls.__name__
+        if cls in (PlanScreen, DaemonDebugScreen):
+            assert not [k for k in keys if len(k) == 1], cls.__name__
 
 
-# --------------------------------------------------------------------------- flows (form -> worker -> action)
+# --------------------------------------------------------------------------- flows (form -> plan -> confirm -> action)
 
 
 class FlowHost(App):
     def __init__(self, host: str) -> None:
         super().__init__()
-        from tui.forms import ActionFlows
+        from tui.confirm import ActionFlows
 
         self.changes: list = []
         self.flows = ActionFlows(
@@ -367,8 +425,13 @@ def _notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
+async def _confirm(pilot, app):
+    await _until(pilot, lambda: _showing(app, PlanScreen))
+    await pilot.press("tab", "enter")
+
+
 @pytest.mark.engine
-async def test_flow_create_then_undo_and_remove_with_confirm(daemon, uniq):
+async def test_flow_create_confirm_then_undo_and_remove(daemon, uniq):
     client = daemon.client()
     name = f"flow-{uniq}"
     ctr = f"flowc-{uniq}"
@@ -381,28 +444,40 @@ async def test_flow_create_then_undo_and_remove_with_confirm(daemon, uniq):
             await _type(pilot, "name", name)
             await _type(pilot, "subnet", sub)
             await pilot.press("ctrl+s")
+            await _until(pilot, lambda: _showing(app, PlanScreen))
+            scr = app.screen
+            assert _text(scr.query_one("#plan-command", Static)) == (
+                f"$ docker network create --subnet {sub} {name}"
+            )
+            assert name not in {n.name for n in client.networks.list()}  # not before confirm
+            await pilot.press("escape")  # cancelled: nothing created
+            await _until(pilot, lambda: any("cancelled" in n for n in _notes(app)))
+            assert name not in {n.name for n in client.networks.list()} and not app.changes
+            app.flows.open("CreateNetworkScreen")
+            await _until(pilot, lambda: _showing(app, CreateNetworkScreen))
+            await _type(pilot, "name", name)
+            await _type(pilot, "subnet", sub)
+            await pilot.press("ctrl+s")
+            await _confirm(pilot, app)
             await _until(pilot, lambda: app.changes)
             assert client.networks.get(name).attrs["IPAM"]["Config"][0]["Subnet"] == sub
-            assert any(
-                f"created network {name}" in n
-                and f"$ docker network create --subnet {sub} {name}" in n
-                for n in _notes(app)
-            )
-            # undo removes it
+            # undo: planned and confirmed like any change
             app.flows.undo_last()
+            await _until(pilot, lambda: _showing(app, PlanScreen))
+            assert f"remove network {name}" in _text(app.screen.query_one("#plan-changes", Static))
+            await pilot.press("tab", "enter")
             await _until(pilot, lambda: len(app.changes) == 2)
             assert name not in {n.name for n in client.networks.list()}
-            # remove with an endpoint: the confirm screen lists it, y removes (forced)
+            # remove with an endpoint: the plan lists it
             create_network(client, NetworkSpec(name=name, subnet=sub))
             daemon.docker("run", "-d", "--name", ctr, "--network", name, IMAGE, "sleep", "600")
             app.flows.open("remove_network", network=name)
-            await _until(pilot, lambda: _showing(app, ConfirmScreen))
-            assert ctr in _text(app.screen.query_one("#detail", Static))
-            assert (
-                f"docker network disconnect -f {name} {ctr} && docker network rm {name}"
-                == _text(app.screen.query_one("#command", Static))
+            await _until(pilot, lambda: _showing(app, PlanScreen))
+            assert ctr in _text(app.screen.query_one("#plan-changes", Static))
+            assert f"$ docker network disconnect -f {name} {ctr} && docker network rm {name}" == (
+                _text(app.screen.query_one("#plan-command", Static))
             )
-            await pilot.press("y")
+            await pilot.press("tab", "enter")
             await _until(pilot, lambda: len(app.changes) == 3)
             assert name not in {n.name for n in client.networks.list()}
     finally:
@@ -420,44 +495,57 @@ async def test_flow_engine_refusal_is_notified_as_text(daemon, uniq):
         await _type(pilot, "name", f"fr-{uniq}")
         await _type(pilot, "options", "com.docker.network.driver.mtu=[b]x[/b]")
         await pilot.press("ctrl+s")
+        await _confirm(pilot, app)
         await _until(pilot, lambda: any("the engine refused" in n for n in _notes(app)))
     note = next(n for n in _notes(app) if "the engine refused" in n)
     assert "failed to parse com.docker.network.driver.mtu value: [b]x[/b]" in note
     assert not app.changes
 
 
+def _debug_now(daemon) -> bool:
+    c = daemon.client()
+    try:
+        return c.info()["Debug"]
+    finally:
+        c.close()
+
+
 @pytest.mark.engine
-async def test_flow_daemon_debug_reload(daemon):
+async def test_flow_daemon_debug_cancelled_then_applied(daemon):
     import json as _json
     import os
     import signal
+    import time
 
     raw = daemon.config_file.read_bytes()
     app = FlowHost(daemon.host)
     try:
         async with app.run_test(size=(110, 50)) as pilot:
+            # cancelled at the plan: nothing written, nothing signalled
             app.flows.open("DaemonDebugScreen")
             await _until(pilot, lambda: _showing(app, DaemonDebugScreen))
-            await pilot.press("r")
+            await pilot.click("#target")
+            await pilot.click("#reload")
+            await _until(pilot, lambda: _showing(app, PlanScreen))
+            assert "debug" in _text(app.screen.query_one("#plan-changes", Static))
+            await pilot.press("enter")  # Cancel is focused
+            await _until(pilot, lambda: any("cancelled" in n for n in _notes(app)))
+            assert daemon.config_file.read_bytes() == raw and _debug_now(daemon) is False
+            # applied
+            app.flows.open("DaemonDebugScreen")
+            await _until(pilot, lambda: _showing(app, DaemonDebugScreen))
+            await pilot.click("#target")
+            await pilot.click("#reload")
+            await _confirm(pilot, app)
             await _until(pilot, lambda: app.changes, timeout=30)
             assert app.changes[0].ok and app.changes[0].confirmed
-            c = daemon.client()
-            try:
-                assert c.info()["Debug"] is True
-            finally:
-                c.close()
+            assert _debug_now(daemon) is True
     finally:
         daemon.config_file.write_text(_json.dumps({**_json.loads(raw or b"{}"), "debug": False}))
         os.kill(daemon.pid(), signal.SIGHUP)
-        import time
-
-        c = daemon.client()
-        try:
-            deadline = time.time() + 10
-            while c.info()["Debug"] and time.time() < deadline:
-                time.sleep(0.2)
-        finally:
-            c.close()
+        deadline = time.time() + 10
+        while _debug_now(daemon) and time.time() < deadline:
+            time.sleep(0.2)
         daemon.config_file.write_bytes(raw)
         for f in os.listdir(daemon.config_file.parent):
             if f.startswith("daemon.json.bak."):

@@ -1,8 +1,13 @@
 """`dockscope network create|connect|disconnect|rm` and `dockscope daemon debug|status`.
 
-Exit codes: 0 done; 1 the engine refused (its message verbatim) or applying
-failed (rolled back); 2 invalid input (one line per field, nothing changed),
-read-only mode, or a refusal before any change.
+Every change is planned first (``actions.*.plan_*``), the plan is printed, and
+on a terminal the user is asked (y/N, default No); ``--yes`` is for scripts.
+Without a terminal and without ``--yes`` nothing is changed (exit 2).
+
+Exit codes (the README's table): 0 done (or `daemon status` read); 1 the engine
+refused (its message verbatim) or applying failed (rolled back); 2 invalid
+input, a refusal before any change, not confirmed, read-only mode, or no
+engine / permission denied on its socket.
 
 Top level stays light: docker and the actions are imported inside the commands.
 """
@@ -41,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="driver option (e.g. parent=eth0 for macvlan)",
     )
     c.add_argument("--label", action="append", default=[], metavar="K=V")
+    _yes(c)
     c.set_defaults(func=_create)
 
     k = nsub.add_parser("connect", help="connect a container to a network")
@@ -48,17 +54,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--ip", default="")
     k.add_argument("network")
     k.add_argument("container")
+    _yes(k)
     k.set_defaults(func=_connect)
 
     d = nsub.add_parser("disconnect", help="disconnect a container from a network")
     d.add_argument("-f", "--force", action="store_true")
     d.add_argument("network")
     d.add_argument("container")
+    _yes(d)
     d.set_defaults(func=_disconnect)
 
     r = nsub.add_parser("rm", help="remove a network (refused while it has endpoints, unless -f)")
     r.add_argument("-f", "--force", action="store_true", help="disconnect its containers first")
     r.add_argument("network")
+    _yes(r)
     r.set_defaults(func=_rm)
 
     dm = sub.add_parser("daemon", help="the dockerd behind the engine: debug toggle, status")
@@ -88,11 +97,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         const="none",
         help="only write daemon.json",
     )
-    db.add_argument("-y", "--yes", action="store_true", help="do not ask before a restart")
+    _yes(db)
     db.set_defaults(func=_debug, apply="reload")
     ds = dsub.add_parser("status", help="daemon.json path, debug state, flag conflicts")
     ds.add_argument("--json", action="store_true")
     ds.set_defaults(func=_status)
+
+
+def _yes(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask: the plan is confirmed (for scripts)"
+    )
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
@@ -101,7 +116,15 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 
 def _err(msg: str) -> None:
-    print(msg, file=sys.stderr)
+    from inspectors.text import clean
+
+    print(clean(msg), file=sys.stderr)
+
+
+def _out(msg: str) -> None:
+    from inspectors.text import clean
+
+    print(clean(msg))
 
 
 def _setup(args) -> None:
@@ -114,24 +137,56 @@ def _setup(args) -> None:
 
 def _report(res) -> None:
     for line in res.changed:
-        print(line)
+        _out(line)
     for w in res.warnings:
         _err(f"warning: {w}")
     if res.command:
-        print(f"equivalent: {res.command}")
+        _out(f"equivalent: {res.command}")
     if res.undo_command:
-        print(f"undo: {res.undo_command}")
+        _out(f"undo: {res.undo_command}")
 
 
-def _run(args, fn) -> int:
-    """Run an action; map its errors to exit codes and clear lines."""
+def confirm(plan, yes: bool) -> bool | None:
+    """On a terminal, show the plan on stderr and ask (y/N, default No).
+    True: go (``--yes``: confirmed, nothing shown); None: cannot ask (no
+    terminal and no --yes); False: the user said no."""
+    from actions.plan import render
+
+    if yes:
+        return True
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    print(render(plan), file=sys.stderr)
+    sys.stderr.write("Proceed? [y/N] ")
+    sys.stderr.flush()
+    try:
+        ans = sys.stdin.readline()
+    except (KeyboardInterrupt, EOFError):
+        ans = ""
+    return ans.strip().lower() in ("y", "yes")
+
+
+def _run(args, make_plan) -> int:
+    """Plan, confirm, execute; map every error to one line and an exit code."""
     from actions.guard import ReadOnlyError
+    from actions.plan import execute
     from actions.validate import ActionError, EngineRefused, ValidationFailed
     from inspectors.api import EngineError
 
     _setup(args)
     try:
-        res = fn()
+        plan = make_plan()
+        ok = confirm(plan, getattr(args, "yes", False))
+        if ok is None:
+            _err(
+                "dockscope: this changes the host and needs confirmation: run it on a terminal, "
+                "or pass --yes; nothing was changed"
+            )
+            return 2
+        if not ok:
+            _err("cancelled; nothing was changed")
+            return 2
+        res = execute(plan)
     except ReadOnlyError as e:
         _err(f"dockscope: {e.detail}")
         return 2
@@ -147,14 +202,13 @@ def _run(args, fn) -> int:
         return 1
     except EngineError as e:
         _err(f"dockscope: {e}")
-        return 1
+        return 2
     except ActionError as e:
         _err(f"dockscope: {e.title}: {e.detail}" if e.detail else f"dockscope: {e.title}")
         return 2
-    if res is None:
-        return 0
-    if isinstance(res, int):
-        return res
+    except Exception as e:  # the engine went away mid-way and the like: one line
+        _err(f"dockscope: {type(e).__name__}: {e}")
+        return 2
     _report(res)
     if not getattr(res, "ok", True):
         msg = getattr(res, "message", "")
@@ -168,24 +222,46 @@ def _run(args, fn) -> int:
         return 1
     msg = getattr(res, "message", "")
     if msg:
-        print(msg)
+        _out(msg)
     return 0
 
 
-def _client(args):
-    from inspectors.api import sdk_client
+class _Client:
+    """The engine's client for one command, closed at exit."""
 
-    return sdk_client(getattr(args, "host", None), getattr(args, "context", None))
+    def __init__(self, args):
+        self.args = args
+        self.client = None
+
+    def __call__(self):
+        if self.client is None:
+            from inspectors.api import sdk_client
+
+            self.client = sdk_client(
+                getattr(self.args, "host", None), getattr(self.args, "context", None)
+            )
+        return self.client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def _with_client(args, make) -> int:
+    c = _Client(args)
+    try:
+        return _run(args, lambda: make(c()))
+    finally:
+        c.close()
 
 
 def _create(args) -> int:
-    def go():
-        from actions.networks import NetworkSpec, create_network
+    from actions.networks import NetworkSpec, plan_create
+    from actions.validate import FieldError, ValidationFailed
 
+    def make(client):
         v4 = [s for s in args.subnet if ":" not in s]
         v6 = [s for s in args.subnet if ":" in s]
-        from actions.validate import FieldError, ValidationFailed
-
         if len(v4) > 1 or len(v6) > 1:
             raise ValidationFailed([FieldError("subnet", "at most one IPv4 and one IPv6 --subnet")])
         spec = NetworkSpec(
@@ -201,63 +277,35 @@ def _create(args) -> int:
             options=list(args.opt),
             labels=list(args.label),
         )
-        from actions import guard
+        return plan_create(client, spec)
 
-        guard.check_writable(f"create network {args.name!r}")
-        client = _client(args)
-        try:
-            return create_network(client, spec)
-        finally:
-            client.close()
-
-    return _run(args, go)
+    return _with_client(args, make)
 
 
 def _connect(args) -> int:
-    def go():
-        from actions import guard
-        from actions.networks import connect
+    from actions.networks import plan_connect
 
-        guard.check_writable(f"connect {args.container} to {args.network}")
-        client = _client(args)
-        try:
-            return connect(
-                client, args.network, args.container, aliases=list(args.alias), ipv4=args.ip or None
-            )
-        finally:
-            client.close()
-
-    return _run(args, go)
+    return _with_client(
+        args,
+        lambda client: plan_connect(
+            client, args.network, args.container, aliases=list(args.alias), ipv4=args.ip or None
+        ),
+    )
 
 
 def _disconnect(args) -> int:
-    def go():
-        from actions import guard
-        from actions.networks import disconnect
+    from actions.networks import plan_disconnect
 
-        guard.check_writable(f"disconnect {args.container} from {args.network}")
-        client = _client(args)
-        try:
-            return disconnect(client, args.network, args.container, force=args.force)
-        finally:
-            client.close()
-
-    return _run(args, go)
+    return _with_client(
+        args,
+        lambda client: plan_disconnect(client, args.network, args.container, force=args.force),
+    )
 
 
 def _rm(args) -> int:
-    def go():
-        from actions import guard
-        from actions.networks import remove_network
+    from actions.networks import plan_remove
 
-        guard.check_writable(f"remove network {args.network}")
-        client = _client(args)
-        try:
-            return remove_network(client, args.network, force=args.force)
-        finally:
-            client.close()
-
-    return _run(args, go)
+    return _with_client(args, lambda client: plan_remove(client, args.network, force=args.force))
 
 
 def _engine_host(args) -> str | None:
@@ -267,41 +315,19 @@ def _engine_host(args) -> str | None:
 
 
 def _debug(args) -> int:
-    def go():
-        from actions import guard
-        from actions.daemon_config import daemon_status, set_debug
+    def make():
+        from actions.daemon_config import plan_debug
         from inspectors.config import load_settings
 
-        enable = args.state == "on"
-        guard.check_writable(f"turn dockerd debug {args.state}")
-        settings = load_settings()
-        host = _engine_host(args)
         apply = None if args.apply == "none" else args.apply
-        if apply == "restart":
-            st = daemon_status(engine_host=host, settings=settings)
-            if not st.restart_method:
-                _err(
-                    "dockscope: cannot restart: no restart command is known for this dockerd "
-                    "(not run by systemd or /etc/init.d/docker); set restart_command in "
-                    "dockscope's settings, or use --reload"
-                )
-                return 2
-        if apply == "restart" and not args.yes:
-            warn = (
-                "live-restore is on: containers keep running"
-                if st.live_restore
-                else "live-restore is OFF: restarting dockerd STOPS every running container"
-            )
-            if not sys.stdin.isatty():
-                _err(f"dockscope: a restart needs confirmation ({warn}); pass --yes")
-                return 2
-            ans = input(f"Restart dockerd with `{st.restart_method}`? {warn}. [y/N] ")
-            if ans.strip().lower() not in ("y", "yes"):
-                _err("cancelled; nothing was changed")
-                return 2
-        return set_debug(enable, engine_host=host, apply=apply, settings=settings)
+        return plan_debug(
+            args.state == "on",
+            engine_host=_engine_host(args),
+            apply=apply,
+            settings=load_settings(),
+        )
 
-    return _run(args, go)
+    return _run(args, make)
 
 
 def _status(args) -> int:
@@ -312,7 +338,7 @@ def _status(args) -> int:
         st = daemon_status(engine_host=_engine_host(args), settings=load_settings())
     except Exception as e:  # never a traceback
         _err(f"dockscope: {e}")
-        return 1
+        return 2
     if args.json:
         import json
         from dataclasses import asdict
@@ -323,24 +349,31 @@ def _status(args) -> int:
     def b(v):
         return "unknown" if v is None else ("on" if v else "off")
 
-    print(f"dockerd pid:       {st.pid or 'not found'}")
-    print(
+    if st.config_error:
+        file_debug = "unknown: daemon.json is invalid"
+    else:
+        file_debug = "absent" if st.file_debug is None else b(st.file_debug)
+    _out(f"dockerd pid:       {st.pid or 'not found'}")
+    _out(
         f"config file:       {st.config_file or 'unknown'}"
         + ("" if st.config_exists or not st.config_file else " (absent: defaults)")
     )
     if st.config_error:
-        print(f"config error:      {st.config_error}")
-    print(f"debug (running):   {b(st.running_debug)}")
-    print(f"debug (file):      {'absent' if st.file_debug is None else b(st.file_debug)}")
-    print(f"live-restore:      {b(st.live_restore)}")
-    print(f"reload with:       {st.reload_method or 'unknown'}")
-    print(f"restart with:      {st.restart_method or 'unknown (set restart_command in settings)'}")
-    print(
-        f"dockerd --validate: {'yes' if st.validate_supported else 'no (JSON + known-key checks)'}"
-    )
-    print(f"log:               {st.log_source or 'unknown'}")
+        _out(f"config INVALID:    {st.config_error}")
+    _out(f"debug (running):   {b(st.running_debug)}")
+    _out(f"debug (file):      {file_debug}")
+    _out(f"live-restore:      {b(st.live_restore)}")
+    _out(f"engine version:    {st.engine_version or 'unknown'}")
+    _out(f"reload with:       {st.reload_method or 'unknown'}")
+    _out(f"started by:        {st.supervised_by or 'unknown'}")
+    if st.cmdline:
+        import shlex
+
+        _out(f"command line:      {shlex.join(st.cmdline)}")
+    _out(f"restart with:      {st.restart_method or 'none offered: ' + (st.restart_advice or '')}")
+    _out(f"log:               {st.log_source or 'unknown'}")
     for c in st.flag_conflicts:
-        print(f"conflict:          {c}: debug cannot be toggled in daemon.json")
+        _out(f"conflict:          {c}: debug cannot be toggled in daemon.json")
     for n in st.notes:
-        print(f"note:              {n}")
+        _out(f"note:              {n}")
     return 0

@@ -11,7 +11,7 @@ cancelled); the app runs the action in a worker::
 
 * :class:`CreateNetworkScreen` -> ``NetworkSpec | None``
 * :class:`ConnectScreen` -> ``ConnectSpec | None``
-* :class:`ConfirmScreen` -> ``bool``
+* the plan's confirmation: :class:`tui.confirm.PlanScreen` -> ``bool``
 * :class:`DaemonDebugScreen` -> ``DebugRequest | None``
 
 Every text that comes from the engine or the host (names, errors, paths) is
@@ -462,107 +462,37 @@ class ConnectScreen(_FormScreen):
             self.show_errors(self.validator(self.spec()))
 
 
-# --------------------------------------------------------------------------- confirm
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """Shows the exact action and command; y/enter confirms, n/esc cancels."""
-
-    DEFAULT_CSS = _FORM_CSS
-    SCOPED_CSS = False
-    BINDINGS = [
-        Binding("y", "confirm", "Confirm", id="confirm.yes"),
-        Binding("enter", "confirm", "Confirm", id="confirm.enter", show=False),
-        Binding("n", "cancel", "Cancel", id="confirm.no"),
-        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
-    ]
-
-    def __init__(
-        self,
-        title: str,
-        command: str = "",
-        detail: str = "",
-        confirm_label: str = "Confirm",
-        danger: bool = False,
-    ) -> None:
-        super().__init__(classes="dsform")
-        self.title_text = title
-        self.command = command
-        self.detail = detail
-        self.confirm_label = confirm_label
-        self.danger = danger
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="form", id="confirm-form"):
-            yield Static(_plain(self.title_text), classes="form-title", markup=False)
-            if self.detail:
-                yield Static(
-                    _plain(self.detail),
-                    id="detail",
-                    classes="warning" if self.danger else "field-label",
-                    markup=False,
-                )
-            if self.command:
-                yield Static(_plain(self.command), id="command", classes="preview", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("No (n/esc)", id="no")
-                yield Button(
-                    f"{self.confirm_label} (y/enter)",
-                    variant="error" if self.danger else "primary",
-                    id="yes",
-                )
-
-    def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
-
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def _no(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(False)
-
-
 # --------------------------------------------------------------------------- daemon debug
 
 
 @dataclass
 class DebugRequest:
-    """What :class:`DaemonDebugScreen` dismisses with: run ``set_debug(enable, apply=apply)``."""
+    """What :class:`DaemonDebugScreen` dismisses with: plan ``debug=enable`` applied by ``apply``."""
 
     enable: bool
     apply: str  # "reload" | "restart"
 
 
 class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
-    """dockerd debug: current state, file, flag conflicts; reload or restart.
+    """dockerd debug: current state, file, how dockerd runs; choose, then the plan
+    is confirmed in :class:`tui.confirm.PlanScreen`.
 
-    ``status`` is an ``actions.daemon_config.DaemonStatus`` (plain data).
+    The switch starts at the CURRENT state (nothing to apply until it is moved)
+    and Cancel has the focus. No letter keys: ``escape`` cancels, ``tab`` moves,
+    ``enter``/``space`` press the focused control. ``status`` is an
+    ``actions.daemon_config.DaemonStatus`` (plain data).
     """
 
     DEFAULT_CSS = _FORM_CSS
     SCOPED_CSS = False
-    BINDINGS = [
-        Binding("t", "toggle", "Toggle on/off", id="debug.toggle"),
-        Binding("r", "reload", "Apply with reload", id="debug.reload"),
-        Binding("R", "restart", "Apply with restart", id="debug.restart"),
-        Binding("escape", "cancel", "Cancel", id="debug.cancel"),
-    ]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="debug.cancel")]
 
     def __init__(self, status) -> None:
         super().__init__(classes="dsform")
         self.status = status
         current = status.running_debug if status.running_debug is not None else status.file_debug
-        self.target = not bool(current)
+        self.current = bool(current)
+        self.target = self.current
 
     @property
     def blocked(self) -> str | None:
@@ -584,19 +514,27 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
         def b(v):
             return "unknown" if v is None else ("on" if v else "off")
 
+        in_file = (
+            "unknown (daemon.json is invalid)"
+            if st.config_error
+            else ("absent" if st.file_debug is None else b(st.file_debug))
+        )
         lines = [
             f"dockerd pid:     {st.pid or 'not found'}",
             f"config file:     {st.config_file or 'unknown'}"
             + ("" if st.config_exists or not st.config_file else " (absent: will be created)"),
             f"debug running:   {b(st.running_debug)}",
-            f"debug in file:   {'absent' if st.file_debug is None else b(st.file_debug)}",
+            f"debug in file:   {in_file}",
             f"live-restore:    {b(st.live_restore)}",
+            f"started by:      {getattr(st, 'supervised_by', None) or 'unknown'}",
             f"reload with:     {st.reload_method or 'unknown'}",
-            f"restart with:    {st.restart_method or 'unknown (set restart_command in settings)'}",
+            f"restart with:    {st.restart_method or 'none that works here'}",
         ]
         with Vertical(classes="form", id="debug-form"):
             yield Label("dockerd debug logging", classes="form-title")
             yield Static(_plain("\n".join(lines)), id="state", markup=False)
+            if not st.restart_method and getattr(st, "restart_advice", None):
+                yield Static(_plain(st.restart_advice), classes="field-label", markup=False)
             for n in getattr(st, "notes", []) or []:
                 yield Static(_plain(f"note: {n}"), classes="field-label", markup=False)
             if self.blocked:
@@ -604,7 +542,7 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
                     _plain(f"✗ {self.blocked}"), id="blocked", classes="field-error", markup=False
                 )
             with Horizontal(classes="checks"):
-                yield Label("Turn debug on: ", classes="field-label")
+                yield Label("Debug logging: ", classes="field-label")
                 yield Switch(self.target, id="target")
             if st.live_restore:
                 warn = "live-restore is on: a restart keeps containers running"
@@ -617,47 +555,42 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (esc)", id="cancel")
                 yield Button(
-                    "Restart (R)",
+                    "Restart…",
                     variant="error",
                     id="restart",
                     disabled=bool(self.blocked) or not st.restart_method,
                 )
                 yield Button(
-                    "Reload (r)",
+                    "Reload…",
                     variant="primary",
                     id="reload",
                     disabled=bool(self.blocked) or not st.pid,
                 )
 
     def on_mount(self) -> None:
-        self.query_one("#target", Switch).focus()
+        self.query_one("#cancel", Button).focus()
 
     @on(Switch.Changed, "#target")
     def _switched(self, event: Switch.Changed) -> None:
         self.target = event.value
 
-    def action_toggle(self) -> None:
-        sw = self.query_one("#target", Switch)
-        sw.value = not sw.value
-        self.target = sw.value
-
-    def action_reload(self) -> None:
-        if not self.query_one("#reload", Button).disabled:
-            self.dismiss(DebugRequest(self.target, "reload"))
-        else:
-            self.notify(
-                self.blocked or "no dockerd pid: cannot reload", severity="error", markup=False
+    def _choose(self, apply: str) -> None:
+        if self.query_one(f"#{apply}", Button).disabled:
+            why = self.blocked or (
+                "no dockerd pid: cannot reload"
+                if apply == "reload"
+                else getattr(self.status, "restart_advice", None) or "no restart works here"
             )
-
-    def action_restart(self) -> None:
-        if not self.query_one("#restart", Button).disabled:
-            self.dismiss(DebugRequest(self.target, "restart"))
-        else:
+            self.notify(why, severity="error", markup=False)
+            return
+        if self.target == self.current and self.status.file_debug == self.target:
             self.notify(
-                self.blocked or "no restart command known (set restart_command)",
-                severity="error",
+                f"debug is already {'on' if self.target else 'off'}: move the switch first",
+                severity="warning",
                 markup=False,
             )
+            return
+        self.dismiss(DebugRequest(self.target, apply))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -665,12 +598,12 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
     @on(Button.Pressed, "#reload")
     def _reload(self, event: Button.Pressed) -> None:
         event.stop()
-        self.action_reload()
+        self._choose("reload")
 
     @on(Button.Pressed, "#restart")
     def _restart(self, event: Button.Pressed) -> None:
         event.stop()
-        self.action_restart()
+        self._choose("restart")
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self, event: Button.Pressed) -> None:
@@ -678,372 +611,18 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
         self.action_cancel()
 
 
-# --------------------------------------------------------------------------- flows
+def __getattr__(name: str):
+    """``ActionFlows`` and ``PlanScreen`` live in tui/confirm.py (kept importable from here)."""
+    if name in ("ActionFlows", "PlanScreen"):
+        from tui import confirm
 
-
-class ActionFlows:
-    """Form -> confirm -> action-in-a-worker -> notify, for an app.
-
-    ``ActionFlows(app, host).open(which, **kw)`` with ``which`` one of
-    ``CreateNetworkScreen``, ``ConnectScreen`` (``network=`` or ``container=``),
-    ``disconnect`` (``network=``, ``container=``), ``remove_network``
-    (``network=``), ``DaemonDebugScreen``. Engine reads and actions run in
-    thread workers (group ``actions``); every message is shown with
-    ``markup=False``. ``on_changed(result)`` runs on the app thread after a
-    change (e.g. to refresh); :meth:`undo_last` reverts the last result that
-    has an undo.
-    """
-
-    def __init__(
-        self,
-        app,
-        host: str | None = None,
-        on_changed: Callable[[object], None] | None = None,
-        settings=None,
-    ) -> None:
-        self.app = app
-        self.host = host
-        self.on_changed = on_changed
-        self.settings = settings
-        self.last = None  # last ActionResult with an undo
-
-    # ---- plumbing
-    def _client(self):
-        from inspectors.api import sdk_client
-
-        return sdk_client(self.host)
-
-    def _worker(self, fn: Callable[[], None], name: str) -> None:
-        self.app.run_worker(
-            fn, thread=True, group="actions", exit_on_error=False, name=name, description=name
-        )
-
-    def _notify(self, message: str, title: str = "actions", severity: str = "information") -> None:
-        self.app.call_from_thread(
-            self.app.notify,
-            message,
-            title=title,
-            severity=severity,
-            markup=False,
-            timeout=8 if severity == "information" else 15,
-        )
-
-    def _push(self, screen, callback) -> None:
-        self.app.call_from_thread(self.app.push_screen, screen, callback)
-
-    def _guarded(self, title: str, fn: Callable[[], object]) -> None:
-        """Run ``fn`` (in a worker thread); report its result or error."""
-        from actions.validate import ActionError, ValidationFailed
-
-        try:
-            res = fn()
-        except ValidationFailed as e:
-            self._notify(
-                "\n".join(str(x) for x in e.errors) + "\nnothing was changed",
-                title=title,
-                severity="error",
-            )
-            return
-        except ActionError as e:
-            self._notify(
-                f"{e.title}: {e.detail}" if e.detail else e.title, title=title, severity="error"
-            )
-            return
-        except Exception as e:  # engine unreachable and the like: one line, no traceback
-            self._notify(f"{type(e).__name__}: {e}", title=title, severity="error")
-            return
-        if res is None:
-            return
-        self.report(res, title)
-
-    def report(self, res, title: str = "actions") -> None:
-        lines = list(res.changed)
-        if getattr(res, "message", ""):
-            lines.append(res.message)
-        lines += [f"warning: {w}" for w in res.warnings]
-        if res.command:
-            lines.append(f"$ {res.command}")
-        if res.ok:
-            if res.undo is not None:
-                self.last = res
-                lines.append(f"undo: {res.undo_description}")
-        else:
-            tail = getattr(res, "log_tail", None) or []
-            if tail:
-                lines.append("daemon log:")
-                lines += [f"  {ln[:200]}" for ln in tail[-5:]]
-        self._notify("\n".join(lines), title=title, severity="information" if res.ok else "error")
-        if self.on_changed is not None:
-            self.app.call_from_thread(self.on_changed, res)
-
-    # ---- entry point
-    def open(self, which: str, **kw) -> None:
-        flows = {
-            "CreateNetworkScreen": self.create_network,
-            "create": self.create_network,
-            "ConnectScreen": self.connect,
-            "connect": self.connect,
-            "disconnect": self.disconnect,
-            "remove_network": self.remove_network,
-            "DaemonDebugScreen": self.daemon_debug,
-            "debug": self.daemon_debug,
-        }
-        if which not in flows:
-            raise ValueError(f"unknown flow {which!r}")
-        flows[which](**kw)
-
-    def undo_last(self) -> None:
-        res = self.last
-        if res is None or res.undo is None:
-            self.app.notify("nothing to undo", title="undo", severity="warning", markup=False)
-            return
-        self.last = None
-
-        def go():
-            if res.action.startswith("daemon.json"):
-                self._guarded("undo", res.undo)
-                return
-            client = self._client()
-            try:
-                self._guarded("undo", lambda: res.undo(client))
-            finally:
-                client.close()
-
-        self._worker(go, "undo")
-
-    def _act_on_dismiss(self, client, title: str, action):
-        """The form's dismiss callback: None closes the client; a spec runs
-        ``action(spec)`` in a worker (guarded, notified), then closes the client."""
-
-        def done(spec):
-            if spec is None:
-                client.close()
-                return
-
-            def act():
-                try:
-                    self._guarded(title, lambda: action(spec))
-                finally:
-                    client.close()
-
-            self._worker(act, title)
-
-        return done
-
-    # ---- flows
-    def create_network(self, **_ignored) -> None:
-        from actions.networks import create_network, gather_create_context, validate_create
-
-        def gather():
-            client = self._client()
-            try:
-                ctx = gather_create_context(client)
-            except Exception as e:
-                client.close()
-                self._notify(
-                    f"cannot read the engine: {e}", title="create network", severity="error"
-                )
-                return
-
-            done = self._act_on_dismiss(
-                client, "create network", lambda spec: create_network(client, spec)
-            )
-            self._push(
-                CreateNetworkScreen(lambda s: validate_create(s, ctx), links=ctx.links), done
-            )
-
-        self._worker(gather, "gather create context")
-
-    def connect(self, network: str | None = None, container: str | None = None, **_ignored) -> None:
-        from actions.networks import connect, gather_connect_context, validate_connect
-
-        def gather():
-            client = self._client()
-            try:
-                ctx = gather_connect_context(client)
-            except Exception as e:
-                client.close()
-                self._notify(f"cannot read the engine: {e}", title="connect", severity="error")
-                return
-            if container:
-                ref = next(
-                    (c for c in ctx.containers if c.name == container or c.id == container), None
-                )
-                joined = set(ref.networks) if ref else set()
-                choices = sorted(
-                    n.name
-                    for n in ctx.networks
-                    if n.name not in joined and n.driver not in ("host", "null")
-                )
-                screen = ConnectScreen(
-                    lambda s: validate_connect(s, ctx),
-                    choices,
-                    container=ref.name if ref else container,
-                )
-            else:
-                net = next((n for n in ctx.networks if n.name == network or n.id == network), None)
-                name = net.name if net else (network or "")
-                choices = sorted(c.name for c in ctx.containers if name not in c.networks)
-                screen = ConnectScreen(lambda s: validate_connect(s, ctx), choices, network=name)
-
-            done = self._act_on_dismiss(
-                client,
-                "connect",
-                lambda spec: connect(
-                    client,
-                    spec.network,
-                    spec.container,
-                    aliases=spec.aliases,
-                    ipv4=spec.ipv4 or None,
-                ),
-            )
-            self._push(screen, done)
-
-        self._worker(gather, "gather connect context")
-
-    def disconnect(self, network: str, container: str, force: bool = False, **_ignored) -> None:
-        from actions.networks import disconnect
-        from actions.validate import cli
-
-        command = cli(
-            "docker", "network", "disconnect", "-f" if force else None, network, container
-        )
-
-        def done(ok):
-            if not ok:
-                return
-
-            def act():
-                client = self._client()
-                try:
-                    self._guarded(
-                        "disconnect", lambda: disconnect(client, network, container, force=force)
-                    )
-                finally:
-                    client.close()
-
-            self._worker(act, "disconnect")
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Disconnect {container} from {network}?",
-                command,
-                detail="undo (u) reconnects it with the same IP and aliases",
-            ),
-            done,
-        )
-
-    def remove_network(self, network: str, **_ignored) -> None:
-        from actions.networks import remove_network
-        from actions.validate import cli
-
-        def gather():
-            client = self._client()
-            try:
-                attrs = client.api.inspect_network(network)
-            except Exception as e:
-                client.close()
-                self._notify(f"{e}", title="remove network", severity="error")
-                return
-            name = attrs.get("Name", network)
-            eps = sorted(
-                (ep.get("Name") or cid[:12])
-                for cid, ep in (attrs.get("Containers") or {}).items()
-                if not cid.startswith("lb-")
-            )
-            if eps:
-                detail = f"{len(eps)} endpoint(s) will be disconnected first: {', '.join(eps)}"
-                command = " && ".join(
-                    [cli("docker", "network", "disconnect", "-f", name, e) for e in eps]
-                    + [cli("docker", "network", "rm", name)]
-                )
-            else:
-                detail, command = "", cli("docker", "network", "rm", name)
-
-            def done(ok):
-                if not ok:
-                    client.close()
-                    return
-
-                def act():
-                    try:
-                        self._guarded(
-                            "remove network", lambda: remove_network(client, name, force=bool(eps))
-                        )
-                    finally:
-                        client.close()
-
-                self._worker(act, "remove network")
-
-            self._push(
-                ConfirmScreen(
-                    f"Remove network {name}?",
-                    command,
-                    detail=detail,
-                    confirm_label="Remove",
-                    danger=bool(eps),
-                ),
-                done,
-            )
-
-        self._worker(gather, "inspect network")
-
-    def daemon_debug(self, **_ignored) -> None:
-        from actions.daemon_config import daemon_status, set_debug
-
-        def gather():
-            try:
-                st = daemon_status(engine_host=self.host, settings=self.settings)
-            except Exception as e:
-                self._notify(f"cannot read the daemon: {e}", title="daemon debug", severity="error")
-                return
-
-            def run(req: DebugRequest):
-                self._worker(
-                    lambda: self._guarded(
-                        "daemon debug",
-                        lambda: set_debug(
-                            req.enable,
-                            engine_host=self.host,
-                            apply=req.apply,
-                            settings=self.settings,
-                        ),
-                    ),
-                    "daemon debug",
-                )
-
-            def done(req):
-                if req is None:
-                    return
-                if req.apply != "restart":
-                    run(req)
-                    return
-                warn = (
-                    "live-restore is on: containers keep running"
-                    if st.live_restore
-                    else "live-restore is OFF: restarting dockerd STOPS every running container"
-                )
-                self.app.push_screen(
-                    ConfirmScreen(
-                        f"Restart dockerd to turn debug {'on' if req.enable else 'off'}?",
-                        st.restart_method or "",
-                        detail=warn,
-                        confirm_label="Restart",
-                        danger=not st.live_restore,
-                    ),
-                    lambda ok: run(req) if ok else None,
-                )
-
-            self._push(DaemonDebugScreen(st), done)
-
-        self._worker(gather, "daemon status")
+        return getattr(confirm, name)
+    raise AttributeError(name)
 
 
 __all__ = [
     "CreateNetworkScreen",
     "ConnectScreen",
-    "ConfirmScreen",
     "DaemonDebugScreen",
     "DebugRequest",
-    "ActionFlows",
 ]
