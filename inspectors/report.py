@@ -87,26 +87,16 @@ def redact_text(line: str) -> str:
 
 
 def write_private(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` as a new 0600 file: a temporary file created with
-    O_EXCL|O_NOFOLLOW in the target directory, then renamed over ``path`` (a symlink at
-    ``path`` is replaced, never followed). Hand-written until actions/ offers one."""
-    import os
-    import tempfile
+    """The one private-file writer (``actions.files.write_private``: a new 0600 file
+    renamed into place, an existing symlink or a foreign symlinked parent refused);
+    its refusal is raised as OSError so callers keep one error path."""
+    from actions.files import write_private as _write
+    from actions.validate import ActionError
 
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".dockscope-", dir=d)  # O_EXCL, 0600
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        _write(path, text)
+    except ActionError as e:
+        raise OSError(e.detail or e.title) from None
 
 
 def redact_labels(labels: dict[str, str] | None) -> dict[str, str]:

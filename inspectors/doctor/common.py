@@ -64,19 +64,12 @@ def _net(cidr: str):
 
 
 def restart_hint(snap: Snapshot) -> str:
-    """A restart command valid on this host: the systemd unit dockerd runs under, else
-    how it was started (a hand-started dockerd has no service to restart)."""
-    d = snap.engine.daemon
-    unit = None
-    if d.pid:
-        try:
-            from inspectors.daemon import systemd_unit
+    """A restart valid on this host (``inspectors.supervisor``: systemd unit with PID 1
+    systemd, init script with its pidfile, supervisord/runit/s6), else how dockerd was
+    started and what to do."""
+    from inspectors.supervisor import restart_hint as _hint
 
-            unit, user = systemd_unit(d.pid)
-        except Exception:  # noqa: BLE001 - a hint, never a failure
-            unit = None
-    if unit:
-        return f"systemctl restart {unit}"
-    if d.pid:
-        return f"restart dockerd (pid {d.pid}, not a systemd service) the way it was started"
-    return "restart the engine the way it was started"
+    try:
+        return _hint(snap.engine.daemon)
+    except Exception:  # noqa: BLE001 - a hint, never a failure
+        return "restart the engine the way it was started"
