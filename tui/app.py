@@ -131,6 +131,15 @@ class DockscopeApp(App[int]):
             id="app.daemon_logs",
             tooltip="follow dockerd's own log (pane 5)",
         ),
+        Binding(
+            "P",
+            "packet",
+            "Packet path",
+            show=False,
+            id="app.packet",
+            tooltip="firewall, conntrack, sockets, neighbours, counters of the selection",
+        ),
+        Binding("C", "capture", "Capture", show=False, id="app.capture", tooltip="live capture"),
         Binding("n", "new_network", "New network", show=False, id="app.new_network"),
         Binding("c", "connect", "Connect", show=False, id="app.connect"),
         Binding("d", "disconnect", "Disconnect", show=False, id="app.disconnect"),
@@ -811,6 +820,16 @@ class DockscopeApp(App[int]):
             else None
         )
         return (net.name if net else sel.get("network"), ctr.name if ctr else sel.get("container"))
+
+    def action_packet(self) -> None:
+        from tui.panes.packet import open_packet_screen  # the packet path (H6)
+
+        open_packet_screen(self)
+
+    def action_capture(self) -> None:
+        from tui.panes.capture import open_capture_screen  # live capture (H6)
+
+        open_capture_screen(self)
 
     def action_new_network(self) -> None:
         if self._refuse_read_only("creating a network"):
