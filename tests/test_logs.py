@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from inspectors import logs as L
+from inspectors.text import MAX_LINE_CHARS, clean_line
 from inspectors.logs import (
     ContainerLogSource,
     FileLogSource,
@@ -34,7 +35,6 @@ from inspectors.logs import (
     open_container_logs,
     parse_daemon_line,
     parse_since,
-    sanitize,
     tail_lines,
 )
 
@@ -122,17 +122,17 @@ def client(daemon):
 
 def test_sanitize_strips_escape_sequences_and_controls_keeps_tab_and_markup():
     s = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m [bold]x[/bold]\tend\x00\x07\x9b2J\u202eevil\x1bPdcs\x1b\\ok"
-    out = sanitize(s)
+    out = clean_line(s)
     assert out == "red [bold]x[/bold]\tendevilok"
     assert "\x1b" not in out and "\x9b" not in out
-    assert sanitize("plain line") == "plain line"
+    assert clean_line("plain line") == "plain line"
 
 
 def test_sanitize_caps_long_lines_and_says_how_much_was_cut():
-    out = sanitize("a" * 25_000)
-    assert out.startswith("a" * 10_000)
-    assert out.endswith("… [15000 bytes cut]")
-    assert len(out) < 10_100
+    out = clean_line("a" * 25_000)
+    assert out.startswith("a" * MAX_LINE_CHARS)
+    assert out.endswith(f"… [{25_000 - MAX_LINE_CHARS} bytes cut]")
+    assert len(out) < MAX_LINE_CHARS + 100
 
 
 def test_parse_daemon_logfmt_text_and_json_formats():
@@ -181,22 +181,19 @@ def test_ring_buffer_keeps_the_newest_with_stable_seqs():
 # --------------------------------------------------------------------------- containers
 
 
-TRANSPORTS = pytest.mark.parametrize(
-    "raw", [True, False], ids=["http1.0-unix", "docker-py-chunked"]
-)
+TRANSPORTS = pytest.mark.parametrize("raw", ["sdk"])  # one transport: the SDK stream
 
 
 @TRANSPORTS
 def test_fast_writer_all_lines_in_order(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-fast-{uniq}", "seq 1 20000")
-    src = ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw).open()
-    assert (src._sock is not None) == raw  # which transport really read it
+    src = ContainerLogSource(client, name, follow=False, tail="all").open()
     lines = read_all(src)
     assert [ln.text for ln in lines] == [str(i) for i in range(1, 20001)]
     assert all(ln.stream == "stdout" and ln.source == name for ln in lines)
     ts = [ln.timestamp for ln in lines]
     assert all(t is not None for t in ts) and ts == sorted(ts)
-    tail = read_all(ContainerLogSource(client, name, follow=False, tail=5, raw_socket=raw))
+    tail = read_all(ContainerLogSource(client, name, follow=False, tail=5))
     assert [ln.text for ln in tail] == ["19996", "19997", "19998", "19999", "20000"]
 
 
@@ -209,7 +206,7 @@ def test_slow_writer_is_followed_live_and_close_interrupts(daemon, client, image
         "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done",
         wait=False,
     )
-    src = ContainerLogSource(client, name, follow=True, tail=0, raw_socket=raw).open()
+    src = ContainerLogSource(client, name, follow=True, tail=0).open()
     f = Follower(src)
     f.wait_for(lambda ls: len(ls) >= 5, what="5 live lines")
     texts = [ln.text for ln in f.lines]
@@ -237,7 +234,7 @@ def test_stdout_and_stderr_told_apart(daemon, client, image, uniq, raw):
         f"logs-oe-{uniq}",
         "echo out1; echo err1 >&2; sleep 0.05; echo out2; echo err2 >&2",
     )
-    lines = read_all(ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw))
+    lines = read_all(ContainerLogSource(client, name, follow=False, tail="all"))
     got = sorted((ln.stream, ln.text) for ln in lines)
     assert got == [("stderr", "err1"), ("stderr", "err2"), ("stdout", "out1"), ("stdout", "out2")]
 
@@ -251,7 +248,7 @@ def test_container_removed_mid_follow_ends_cleanly(daemon, client, image, uniq, 
         "trap 'exit 0' TERM; while true; do echo alive; sleep 0.2; done",
         wait=False,
     )
-    src = ContainerLogSource(client, name, follow=True, tail="all", raw_socket=raw).open()
+    src = ContainerLogSource(client, name, follow=True, tail="all").open()
     f = Follower(src)
     f.wait_for(lambda ls: len(ls) >= 2, what="first lines")
     daemon.docker("rm", "-f", name)
@@ -319,15 +316,13 @@ def test_one_megabyte_line_is_truncated_quickly(daemon, client, image, uniq, raw
         "head -c 1000000 /dev/zero | tr '\\0' a; echo; echo after",
     )
     t0 = time.monotonic()
-    lines = read_all(
-        ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw), timeout=30
-    )
+    lines = read_all(ContainerLogSource(client, name, follow=False, tail="all"), timeout=30)
     assert time.monotonic() - t0 < 10
     assert [ln.text for ln in lines][1:] == ["after"]
     big = lines[0].text
     # the engine splits >16 KiB lines into partial messages with their own
     # timestamps: they are joined back, and the timestamps do not leak into the text
-    assert big == "a" * 10_000 + "… [990000 bytes cut]"
+    assert big == "a" * MAX_LINE_CHARS + f"… [{1_000_000 - MAX_LINE_CHARS} bytes cut]"
 
 
 def test_binary_garbage_gives_safe_text(daemon, client, image, uniq):
@@ -344,7 +339,7 @@ def test_binary_garbage_gives_safe_text(daemon, client, image, uniq):
 @TRANSPORTS
 def test_tty_container_lines_have_no_carriage_returns(daemon, client, image, uniq, raw):
     name = run(daemon, image, f"logs-tty-{uniq}", "echo one; echo two", "-t")
-    src = ContainerLogSource(client, name, follow=False, tail="all", raw_socket=raw).open()
+    src = ContainerLogSource(client, name, follow=False, tail="all").open()
     assert src.tty
     lines = read_all(src)
     assert [ln.text for ln in lines] == ["one", "two"]

@@ -14,6 +14,7 @@ that cannot be read.
 from __future__ import annotations
 
 import argparse
+from inspectors.text import clean
 import sys
 
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 max_lines=10**9,
             )
             if dp is not None and getattr(dp, "note", None) and "guessed" in dp.note:
-                src.describe += f" [{L.sanitize(dp.note)}]"
+                src.describe += f" [{clean(dp.note)}]"
         else:
             from inspectors.api import EngineError, sdk_client
 

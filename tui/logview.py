@@ -47,6 +47,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Label, Static
 
+from inspectors.text import clean
 from inspectors.logs import (
     LEVEL_RANK,
     LogBuffer,
@@ -54,7 +55,6 @@ from inspectors.logs import (
     LogSource,
     LogStreamError,
     format_timestamp,
-    sanitize,
 )
 
 BATCH_SECONDS = 0.05
@@ -1116,7 +1116,7 @@ class LogPane(Vertical):
         v.show_source = len(self._targets) > 1
         v.show_stream = True
         v.show_level = False
-        v.set_sources([sanitize(n) for n in self._targets])
+        v.set_sources([clean(n) for n in self._targets])
         self._restart()
 
     def open_daemon(self, path: str | None = None, window: str | None = None) -> None:
@@ -1206,7 +1206,7 @@ class LogPane(Vertical):
             )
             note = getattr(dp, "note", None) if dp is not None else None
             if note and "guessed" in note:
-                src.describe += f" [{sanitize(note)}]"
+                src.describe += f" [{clean(note)}]"
             return src
         client = self._make_client()
         pending.client = client
@@ -1326,7 +1326,7 @@ class LogPane(Vertical):
             self.state = "streaming"
             if self._kind == "container" and msg.names:
                 # the engine's names (the user may have given ids)
-                self.view.set_sources([sanitize(n) for n in msg.names])
+                self.view.set_sources([clean(n) for n in msg.names])
                 self.view.invalidate()
             self._update_title()
             self.post_message(self.SourceOpened(self, msg.text))
@@ -1371,7 +1371,7 @@ class LogPane(Vertical):
             what = self.describe or (
                 "daemon log" if self._kind == "daemon" else ", ".join(self._targets)
             )
-            t.append("  " + sanitize(what))
+            t.append("  " + clean(what))
             t.append(f"  · window: {self._window_label()}", style="bold")
         try:
             self.query_one("#log-title", Static).update(t, layout=False)
@@ -1383,9 +1383,9 @@ class LogPane(Vertical):
         m = self.model
         t = Text(no_wrap=True, overflow="ellipsis")
         if self.state == "failed":
-            t.append(" ✖ " + sanitize(self.state_text) + " ", style="bold red")
+            t.append(" ✖ " + clean(self.state_text) + " ", style="bold red")
         elif self.state == "ended":
-            t.append(" ■ ended: " + sanitize(self.state_text) + " ", style="bold")
+            t.append(" ■ ended: " + clean(self.state_text) + " ", style="bold")
         elif v.following:
             t.append(" ● following ", style="bold green")
         else:
