@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Input, Static
 
 from inspectors.doctor import Finding
 from inspectors.snapshot import Model
-from tui.doctor_views import FindingsPane, PathScreen, finding_detail, path_diagram
+from tui.doctor_views import PathScreen, path_diagram
+from tui.panes.findings import FindingsPane, finding_detail
 
 IMAGE = "dockscope-busybox:test"
 EVIL = "[bold red]pwn[/bold red]\x1b[31m\x1b]0;title\x07"

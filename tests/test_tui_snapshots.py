@@ -1,7 +1,6 @@
 """SVG snapshot tests of every pane, from a fixed Snapshot built here.
 
-No engine, no kernel: the app gets ``DockscopeApp(snapshot=demo_snapshot(),
-live=False)`` with fixed names, addresses and times (TZ=UTC), so the pictures
+No engine, no kernel: the app is ``tests.fixed_app.FixedApp(demo_snapshot())`` with fixed names, addresses and times (TZ=UTC), so the pictures
 only change when the UI does. Regenerate after a deliberate UI change with
 ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs.
 """
@@ -34,6 +33,7 @@ from inspectors.model import (
     Subnet,
 )
 from inspectors.snapshot import join
+from tests.fixed_app import FixedApp
 from tui.app import DockscopeApp
 from tui.live import EngineLost
 
@@ -646,9 +646,8 @@ def _utc(monkeypatch):
 
 
 def demo_app(**kw) -> DockscopeApp:
-    app = DockscopeApp(
-        snapshot=demo_snapshot(),
-        live=False,
+    app = FixedApp(
+        demo_snapshot(),
         settings=Settings(),
         theme="textual-dark",
         findings=demo_findings(),
@@ -785,9 +784,8 @@ def test_no_engine_not_root(snap_compare):
         "not root: container namespaces (interfaces, routes), the pids of other users' "
         "sockets and daemon.json edits are unavailable; run with sudo"
     ]
-    app = DockscopeApp(
-        snapshot=snap,
-        live=False,
+    app = FixedApp(
+        snap,
         settings=Settings(),
         theme="textual-dark",
         findings=[],

@@ -7,92 +7,57 @@ copy of the snapshot; :meth:`DockscopeApp.on_live_update` hands it to the
 visible pane (the others are marked dirty and update when shown). Panes update
 their tables by diff, so the cursor and scroll position survive updates.
 
-Tests and screenshots build the app with a fixed snapshot
-(``DockscopeApp(snapshot=..., live=False)``) or an injected
-:class:`~inspectors.snapshot.Model`.
+Panes are modules under ``tui/panes/``; the app talks to them only through
+:class:`tui.panes.protocol.PaneProtocol`. Tests inject a
+:class:`~inspectors.snapshot.Model`, or subclass the app (``make_model``,
+``make_pane``) to show a fixed snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
-from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState
 
+from actions import guard
 from inspectors.model import Snapshot
+from inspectors.text import clean
+from tui import header
 from tui.commands import DockscopeCommands
+from tui.forms import ActionFlows
 from tui.live import EngineBack, EngineLost, Live, LiveError, LiveUpdate
 from tui.panes.bridges import BridgesPane
-from tui.panes.common import DataView, Pane, clean, elide, placeholder
 from tui.panes.endpoints import EndpointsPane
-from tui.panes.events import EventsPane, format_time
+from tui.panes.events import EventsPane
+from tui.panes.findings import FindingsPane
+from tui.panes.logs import LogPane
 from tui.panes.networks import NetworksPane
 from tui.panes.ports import PortsPane
+from tui.panes.protocol import PaneProtocol
+from tui.settings import load_ui, save_ui
 
 DEFAULT_THEME = "textual-dark"
 STATS_EVERY = 2  # seconds between counter reads while the Bridges pane is shown
 LISTENERS_EVERY = 5  # seconds between socket scans while the Ports pane is shown
 
 
-def _log_pane(host: str | None, settings=None) -> Widget:
-    try:
-        from tui.logview import LogPane  # the real viewer (another module's work)
-    except ImportError:
-        from tui.panes.logs import FallbackLogPane
-
-        return FallbackLogPane(host=host, id="logs")
-    return _construct(LogPane, settings=settings, host=host, id="logs")
-
-
-def _findings_pane() -> Widget:
-    try:
-        from tui.doctor_views import FindingsPane
-    except ImportError:
-        return placeholder(
-            "The doctor's findings appear here once tui/doctor_views.py is "
-            "installed. Meanwhile: `dockscope doctor` on the command line."
-        )
-    return _construct(FindingsPane, id="findings")
-
-
-def _construct(cls: type, **kw: Any) -> Widget:
-    """Instantiate a widget from another module, passing only the keywords it takes."""
-    import inspect
-
-    try:
-        params = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        params = {}
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        kw = {k: v for k, v in kw.items() if k in params or k in ("id", "classes", "name")}
-    return cls(**kw)
-
-
-def _important(note: str) -> bool:
-    """Notes that explain an empty or partial view belong in the banner; the
-    rest (e.g. one socket without a visible owner) only in the help screen."""
-    n = note.lower()
-    return any(
-        k in n
-        for k in ("not root", "unavailable", "not on this host", "cannot", "permission", "failed")
-    )
-
-
 class DockscopeApp(App[int]):
     """Keyboard-driven console for Docker networking on this host."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # also for subclasses elsewhere
     TITLE = "dockscope"
     COMMANDS = App.COMMANDS | {DockscopeCommands}
 
@@ -164,12 +129,9 @@ class DockscopeApp(App[int]):
         host: str | None = None,
         read_only: bool = False,
         model=None,
-        snapshot: Snapshot | None = None,
-        live: bool = True,
         settings=None,
         theme: str | None = None,
         started_at: float | None = None,
-        findings: list | None = None,
     ) -> None:
         super().__init__()
         if settings is None:
@@ -177,37 +139,41 @@ class DockscopeApp(App[int]):
 
             settings = load_settings()
         self.settings = settings
-        self.read_only = bool(read_only or getattr(settings, "read_only", False))
+        # read-only is enforced by the actions layer; the console only says why
+        self.read_only = guard.init(settings, read_only)
         self.host = host
-        self.fixed_snapshot = snapshot
-        self.live_enabled = live and snapshot is None
-        if model is None and snapshot is None:
-            from inspectors.snapshot import Model
-
-            model = Model(host)
-        self.model = model
-        if self.host is None and model is not None:
-            self.host = getattr(model, "host", None)  # logs, events, forms use the same engine
+        self.model = model if model is not None else self.make_model()
+        if self.host is None and self.model is not None:
+            self.host = getattr(self.model, "host", None)  # logs, forms use the same engine
         self.started_at = started_at or time.time()
         self.snapshot: Snapshot | None = None
         self.live: Live | None = None
         self.engine_lost: EngineLost | None = None
+        self.stale_since: float | None = None  # time the shown state stopped being current
         self.last_event_at: float | None = None
         self.engine_seen_at: float | None = None  # taken_at of the last snapshot with an engine
         self.painted: dict[str, float] = {}  # reason -> monotonic time first painted
-        self._ticks = 0
-        self._errors_shown: set[str] = set()
-        self._theme_name = theme or getattr(settings, "theme", None) or DEFAULT_THEME
-        self._bench = os.environ.get("DOCKSCOPE_BENCH", "")
-        self._action_flows = None
-        self._all_mounted = False
-        self._mount_scheduled = False
-        self._live_started = False
-        self._early_events: list[dict] = []
-        self.fixed_findings = findings  # with a fixed snapshot: show these, do not run the doctor
+        self.ticks = 0
+        self.errors_shown: set[str] = set()
+        self.theme_name = (
+            theme or load_ui().get("theme") or getattr(settings, "theme", None) or DEFAULT_THEME
+        )
+        self.flows: ActionFlows | None = None
+        self.all_mounted = False
+        self.mount_scheduled = False
+        self.live_started = False
+        self.quitting = False
+        self.early_events: list[dict] = []
 
     # ------------------------------------------------------------------ layout
-    def _make_pane(self, pane_id: str) -> Widget:
+    def make_model(self):
+        """The live model of the engine (tests override this)."""
+        from inspectors.snapshot import Model
+
+        return Model(self.host)
+
+    def make_pane(self, pane_id: str) -> Widget:
+        """The pane widget for ``pane_id`` (every one implements PaneProtocol)."""
         if pane_id == "networks":
             return NetworksPane(id="networks")
         if pane_id == "bridges":
@@ -217,37 +183,37 @@ class DockscopeApp(App[int]):
         if pane_id == "ports":
             return PortsPane(id="ports")
         if pane_id == "logs":
-            return _log_pane(self.host, self.settings)
+            return LogPane(self.settings, host=self.host, id="logs")
         if pane_id == "events":
             return EventsPane(id="events")
-        return _findings_pane()
+        return FindingsPane(id="findings")
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield Static(id="banner")
         # live: only pane 1 is built before the first frame; the others are
         # mounted right after it (first data sooner, ~0.1 s on a slow host)
-        eager = self.fixed_snapshot is not None or not self.live_enabled
+        eager = self.model is None
         with TabbedContent(id="tabs", initial="tab-networks"):
             for num, (pane_id, title) in enumerate(self.PANES, start=1):
                 with TabPane(f"{num} {title}", id=f"tab-{pane_id}"):
                     if eager or pane_id == "networks":
-                        yield self._make_pane(pane_id)
+                        yield self.make_pane(pane_id)
         yield Footer()
 
     def _first_painted(self) -> None:
-        if self.live is None or self._live_started:
+        if self.live is None or self.live_started:
             return
-        self._live_started = True
+        self.live_started = True
         self.live.first_paint.set()
-        if self.live_enabled and not self.live.stop.is_set():
+        if not self.live.stop.is_set():
             self._events_worker()
             if getattr(self.model, "with_kernel", True):
                 self._netlink_worker()
 
     def _schedule_mount_rest(self) -> None:
-        if not self._all_mounted and not self._mount_scheduled:
-            self._mount_scheduled = True
+        if not self.all_mounted and not self.mount_scheduled:
+            self.mount_scheduled = True
             self.call_after_refresh(self._mount_rest)
 
     async def _mount_rest(self) -> None:
@@ -256,25 +222,25 @@ class DockscopeApp(App[int]):
                 return
             tab = self.query_one(f"#tab-{pane_id}", TabPane)
             if not tab.children and tab.is_attached:
-                await tab.mount(self._make_pane(pane_id))
-        self._all_mounted = True
-        if self._early_events:
-            self._add_events(self._early_events)
-            self._early_events = []
-        if self.engine_lost is not None:
-            for pane in self.query(Pane):
+                await tab.mount(self.make_pane(pane_id))
+        self.all_mounted = True
+        if self.early_events:
+            self._add_events(self.early_events)
+            self.early_events = []
+        if self.stale_since is not None:
+            for pane in self.panes():
                 pane.set_stale(True)
         self._catch_up()
         self._focus_active()
 
     def _events_pane(self) -> EventsPane | None:
-        w = self._pane_widget("events")
+        w = self.pane("events")
         return w if isinstance(w, EventsPane) else None
 
     def _add_events(self, events: list[dict]) -> None:
         pane = self._events_pane()
         if pane is None:
-            self._early_events.extend(events)
+            self.early_events.extend(events)
             return
         pane.add_events(events)
         self.last_event_at = pane.last_event_at
@@ -283,7 +249,7 @@ class DockscopeApp(App[int]):
         pane = self._events_pane()
         if pane is None:
             now = time.time()
-            self._early_events.append(
+            self.early_events.append(
                 {
                     "Type": "dockscope",
                     "Action": action,
@@ -304,43 +270,33 @@ class DockscopeApp(App[int]):
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=32, thread_name_prefix="dockscope-worker")
         )
-        if self.fixed_snapshot is None and self.model is not None:
+        if self.model is not None:
             self.live = Live(
                 self.model, self.post_message, host=self.host, started_at=self.started_at
             )
             self._apply_worker()
 
     def on_mount(self) -> None:
-        if self._theme_name in self.available_themes:
-            self.theme = self._theme_name
+        if self.theme_name in self.available_themes:
+            self.theme = self.theme_name
         self.query_one("#banner", Static).display = False
         self._render_status()
         self.call_after_refresh(self._focus_active)
         if all(self.query_one(f"#tab-{p}", TabPane).children for p, _ in self.PANES):
-            self._all_mounted = True
+            self.all_mounted = True
         else:  # after the first frame with data (or 1 s, whichever comes first)
             self.set_timer(1.0, self._schedule_mount_rest)
-        if self.fixed_snapshot is not None:
-            if self.fixed_findings is not None:
-                w = self._pane_widget("findings")
-                if w is not None and hasattr(w, "set_findings"):
-                    w.set_findings(list(self.fixed_findings))
-                    w.snapshot = self.fixed_snapshot
-                    setattr(w, "_dockscope_fixed", True)
-            self.apply_snapshot(self.fixed_snapshot)
-            return
-        if self.live is None:
-            return
-        if self.live_enabled:
-            self.set_interval(1.0, self._tick)
-            # the event and netlink subscriptions start once the first frame is
-            # painted (their imports compete for the GIL); `since` replays
-            # whatever happened meanwhile
-            self.set_timer(1.5, self._first_painted)
         if getattr(self.settings, "error", None):
             self.notify(
                 clean(self.settings.error), title="settings", severity="warning", markup=False
             )
+        if self.live is None:
+            return
+        self.set_interval(1.0, self._tick)
+        # the event and netlink subscriptions start once the first frame is
+        # painted (their imports compete for the GIL); `since` replays
+        # whatever happened meanwhile
+        self.set_timer(1.5, self._first_painted)
 
     # ------------------------------------------------------------------ workers
     @work(
@@ -389,21 +345,22 @@ class DockscopeApp(App[int]):
 
     def _tick(self) -> None:
         """Counters and sockets have no notifications: poll them only while shown."""
-        self._ticks += 1
+        self.ticks += 1
         if self.live is None or len(self.screen_stack) > 1:
             return
         active = self.active_pane_id
-        if active == "bridges" and self._ticks % STATS_EVERY == 0:
+        if active == "bridges" and self.ticks % STATS_EVERY == 0:
             self.live.request("stats")
-        elif active == "ports" and self._ticks % LISTENERS_EVERY == 0:
+        elif active == "ports" and self.ticks % LISTENERS_EVERY == 0:
             self.live.request("listeners")
-        if self.engine_lost is not None:
+        if self.stale_since is not None:
             self._render_banner()
+            self._render_status()  # the age of the stale state
 
     # ------------------------------------------------------------------ live messages
     def _tearing_down(self) -> bool:
         """Messages from the live loops can arrive while the app tears down."""
-        if self._exit or (self.live is not None and self.live.stop.is_set()):
+        if self.quitting or (self.live is not None and self.live.stop.is_set()):
             return True
         try:
             return not self.query("#tabs")
@@ -414,12 +371,21 @@ class DockscopeApp(App[int]):
     def on_live_update(self, msg: LiveUpdate) -> None:
         if self._tearing_down():
             return
-        if msg.snapshot is not None:
+        snap = msg.snapshot
+        if snap is not None:
             if msg.reason == "quick" and self.snapshot is not None:
                 pass  # a full snapshot already arrived: never go back to the quick one
+            elif (
+                not snap.engine.reachable
+                and self.snapshot is not None
+                and self.snapshot.engine.reachable
+            ):
+                # a failed rebuild: keep the last good state, marked stale with its age
+                self.mark_stale(True)
+                self._render_banner()
             else:
                 try:
-                    self.apply_snapshot(msg.snapshot, kernel=msg.kernel)
+                    self.apply_snapshot(snap, kernel=msg.kernel)
                 except NoMatches:  # the screen is being torn down
                     return
         if msg.events:
@@ -427,28 +393,19 @@ class DockscopeApp(App[int]):
             self._render_status()
         if msg.reason not in self.painted:
             self.painted[msg.reason] = time.monotonic()
-            # bench/startup: exit on the first frame with data (or the full one)
-            has_data = msg.snapshot is not None and bool(
-                msg.snapshot.networks or msg.snapshot.containers
-            )
-            if (
-                has_data
-                and not getattr(self, "_bench_result", None)
-                and (
-                    self._bench == "first-data"
-                    or (self._bench == "full-data" and msg.reason == "build")
-                )
-            ):
-                self._bench_result = ("pending", 0.0)
-                self.call_after_refresh(self._bench_exit, msg.reason)
-        if msg.snapshot is not None:
+        if snap is not None:
             self.call_after_refresh(self._first_painted)
             self._schedule_mount_rest()
 
-    def _bench_exit(self, reason: str) -> None:
-        t0 = float(os.environ.get("DOCKSCOPE_BENCH_T0") or self.started_at)
-        self._bench_result = (reason, time.time() - t0)
-        self.exit(0)
+    def mark_stale(self, stale: bool) -> None:
+        """The panes show the last state (engine gone, rebuild failed), or are current again."""
+        if stale == (self.stale_since is not None):
+            return
+        self.stale_since = (self.engine_seen_at or time.time()) if stale else None
+        self.query_one("#tabs").set_class(stale, "-stale")
+        for pane in self.panes():
+            pane.set_stale(stale)
+        self._render_status()
 
     @on(EngineLost)
     def on_engine_lost(self, msg: EngineLost) -> None:
@@ -458,9 +415,7 @@ class DockscopeApp(App[int]):
         self.engine_lost = msg
         if first:
             self._add_local_event("engine lost", msg.error)
-            self.query_one("#tabs").add_class("-stale")
-            for pane in self.query(Pane):
-                pane.set_stale(True)
+        self.mark_stale(True)
         self._render_banner()
         self._render_status()
 
@@ -470,11 +425,11 @@ class DockscopeApp(App[int]):
             return
         self.engine_lost = None
         self._add_local_event("engine back", f"after {msg.after:.1f}s")
-        self.query_one("#tabs").remove_class("-stale")
-        for pane in self.query(Pane):
-            pane.set_stale(False)
+        self.mark_stale(False)
+        if self.live is not None:
+            self.live.request("rebuild")  # recover by itself: no second `r` needed
         self.notify(
-            f"engine is back after {msg.after:.1f}s; state rebuilt", title="engine", markup=False
+            f"engine is back after {msg.after:.1f}s; rebuilding", title="engine", markup=False
         )
         self._render_banner()
         self._render_status()
@@ -482,9 +437,9 @@ class DockscopeApp(App[int]):
     @on(LiveError)
     def on_live_error(self, msg: LiveError) -> None:
         key = f"{msg.where}:{msg.error}"
-        if key in self._errors_shown:
+        if key in self.errors_shown:
             return
-        self._errors_shown.add(key)
+        self.errors_shown.add(key)
         self.notify(clean(msg.error), title=msg.where, severity="warning", markup=False)
 
     # ------------------------------------------------------------------ snapshot
@@ -492,40 +447,43 @@ class DockscopeApp(App[int]):
         self.snapshot = snap
         if snap.engine.reachable:
             self.engine_seen_at = snap.taken_at or time.time()
+            if self.engine_lost is None:
+                self.mark_stale(False)
         active = self.active_pane_id
         with self.batch_update():
-            bridges = self._pane_widget("bridges")
+            bridges = self.pane("bridges")
             if kernel and isinstance(bridges, BridgesPane):
                 bridges.feed_rates(snap)
             events = self._events_pane()
             if events is not None:
                 events.names = {c.id: c.name for c in snap.containers}
-            for pid, _ in self.PANES:
-                w = self._pane_widget(pid)
-                if (
-                    w is None
-                    or not hasattr(w, "update_snapshot")
-                    or getattr(w, "_dockscope_fixed", False)
-                ):
-                    continue
-                if pid == active:
-                    w.update_snapshot(snap)
-                    if isinstance(w, Pane):
-                        w.dirty = False
-                elif isinstance(w, Pane):
-                    w.dirty = True
+            for pane in self.panes():
+                if pane.PANE_ID == active:
+                    pane.update_snapshot(snap)
+                    pane.dirty = False
                 else:
-                    setattr(w, "_dockscope_dirty", True)
+                    pane.dirty = True
         self._render_status()
         self._render_banner()
 
-    def _pane_widget(self, pane_id: str) -> Widget | None:
+    def panes(self) -> list[PaneProtocol]:
+        """The panes mounted so far, in pane order."""
+        out = []
+        for pane_id, _ in self.PANES:
+            p = self.pane(pane_id)
+            if p is not None:
+                out.append(p)
+        return out
+
+    def pane(self, pane_id: str) -> PaneProtocol | None:
         try:
             tab = self.query_one(f"#tab-{pane_id}", TabPane)
         except Exception:
             return None
-        kids = list(tab.children)
-        return kids[0] if kids else None
+        for kid in tab.children:
+            if isinstance(kid, PaneProtocol):
+                return kid
+        return None
 
     @property
     def active_pane_id(self) -> str:
@@ -535,8 +493,8 @@ class DockscopeApp(App[int]):
             return "networks"
         return (active or "tab-networks").removeprefix("tab-")
 
-    def active_pane(self) -> Widget | None:
-        return self._pane_widget(self.active_pane_id)
+    def active_pane(self) -> PaneProtocol | None:
+        return self.pane(self.active_pane_id)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -546,126 +504,30 @@ class DockscopeApp(App[int]):
     def _catch_up(self) -> None:
         """The shown pane gets the snapshots it missed while hidden."""
         w = self.active_pane()
-        if w is not None and self.snapshot is not None:
-            if isinstance(w, Pane) and w.dirty:
-                w.update_snapshot(self.snapshot)
-                w.dirty = False
-            elif (
-                getattr(w, "_dockscope_dirty", False)
-                and hasattr(w, "update_snapshot")
-                and not getattr(w, "_dockscope_fixed", False)
-            ):
-                w.update_snapshot(self.snapshot)
-                setattr(w, "_dockscope_dirty", False)
+        if w is not None and self.snapshot is not None and w.dirty:
+            w.update_snapshot(self.snapshot)
+            w.dirty = False
 
     def _focus_active(self) -> None:
         w = self.active_pane()
-        if w is None:
-            return
-        if hasattr(w, "focus_main"):
+        if w is not None:
             w.focus_main()
-        elif w.can_focus:
-            w.focus()
-        else:
-            focusable = [x for x in w.query("*") if x.can_focus]
-            if focusable:
-                focusable[0].focus()
 
     # ------------------------------------------------------------------ status / banner
     def status_text(self, width: int | None = None) -> Text:
         """The one-line header: engine, version, debug, counts, last event, badges."""
-        snap = self.snapshot
-        e = snap.engine if snap else None
-        host = (
-            e.host
-            if e and e.host
-            else (self.host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
-        )
-        host = clean(host).removeprefix("unix://")
-        tail = Text()
-        if self.engine_lost is not None:
-            tail.append("  ENGINE DOWN", style="bold red")
-        elif e is not None and e.reachable:
-            tail.append(f"  docker {clean(e.server_version) or '?'}")
-            if e.debug is not None:
-                tail.append("  debug ")
-                tail.append("on" if e.debug else "off", style="bold yellow" if e.debug else "")
-        elif e is not None:
-            tail.append(
-                "  PERMISSION DENIED" if e.error_kind == "permission" else "  ENGINE UNREACHABLE",
-                style="bold red",
-            )
-        else:
-            tail.append("  connecting...", style="dim")
-        if snap is not None:
-            running = sum(1 for c in snap.containers if c.state == "running")
-            tail.append(
-                f" │ {len(snap.networks)} nets {running}/{len(snap.containers)} up "
-                f"{len(snap.bridges)} br"
-            )
-        if self.last_event_at:
-            tail.append(f" │ event {format_time(self.last_event_at)[:8]}")
-        if snap is not None and not snap.is_root:
-            tail.append("  NOT ROOT", style="bold yellow")
-        if self.read_only:
-            tail.append("  READ-ONLY ", style="bold reverse")
-        width = width or self.size.width or 120
-        room = max(12, width - 12 - len(tail.plain))
-        out = Text(no_wrap=True, overflow="ellipsis")
-        out.append(" dockscope ", style="bold reverse")
-        out.append(" ")
-        out.append(elide(host, room))
-        out.append(tail)
-        return out
+        return header.status_text(self, width or self.size.width or 120)
 
     def _render_status(self) -> None:
         self.query_one("#status", Static).update(self.status_text())
 
     def on_resize(self, event) -> None:
-        self._render_status()
+        # the header is laid out for the new width (it was cut for the old one)
+        self.query_one("#status", Static).update(self.status_text(event.size.width))
 
     def banner_lines(self, all: bool = False) -> list[tuple[str, str]]:
-        """(severity, text) lines of the banner: engine down, permission, not root, and
-        the notes that hide a whole view (``all``: every note, for the help screen)."""
-        lines: list[tuple[str, str]] = []
-        snap = self.snapshot
-        if self.engine_lost is not None:
-            lost = self.engine_lost
-            head = "PERMISSION DENIED" if lost.kind == "permission" else "ENGINE UNREACHABLE"
-            lines.append(("error", f"{head}: {lost.error}"))
-            if self.engine_seen_at is not None:
-                lines.append(
-                    (
-                        "error",
-                        f"showing the last state (from "
-                        f"{format_time(self.engine_seen_at)[:8]}), marked STALE; "
-                        f"reconnecting by itself (attempt {lost.attempt})",
-                    )
-                )
-            else:
-                lines.append(
-                    (
-                        "error",
-                        "kernel panes still work: 2 Bridges, 4 Ports (a: host "
-                        f"listeners); retrying the engine (attempt {lost.attempt})",
-                    )
-                )
-        elif snap is not None and not snap.engine.reachable and snap.engine.error:
-            kind = snap.engine.error_kind
-            head = "PERMISSION DENIED" if kind == "permission" else "ENGINE UNREACHABLE"
-            lines.append(("error", f"{head}: {snap.engine.error}"))
-            lines.append(
-                (
-                    "error",
-                    "kernel panes still work: 2 Bridges, 4 Ports (a: host "
-                    "listeners); retrying the engine in the background",
-                )
-            )
-        if snap is not None:
-            for note in snap.notes:
-                if all or _important(note):
-                    lines.append(("warning", note))
-        return lines
+        """(severity, text) lines of the banner (``all``: every note, for ``?``)."""
+        return header.banner_lines(self, all)
 
     def _render_banner(self) -> None:
         banner = self.query_one("#banner", Static)
@@ -690,12 +552,7 @@ class DockscopeApp(App[int]):
     # ------------------------------------------------------------------ selection
     def selection(self) -> dict[str, str]:
         w = self.active_pane()
-        if w is not None and hasattr(w, "selection"):
-            try:
-                return dict(w.selection() or {})
-            except Exception:
-                return {}
-        return {}
+        return dict(w.selection()) if w is not None else {}
 
     def selected_container(self):
         cid = self.selection().get("container")
@@ -711,9 +568,7 @@ class DockscopeApp(App[int]):
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.read_only:
-            return None  # shown, greyed out
-        return True
+        return True  # read-only: the action runs and says why it does nothing
 
     def action_pane(self, pane_id: str) -> None:
         tabs = self.query_one("#tabs", TabbedContent)
@@ -727,7 +582,7 @@ class DockscopeApp(App[int]):
 
         w = self.active_pane()
         title = dict(self.PANES).get(self.active_pane_id, "")
-        pane_help = getattr(w, "HELP", "") if w is not None else ""
+        pane_help = w.HELP if w is not None else ""
         notes = [line for _, line in self.banner_lines(all=True)]
         if notes:
             pane_help = (
@@ -746,9 +601,13 @@ class DockscopeApp(App[int]):
 
     def action_ports_all(self) -> None:
         self.action_pane("ports")
-        w = self._pane_widget("ports")
+        w = self.pane("ports")
         if isinstance(w, PortsPane):
             w.action_toggle_all()
+
+    def _logs(self) -> LogPane | None:
+        w = self.pane("logs")
+        return w if isinstance(w, LogPane) else None
 
     def action_logs(self) -> None:
         c = self.selected_container()
@@ -760,36 +619,24 @@ class DockscopeApp(App[int]):
                 markup=False,
             )
             return
-        logs = self._pane_widget("logs")
-        if logs is None or not hasattr(logs, "open_container"):
-            return
-        self.action_pane("logs")
-        logs.open_container([c.name])
+        logs = self._logs()
+        if logs is not None:
+            self.action_pane("logs")
+            logs.open_container([c.name])
 
     def action_daemon_logs(self) -> None:
-        logs = self._pane_widget("logs")
-        if logs is None or not hasattr(logs, "open_daemon"):
-            return
-        self.action_pane("logs")
-        logs.open_daemon()
+        logs = self._logs()
+        if logs is not None:
+            self.action_pane("logs")
+            logs.open_daemon()
 
-    def _flows(self):
+    def _flows(self) -> ActionFlows:
         """tui/forms.py's ActionFlows: form -> confirm -> action in a worker -> notify."""
-        if self._action_flows is None:
-            try:
-                from tui.forms import ActionFlows
-            except ImportError:
-                self.notify(
-                    "the forms (tui/forms.py) are not installed",
-                    title="actions",
-                    severity="warning",
-                    markup=False,
-                )
-                return None
-            self._action_flows = ActionFlows(
+        if self.flows is None:
+            self.flows = ActionFlows(
                 self, host=self.host, settings=self.settings, on_changed=self._action_done
             )
-        return self._action_flows
+        return self.flows
 
     def _action_done(self, result) -> None:
         """An action changed something: docker events bring the change; the daemon
@@ -798,27 +645,19 @@ class DockscopeApp(App[int]):
             self.live.request("rebuild")
 
     def _refuse_read_only(self, what: str) -> bool:
-        if self.read_only:
-            self.notify(
-                f"read-only mode: {what} is disabled",
-                title="read-only",
-                severity="warning",
-                markup=False,
-            )
+        try:
+            guard.check_writable(what)
+        except guard.ReadOnlyError as e:
+            self.notify(str(e), title="read-only", severity="warning", markup=False)
             return True
         return False
 
     def _names(self) -> tuple[str | None, str | None]:
         """(network name, container name) under the cursor."""
         sel = self.selection()
-        net = (
-            self.snapshot.network(sel["network"]) if self.snapshot and sel.get("network") else None
-        )
-        ctr = (
-            self.snapshot.container(sel["container"])
-            if self.snapshot and sel.get("container")
-            else None
-        )
+        snap = self.snapshot
+        net = snap.network(sel["network"]) if snap and sel.get("network") else None
+        ctr = snap.container(sel["container"]) if snap and sel.get("container") else None
         return (net.name if net else sel.get("network"), ctr.name if ctr else sel.get("container"))
 
     def action_packet(self) -> None:
@@ -832,25 +671,19 @@ class DockscopeApp(App[int]):
         open_capture_screen(self)
 
     def action_new_network(self) -> None:
-        if self._refuse_read_only("creating a network"):
-            return
-        flows = self._flows()
-        if flows is not None:
-            flows.open("CreateNetworkScreen")
+        if not self._refuse_read_only("creating a network"):
+            self._flows().open("CreateNetworkScreen")
 
     def action_connect(self) -> None:
         if self._refuse_read_only("connecting a container"):
             return
-        flows = self._flows()
-        if flows is None:
-            return
         net, ctr = self._names()
         if self.active_pane_id == "networks" and net:
-            flows.open("ConnectScreen", network=net)  # a container onto this network
+            self._flows().open("ConnectScreen", network=net)  # a container onto this network
         elif ctr:
-            flows.open("ConnectScreen", container=ctr)  # this container onto a network
+            self._flows().open("ConnectScreen", container=ctr)  # this container onto a network
         elif net:
-            flows.open("ConnectScreen", network=net)
+            self._flows().open("ConnectScreen", network=net)
         else:
             self.notify(
                 "select a network (pane 1) or a container (pane 3) first",
@@ -863,17 +696,40 @@ class DockscopeApp(App[int]):
         if self._refuse_read_only("disconnecting a container"):
             return
         net, ctr = self._names()
+        if net and not ctr:
+            self._offer_containers(net)
+            return
         if not net or not ctr:
             self.notify(
-                "select a container on a network first (enter on a network, then a container row)",
+                "select a network (pane 1) or a container on a network first",
                 title="disconnect",
                 severity="warning",
                 markup=False,
             )
             return
-        flows = self._flows()
-        if flows is not None:
-            flows.open("disconnect", network=net, container=ctr)
+        self._flows().open("disconnect", network=net, container=ctr)
+
+    def _offer_containers(self, net_name: str) -> None:
+        """``d`` on a network row: pick which of its containers to disconnect."""
+        from tui.help import PickScreen
+
+        snap = self.snapshot
+        n = snap.network(net_name) if snap else None
+        names = sorted({e.container for e in (n.endpoints if n else []) if e.container})
+        if not names:
+            self.notify(
+                f"no container is on {net_name}",
+                title="disconnect",
+                severity="warning",
+                markup=False,
+            )
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._flows().open("disconnect", network=net_name, container=name)
+
+        self.push_screen(PickScreen(f"Disconnect from {net_name}", names), chosen)
 
     def action_remove_network(self) -> None:
         if self._refuse_read_only("removing a network"):
@@ -884,92 +740,58 @@ class DockscopeApp(App[int]):
                 "select a network first (pane 1)", title="remove", severity="warning", markup=False
             )
             return
-        flows = self._flows()
-        if flows is not None:
-            flows.open("remove_network", network=net)
+        self._flows().open("remove_network", network=net)
 
     def action_daemon_debug(self) -> None:
-        if self._refuse_read_only("changing the daemon configuration"):
-            return
-        flows = self._flows()
-        if flows is not None:
-            flows.open("DaemonDebugScreen")
+        if not self._refuse_read_only("changing the daemon configuration"):
+            self._flows().open("DaemonDebugScreen")
 
     def action_undo(self) -> None:
-        if self._refuse_read_only("undo"):
-            return
-        flows = self._flows()
-        if flows is not None:
-            flows.undo_last()
+        if not self._refuse_read_only("undo"):
+            self._flows().undo_last()
 
     def action_path(self) -> None:
-        try:
-            from tui.doctor_views import PathScreen
-        except ImportError:
-            self.notify(
-                "the path explainer (tui/doctor_views.py) is not installed",
-                title="doctor",
-                severity="warning",
-                markup=False,
-            )
-            return
-        _, ctr = self._names()
-        self.push_screen(_construct(PathScreen, snapshot=self.snapshot, host=self.host, source=ctr))
+        from tui.doctor_views import PathScreen
 
-    def on_findings_pane_jump_to(self, msg) -> None:
+        _, ctr = self._names()
+        self.push_screen(PathScreen(snapshot=self.snapshot, host=self.host, source=ctr))
+
+    def on_findings_pane_jump_to(self, msg: FindingsPane.JumpTo) -> None:
         """enter on a finding: select its object in its pane."""
         self.jump_to(msg.kind, msg.name)
 
     def jump_to(self, kind: str, name: str) -> bool:
-        snap = self.snapshot
-        if snap is None or not name:
+        """Drill in: the first pane that shows this object selects it."""
+        if not name:
             return False
-        if kind == "network" and snap.network(name) is not None:
-            self.action_pane("networks")
-            pane = self.query_one(NetworksPane)
-            pane.show_view("list")
-            pane.set_filter("")
-            return pane.query_one("#list", DataView).select_key(snap.network(name).id)
-        if kind == "container" and snap.container(name) is not None:
-            self.action_pane("endpoints")
-            pane = self.query_one(EndpointsPane)
-            pane.show_view("list")
-            pane.set_filter("")
-            return pane.query_one("#list", DataView).select_key(snap.container(name).id)
-        if kind in ("bridge", "interface"):
-            self.action_pane("bridges")
-            pane = self.query_one(BridgesPane)
-            pane.show_view("list")
-            if snap.bridge(name) is not None:
-                pane.set_filter("")
-                return pane.query_one("#list", DataView).select_key(f"br:{name}")
-            pane.set_filter(name)  # a port (veth) or another link: show what matches
-            return True
-        if kind == "port":
-            self.action_pane("ports")
-            self.query_one(PortsPane).set_filter(name.split("/")[0].rsplit(":", 1)[-1])
-            return True
-        if kind == "daemon":
-            self.action_daemon_logs()
-            return True
+        for pane in self.panes():
+            if pane.PANE_ID == "findings":
+                continue
+            if pane.dirty and self.snapshot is not None:
+                pane.update_snapshot(self.snapshot)  # reveal in what is current
+                pane.dirty = False
+            if pane.reveal(kind, name):
+                self.action_pane(pane.PANE_ID)
+                return True
         self.notify(f"{kind} {name}: no pane shows it", title="jump", markup=False)
         return False
 
     def set_theme(self, name: str) -> None:
         if name in self.available_themes:
             self.theme = name
+            save_ui(theme=name)
 
     async def action_quit(self) -> None:
         self.shutdown_live()
         self.exit(0)
 
     def shutdown_live(self) -> None:
+        self.quitting = True
         if self.live is not None:
             self.live.close()
-        logs = self._pane_widget("logs")
-        if logs is not None and hasattr(logs, "close_streams"):
+        for pane in self.panes():
             try:
-                logs.close_streams()
+                pane.shutdown()
             except Exception:
                 pass
 
@@ -986,20 +808,9 @@ def run_app(host: str | None = None, read_only: bool = False, model=None) -> int
     """Entry point of `dockscope` without a sub-command."""
     from inspectors.config import load_settings
 
-    settings = load_settings()
-    try:
-        from actions import guard
-
-        guard.init(settings, read_only)
-    except ImportError:  # pragma: no cover
-        pass
-    app = DockscopeApp(host=host, read_only=read_only, model=model, settings=settings)
+    app = DockscopeApp(host=host, read_only=read_only, model=model, settings=load_settings())
     headless = os.environ.get("DOCKSCOPE_HEADLESS", "") not in ("", "0")
-    rc = app.run(headless=headless)
-    result = getattr(app, "_bench_result", None)
-    if result is not None:
-        print(f"DOCKSCOPE_BENCH first_data={result[1]:.3f} phase={result[0]}", flush=True)
-    return int(rc or 0)
+    return int(app.run(headless=headless) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

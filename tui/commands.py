@@ -4,6 +4,7 @@ feature not installed) are listed with the reason instead of hidden."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import TYPE_CHECKING
 from collections.abc import Callable
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class DockscopeCommands(Provider):
     """Context-aware commands of the console."""
 
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+    def entries(self) -> list[tuple[str, Callable[[], object], str]]:
         app: DockscopeApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, Callable[[], object], str]] = []
         for num, (pane_id, title) in enumerate(app.PANES, start=1):
@@ -78,7 +79,7 @@ class DockscopeCommands(Provider):
             (
                 "Doctor: why can't A reach B?",
                 app.action_path,
-                "explain the path between two endpoints",
+                "explain the path between two containers (reach, path, ping, connect)",
             ),
             (
                 "Doctor: findings (7)",
@@ -97,14 +98,51 @@ class DockscopeCommands(Provider):
         return out
 
     async def discover(self) -> Hits:
-        for title, cb, help_text in self._commands():
+        for title, cb, help_text in self.entries():
             if title.startswith("Theme: "):
                 continue
             yield DiscoveryHit(title, cb, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, cb, help_text in self._commands():
-            score = matcher.match(title)
+        for title, cb, help_text in self.entries():
+            score = max(matcher.match(title), word_score(query, f"{title} {help_text}"))
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_FILLER = {"a", "an", "the", "to", "of", "is", "my", "can", "t", "cant", "does", "not", "i"}
+# words people type for what a command is called
+_SYNONYMS = {
+    "cannot": "reach",
+    "ping": "reach",
+    "connectivity": "reach",
+    "talk": "reach",
+    "route": "path",
+    "debugging": "debug",
+    "delete": "remove",
+    "rm": "remove",
+    "create": "new",
+    "add": "new",
+    "attach": "connect",
+    "detach": "disconnect",
+    "problems": "findings",
+    "issues": "findings",
+    "log": "logs",
+    "dockerd": "daemon",
+}
+
+
+def word_score(query: str, text: str) -> float:
+    """How many of the query's words start a word of ``text`` (0..1): "why
+    can't web reach db" finds "Doctor: why can't A reach B?" (web and db are
+    names, not words of the title; two of three content words match)."""
+    words = [_SYNONYMS.get(w, w) for w in _WORD.findall(query.lower())]
+    words = [w for w in words if w not in _FILLER]
+    if not words:
+        return 0.0
+    have = _WORD.findall(text.lower())
+    hits = sum(1 for w in words if any(h.startswith(w) for h in have))
+    ratio = hits / len(words)
+    return ratio * 0.9 if hits and ratio >= 0.4 else 0.0

@@ -10,14 +10,15 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 Section = tuple[str, list[tuple[str, str, bool]]]  # title, [(keys, description, enabled)]
 
 
 def collect_bindings(app: App) -> list[Section]:
     """Group the screen's active bindings by the widget that owns them."""
-    from tui.panes.common import DataView, FilterInput, Pane
+    from tui.panes.common import DataView, FilterInput
+    from tui.panes.protocol import PaneProtocol
 
     groups: dict[str, dict[str, tuple[list[str], str, bool]]] = {}
     order: list[str] = []
@@ -25,7 +26,7 @@ def collect_bindings(app: App) -> list[Section]:
         node, binding = ab.node, ab.binding
         if isinstance(node, App):
             title = "Everywhere"
-        elif isinstance(node, Pane):
+        elif isinstance(node, PaneProtocol):
             title = f"{node.TITLE} pane"
         elif isinstance(node, DataView):
             title = "Tables"
@@ -113,3 +114,37 @@ class HelpScreen(ModalScreen[None]):
 
     def action_scroll_up(self) -> None:
         self.query_one("#help-scroll", VerticalScroll).scroll_up()
+
+
+class PickScreen(ModalScreen[str | None]):
+    """Choose one of ``choices`` (enter), or nothing (esc)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="pick.cancel"),
+    ]
+    DEFAULT_CSS = """
+    PickScreen { align: center middle; }
+    PickScreen > Vertical { width: 60; max-width: 90%; height: auto; max-height: 80%;
+        border: round $primary; background: $surface; padding: 0 1; }
+    PickScreen OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, title: str, choices: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text + "  (enter: choose, esc: cancel)", style="bold"))
+            yield OptionList(*[Text(c) for c in self.choices], id="pick-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.choices[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

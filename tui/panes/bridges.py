@@ -222,6 +222,7 @@ def bridge_header(b: Bridge) -> Text:
 
 
 class BridgesPane(Pane):
+    PANE_ID = "bridges"
     TITLE = "Bridges"
     HELP = (
         "Linux bridges (brctl show) with the container, network and sandbox interface "
@@ -321,3 +322,13 @@ class BridgesPane(Pane):
         elif self.fdb_bridge:
             return {"bridge": self.fdb_bridge}
         return {}
+
+    def reveal(self, kind: str, name: str) -> bool:
+        if kind not in ("bridge", "interface") or self.snapshot is None:
+            return False
+        self.show_view("list")
+        if self.snapshot.bridge(name) is not None:
+            self.set_filter("")
+            return self.query_one("#list", DataView).select_key(f"br:{name}")
+        self.set_filter(name)  # a port (veth) or another link: show what matches
+        return True

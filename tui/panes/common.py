@@ -1,14 +1,14 @@
 """Shared pieces of the console's panes.
 
-* :func:`clean` / :func:`txt`: everything that comes from a container or the
-  engine (names, labels, aliases, errors) goes through these. They drop ANSI
-  escape sequences and control characters and build a plain
-  :class:`rich.text.Text`, so no markup and no escape sequence can reach the
-  terminal.
+* :func:`txt`: everything that comes from a container or the engine (names,
+  labels, aliases, errors) goes through :func:`inspectors.text.clean` (the one
+  sanitizer) into a plain :class:`rich.text.Text`: no markup, no escape
+  sequence reaches the terminal.
 * :class:`DataView`: a row-cursor ``DataTable`` that takes the whole list of
   rows each time and applies only the difference (stable row keys, changed
-  cells updated in place, cursor kept), with a case-insensitive substring
-  filter and vim keys.
+  cells updated in place, cursor kept), with its own case-insensitive
+  substring filter, natural sort by any column, capped column widths, copy of
+  the cell under the cursor, and vim keys.
 * :class:`Pane`: the frame every pane shares: a title line with counts and the
   filter state, a switcher of views (list, detail...), an empty-state line and
   a filter input opened by ``/``.
@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 from collections.abc import Iterable
 
 from rich.text import Text
+
+from inspectors.text import clean
 from textual import on
-from textual._two_way_dict import TwoWayDict  # private, Textual is pinned exactly
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -31,33 +32,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
-# CSI / OSC / other ESC sequences, then any remaining C0/C1 control character.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS/SOS/PM/APC
-    r"|\x1b[@-Z\\-_]?"  # other 2-char ESC (and a lone ESC)
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
-)
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_NEWLINES = re.compile(r"[\t\n\r]+")
-
-
-def clean(value: Any, multiline: bool = False) -> str:
-    """A string that is safe to show: no escape sequences, no control characters.
-
-    ``None`` becomes ``""``. Tabs and newlines become one space unless
-    ``multiline``.
-    """
-    if value is None:
-        return ""
-    s = value if isinstance(value, str) else str(value)
-    if s.isprintable():  # the common case: nothing to remove (C speed)
-        return s
-    s = _ESCAPES.sub("", s)
-    if not multiline:
-        s = _NEWLINES.sub(" ", s)
-    return _CONTROLS.sub("", s)
+from tui.panes.protocol import PaneProtocol
 
 
 def txt(value: Any, style: str = "", default: str = "") -> Text:
@@ -121,8 +96,48 @@ class Row:
         return (" ".join(c.plain for c in self.cells) + " " + self.search).lower()
 
 
+MAX_CELL = 40  # characters shown per cell: a 300-character name must not push the rest off
+_NUM_RE = re.compile(r"(\d+)")
+
+
+def natural_key(s: str) -> tuple:
+    """lab-c2 before lab-c10; case-insensitive; empty and ``-`` last."""
+    s = s.strip().lower()
+    if not s or s == "-":
+        return (1, ())
+    return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _NUM_RE.split(s) if p))
+
+
+def cap_cell(cell: Text, width: int = MAX_CELL) -> Text:
+    """A cell no wider than ``width``: the middle elided (ids and names keep both ends)."""
+    if cell.cell_len <= width:
+        return cell
+    plain = cell.plain
+    # prose keeps its head; names and ids keep both ends
+    short = plain[: width - 1] + "…" if " " in plain.strip() else elide(plain, width)
+    return Text(short, style=cell.style, no_wrap=True, overflow="ellipsis")
+
+
+_IFSUFFIX_RE = re.compile(r"@(?:if\d+|none)$")
+
+
+def normalize_needle(text: str) -> str:
+    """What a filter looks for: lower case, no quotes around it, no ``@ifN``
+    suffix (``ip link`` prints ``veth87e888a@if530``), MACs with colons."""
+    s = text.strip().strip("'\"").lower()
+    s = _IFSUFFIX_RE.sub("", s)
+    if re.fullmatch(r"[0-9a-f]{2}(-[0-9a-f]{2}){5}", s):
+        s = s.replace("-", ":")
+    return s
+
+
 class DataView(DataTable):
-    """A row table updated by diff, with a substring filter and vim keys."""
+    """A row table updated by diff, with its own filter, sort and copy.
+
+    The filter belongs to this table: a drill-down view has its own (empty)
+    one. ``s`` sorts by the next column (natural order), ``S`` reverses, ``y``
+    copies the value of the sort column (or the first) of the cursor row.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
@@ -130,6 +145,9 @@ class DataView(DataTable):
         Binding("g", "scroll_top", "First row", show=False, id="table.top"),
         Binding("G", "scroll_bottom", "Last row", show=False, id="table.bottom"),
         Binding("enter", "select_cursor", "Open", show=True, id="table.open"),
+        Binding("s", "sort_next", "Sort by next column", show=False, id="table.sort"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False, id="table.sort_reverse"),
+        Binding("y", "copy", "Copy cell", show=False, id="table.copy"),
     ]
 
     class Filtered(Message):
@@ -143,11 +161,14 @@ class DataView(DataTable):
         kw.setdefault("cursor_type", "row")
         kw.setdefault("zebra_stripes", True)
         super().__init__(**kw)
-        self._columns_spec = columns
+        self.columns_spec = columns
         self.stick_top = stick_top  # newest-first lists: a cursor on row 0 stays on row 0
-        self._all: list[Row] = []
-        self._cells: dict[str, tuple[Text, ...]] = {}
+        self.rows_all: list[Row] = []
+        self.cells_shown: dict[str, tuple[Text, ...]] = {}
+        self.order_shown: list[str] = []
         self.filter_text = ""
+        self.sort_column: int | None = None  # None: the order the pane gave
+        self.sort_reverse = False
         self.total = 0
         self.shown = 0
         self.cursor_foreground_priority = "renderable"
@@ -157,15 +178,15 @@ class DataView(DataTable):
     # ---------------------------------------------------------------- data
     @property
     def all_rows(self) -> list[Row]:
-        return self._all
+        return self.rows_all
 
     def set_rows(self, rows: list[Row]) -> None:
-        self._all = list(rows)
-        self._apply()
+        self.rows_all = list(rows)
+        self.apply_rows()
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
-        self._apply()
+        self.apply_rows()
 
     def current_key(self) -> str | None:
         if not self.row_count:
@@ -180,7 +201,7 @@ class DataView(DataTable):
         key = self.current_key()
         if key is None:
             return None
-        return next((r for r in self._all if r.key == key), None)
+        return next((r for r in self.rows_all if r.key == key), None)
 
     def select_key(self, key: str) -> bool:
         """Move the cursor to the row with this key (if shown)."""
@@ -191,13 +212,19 @@ class DataView(DataTable):
         self.move_cursor(row=idx)
         return True
 
-    def _apply(self) -> None:
-        needle = self.filter_text.lower().strip()
-        want = [r for r in self._all if not needle or needle in r.haystack()]
+    def apply_rows(self) -> None:
+        needle = normalize_needle(self.filter_text)
+        want = [r for r in self.rows_all if not needle or needle in r.haystack()]
         # duplicate keys would break the table: keep the first
         seen: set[str] = set()
         want = [r for r in want if not (r.key in seen or seen.add(r.key))]
-        self.total, self.shown = len(self._all), len(want)
+        if self.sort_column is not None:
+            col = self.sort_column
+            want.sort(
+                key=lambda r: natural_key(r.cells[col].plain if col < len(r.cells) else ""),
+                reverse=self.sort_reverse,
+            )
+        self.total, self.shown = len(self.rows_all), len(want)
         cursor_key = self.current_key()
         cursor_idx = self.cursor_row
         want_keys = [r.key for r in want]
@@ -208,19 +235,24 @@ class DataView(DataTable):
             for key in list(present):
                 if key not in want_set:
                     self.remove_row(key)
-                    self._cells.pop(key, None)
-            col_keys = [c[0] for c in self._columns_spec]
+                    self.cells_shown.pop(key, None)
+            col_keys = [c[0] for c in self.columns_spec]
+            appended: list[str] = []
             for r in want:
                 cells = tuple(r.cells) + (Text(""),) * (len(col_keys) - len(r.cells))
-                old = self._cells.get(r.key)
+                old = self.cells_shown.get(r.key)
                 if old is None:
-                    self.add_row(*cells, key=r.key)
+                    self.add_row(*(cap_cell(c) for c in cells), key=r.key)
+                    appended.append(r.key)
                 elif old != cells:
                     for ck, a, b in zip(col_keys, old, cells):
                         if a != b:
-                            self.update_cell(r.key, ck, b, update_width=True)
-                self._cells[r.key] = cells
-            self._reorder(want_keys)
+                            self.update_cell(r.key, ck, cap_cell(b), update_width=True)
+                self.cells_shown[r.key] = cells
+            kept = [k for k in self.order_shown if k in want_set] + appended
+            if kept != want_keys:
+                self.reorder(want_keys)
+            self.order_shown = want_keys
             if self.stick_top and cursor_idx == 0 and self.row_count:
                 self.move_cursor(row=0, animate=False)
             elif cursor_key is not None and cursor_key in want_set:
@@ -231,16 +263,19 @@ class DataView(DataTable):
                 self.move_cursor(row=min(cursor_idx, self.row_count - 1), animate=False)
         self.post_message(self.Filtered(self))
 
-    def _reorder(self, keys: list[str]) -> None:
-        """Put the rows in ``keys`` order without rebuilding them (what
-        :meth:`DataTable.sort` does, with an explicit order)."""
-        current = [self._row_locations.get_key(i) for i in range(len(keys))]
-        if [k.value if k is not None else None for k in current] == keys:
+    def reorder(self, keys: list[str]) -> None:
+        """Put the rows in ``keys`` order without rebuilding them, through the
+        public :meth:`DataTable.sort`: its key function sees a row's cell
+        objects, which are this table's own (one set per row)."""
+        rank = {}
+        for i, k in enumerate(keys):
+            rank[tuple(id(c) for c in self.get_row(k))] = i
+        if len(rank) != len(keys):  # cells shared between rows: rebuild instead
+            self.clear()
+            for k in keys:
+                self.add_row(*(cap_cell(c) for c in self.cells_shown[k]), key=k)
             return
-        by_value = {rk.value: rk for rk in self.rows}
-        self._row_locations = TwoWayDict({by_value[k]: i for i, k in enumerate(keys)})
-        self._update_count += 1
-        self.refresh()
+        self.sort(key=lambda cells: rank.get(tuple(id(c) for c in cells), len(rank)))
 
     # ---------------------------------------------------------------- keys
     def action_scroll_top(self) -> None:
@@ -250,6 +285,54 @@ class DataView(DataTable):
     def action_scroll_bottom(self) -> None:
         if self.row_count:
             self.move_cursor(row=self.row_count - 1)
+
+    def sort_label(self) -> str:
+        if self.sort_column is None:
+            return ""
+        label = self.columns_spec[self.sort_column][1]
+        return f"sorted by {label}{' ↓' if self.sort_reverse else ''}"
+
+    def action_sort_next(self) -> None:
+        n = len(self.columns_spec)
+        self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % n
+        self.sort_reverse = False
+        self.apply_rows()
+        self.notify(self.sort_label(), timeout=2, markup=False)
+
+    def action_sort_reverse(self) -> None:
+        if self.sort_column is None:
+            self.sort_column = 0
+        self.sort_reverse = not self.sort_reverse
+        self.apply_rows()
+        self.notify(self.sort_label(), timeout=2, markup=False)
+
+    def copy_value(self) -> str | None:
+        row = self.current_row()
+        if row is None or not row.cells:
+            return None
+        col = self.sort_column or 0
+        cell = row.cells[col] if col < len(row.cells) else row.cells[0]
+        return cell.plain
+
+    def action_copy(self) -> None:
+        value = self.copy_value()
+        if not value:
+            self.app.bell()
+            return
+        copy_text(self.app, value)
+
+
+def copy_text(app, value: str) -> None:
+    """OSC 52 through :meth:`App.copy_to_clipboard`; terminals that ignore it
+    (or tmux without set-clipboard) get the value shown to select by hand."""
+    value = clean(value)
+    app.copy_to_clipboard(value)
+    app.notify(
+        f"{value}\n(copied with OSC 52; if your terminal ignores it, select the text above)",
+        title="copied",
+        timeout=6,
+        markup=False,
+    )
 
 
 class _null:
@@ -283,8 +366,8 @@ class FilterInput(Input):
         self.post_message(self.Closed(keep=True))
 
 
-class Pane(Vertical):
-    """Frame shared by all panes; subclasses add views and fill them."""
+class Pane(Vertical, PaneProtocol):
+    """Frame shared by the table panes; subclasses add views and fill them."""
 
     TITLE: ClassVar[str] = ""
     PREVIEW: ClassVar[bool] = False  # show the highlighted row's detail under the list
@@ -297,7 +380,6 @@ class Pane(Vertical):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self.filter_text = ""
         self.view_name = "list"
         self.snapshot = None
         self.dirty = True
@@ -391,13 +473,19 @@ class Pane(Vertical):
             if view is not None and view.can_focus:
                 view.focus()
 
+    @property
+    def filter_text(self) -> str:
+        """The filter of the table shown now (each table keeps its own)."""
+        t = self.table() if self.is_mounted else None
+        return t.filter_text if t is not None else ""
+
     def show_view(self, name: str) -> None:
         sw = self.query_one("#views", ContentSwitcher)
         sw.current = name
         self.view_name = name
-        t = self.table()
-        if t is not None and t.filter_text != self.filter_text:
-            t.set_filter(self.filter_text)
+        f = self.query_one("#filter", FilterInput)
+        if not self.filter_text:  # a filter belongs to the table it was typed in
+            f.display = False
         self.focus_main()
         self.refresh_title()
         self.update_preview()
@@ -413,6 +501,8 @@ class Pane(Vertical):
             title.append(" ")
             title.append(sub)
         if t is not None:
+            if t.sort_column is not None:
+                title.append(f"  {t.sort_label()}", style="dim")
             if self.filter_text:
                 title.append("  filter: ", style="bold")
                 title.append(clean(self.filter_text), style="bold")
@@ -458,7 +548,6 @@ class Pane(Vertical):
         self.set_filter(event.value)
 
     def set_filter(self, text: str) -> None:
-        self.filter_text = text
         t = self.table()
         if t is not None:
             t.set_filter(text)

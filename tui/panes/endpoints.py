@@ -293,6 +293,7 @@ def container_preview(c: Container, snap: Snapshot) -> Text:
 
 
 class EndpointsPane(Pane):
+    PANE_ID = "endpoints"
     TITLE = "Endpoints"
     PREVIEW = True
     HELP = (
@@ -390,3 +391,11 @@ class EndpointsPane(Pane):
             return {"container": self.detail_id}
         key = self.query_one("#list", DataView).current_key()
         return {"container": key} if key else {}
+
+    def reveal(self, kind: str, name: str) -> bool:
+        c = self.snapshot.container(name) if kind == "container" and self.snapshot else None
+        if c is None:
+            return False
+        self.show_view("list")
+        self.set_filter("")
+        return self.query_one("#list", DataView).select_key(c.id)

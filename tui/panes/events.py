@@ -100,6 +100,7 @@ def event_row(seq: int, ev: dict, names: dict[str, str] | None = None) -> Row:
 
 
 class EventsPane(Pane):
+    PANE_ID = "events"
     TITLE = "Events"
     HELP = (
         "Docker events (container, network, daemon) newest first, with the console's own "

@@ -268,6 +268,7 @@ def network_preview(n: Network, snap: Snapshot) -> Text:
 
 
 class NetworksPane(Pane):
+    PANE_ID = "networks"
     TITLE = "Networks"
     PREVIEW = True
     HELP = (
@@ -359,3 +360,11 @@ class NetworksPane(Pane):
             return sel
         key = self.query_one("#list", DataView).current_key()
         return {"network": key} if key else {}
+
+    def reveal(self, kind: str, name: str) -> bool:
+        n = self.snapshot.network(name) if kind == "network" and self.snapshot else None
+        if n is None:
+            return False
+        self.show_view("list")
+        self.set_filter("")
+        return self.query_one("#list", DataView).select_key(n.id)

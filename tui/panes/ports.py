@@ -190,6 +190,7 @@ def listener_rows(snap: Snapshot) -> list[Row]:
 
 
 class PortsPane(Pane):
+    PANE_ID = "ports"
     TITLE = "Ports"
     PREVIEW = True
     PREVIEW_MIN_HEIGHT = 20
@@ -305,3 +306,10 @@ class PortsPane(Pane):
             if c is not None:
                 return {"container": c.id}
         return {}
+
+    def reveal(self, kind: str, name: str) -> bool:
+        if kind != "port":
+            return False
+        self.show_view("list")
+        self.set_filter(name.split("/")[0].rsplit(":", 1)[-1])
+        return True
