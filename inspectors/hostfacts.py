@@ -262,13 +262,15 @@ def read_iptables() -> IptablesFacts:
 # --------------------------------------------------------------------------- routes
 
 
-def _read_net(facts: HostFacts) -> None:
+def _read_net(facts: HostFacts, links=None) -> None:
     """Routes, addresses, link MTUs, default gateway and egress (this thread's netns),
-    through the one route reader (:mod:`inspectors.routes`, pyroute2)."""
+    through the one route reader (:mod:`inspectors.routes`, pyroute2). ``links``: the
+    links the snapshot already read in this namespace (then not read again)."""
     from inspectors import kernel, routes
 
     with kernel.open_ipr() as ipr:
-        links = kernel.read_links(ipr)
+        if not links:
+            links = kernel.read_links(ipr)
         names = {lk.index: lk.name for lk in links}
         facts.link_mtu = {lk.name: lk.mtu for lk in links if lk.mtu is not None}
         for lk in links:
@@ -304,7 +306,7 @@ def _read_net(facts: HostFacts) -> None:
 # --------------------------------------------------------------------------- per-netns block
 
 
-def _netns_part(facts: HostFacts, bridges: list[str], want_iptables: bool) -> None:
+def _netns_part(facts: HostFacts, bridges: list[str], want_iptables: bool, links=None) -> None:
     root = facts.proc_root.rstrip("/")
     sysnet = f"{root}/sys/net"
     facts.ip_forward = read_int(f"{sysnet}/ipv4/ip_forward")
@@ -312,7 +314,7 @@ def _netns_part(facts: HostFacts, bridges: list[str], want_iptables: bool) -> No
     facts.conntrack_count = read_int(f"{sysnet}/netfilter/nf_conntrack_count")
     facts.conntrack_max = read_int(f"{sysnet}/netfilter/nf_conntrack_max")
     try:
-        _read_net(facts)
+        _read_net(facts, links)
     except OSError as e:
         facts.notes.append(f"routes and addresses unavailable: {e}")
     for ifname in set(bridges) | ({facts.egress_iface} if facts.egress_iface else set()):
@@ -420,19 +422,8 @@ def _config_subset(raw: dict) -> dict:
     }
 
 
-def read_container_refs(
-    snap: Snapshot, pool: ThreadPoolExecutor | None = None
-) -> dict[str, ContainerRefs]:
-    """Per container: which other containers its env/command/links name (one inspect
-    per container the first time, then from a small cache)."""
-    if not snap.engine.reachable or not snap.containers:
-        return {}
-    from inspectors.api import EngineError, open_api
-
-    try:
-        api = open_api(snap.engine.host or None)
-    except EngineError:
-        return {}
+def _ref_names(snap: Snapshot) -> tuple[set[str], dict[str, str]]:
+    """Container names, and compose service names / aliases -> their container."""
     names = {c.name for c in snap.containers}
     services: dict[str, str] = {}
     for c in snap.containers:
@@ -443,6 +434,32 @@ def read_container_refs(
             for a in e.aliases:
                 if a not in names and len(a) >= 2 and not re.fullmatch(r"[0-9a-f]{12}", a):
                     services.setdefault(a, c.name)
+    return names, services
+
+
+def read_container_refs(
+    snap: Snapshot, pool: ThreadPoolExecutor | None = None, inspects: dict | None = None
+) -> dict[str, ContainerRefs]:
+    """Per container: which other containers its env/command/links name. ``inspects``
+    (id -> inspect JSON, what the model already read): no engine call at all; else one
+    inspect per container the first time, then from a small cache."""
+    if not snap.engine.reachable or not snap.containers:
+        return {}
+    if inspects is not None:
+        names, services = _ref_names(snap)
+        out = {}
+        for c in snap.containers:
+            raw = inspects.get(c.id)
+            if raw is not None:
+                out[c.name] = container_refs_from_inspect(raw, names, services, c.name)
+        return out
+    from inspectors.api import EngineError, open_api
+
+    try:
+        api = open_api(snap.engine.host or None)
+    except EngineError:
+        return {}
+    names, services = _ref_names(snap)
 
     def one(c):
         with _cache_lock:
@@ -508,6 +525,7 @@ def gather_facts(
     iptables: bool = True,
     container_refs: bool = True,
     daemon_log: int = 0,
+    inspects: dict | None = None,
 ) -> HostFacts:
     """Read every host fact the doctor needs, once.
 
@@ -526,9 +544,11 @@ def gather_facts(
         )
     bridges = [n.bridge for n in snap.networks if n.bridge]
     with ThreadPoolExecutor(2, thread_name_prefix="dockscope-facts") as pool:
-        refs_f = pool.submit(read_container_refs, snap) if container_refs else None
+        refs_f = pool.submit(read_container_refs, snap, None, inspects) if container_refs else None
         try:
-            run_in_netns(netns, _netns_part, facts, bridges, iptables and local)
+            # the host's links are the snapshot's (read once); another netns reads its own
+            shared = snap.links if netns is None and local else None
+            run_in_netns(netns, _netns_part, facts, bridges, iptables and local, shared)
         except OSError as e:
             facts.notes.append(f"namespace {netns} unreadable: {e}")
         try:

@@ -88,6 +88,12 @@ class Model:
             self._ipr = open_ipr()
         return self._ipr
 
+    def container_inspects(self) -> dict[str, dict]:
+        """Container id -> the engine's inspect JSON, as read by the last build (for
+        readers that need fields the model does not keep, e.g. the doctor's refs)."""
+        with self._lock:
+            return {cid: raw for cid, (_fp, raw) in self._inspects.items()}
+
     # ------------------------------------------------------------------ first paint
     def quick(self) -> Snapshot:
         """Two list calls, no inspects, no kernel: enough to paint names at once.

@@ -132,6 +132,7 @@ def _build(args, refs: bool = True, daemon_log: int = 0):
     m = Model()
     try:
         snap = m.build()
+        inspects = m.container_inspects()  # the refs read from these: no engine call more
     finally:
         m.close()
     facts = gather_facts(
@@ -141,6 +142,7 @@ def _build(args, refs: bool = True, daemon_log: int = 0):
         resolv_conf=getattr(args, "resolv_conf", "/etc/resolv.conf"),
         container_refs=refs,
         daemon_log=daemon_log,
+        inspects=inspects,
     )
     return snap, facts
 

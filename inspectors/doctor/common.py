@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from inspectors.doctor.findings import Finding, _f  # noqa: F401 - re-exported for the rules
@@ -56,6 +57,7 @@ def _iptables_on(facts: HostFacts) -> bool:
     return v not in (False, "false")
 
 
+@functools.lru_cache(maxsize=4096)
 def _net(cidr: str):
     try:
         return ipaddress.ip_network(cidr, strict=False)

@@ -327,8 +327,10 @@ def rule_container_not_listening(snap: Snapshot, facts: HostFacts) -> list[Findi
     out = []
     if not snap.engine.local or os.geteuid() != 0:
         return out
-    from inspectors.sockets import read_netns_listeners
+    from inspectors.doctor.listen import container_listeners
+    from inspectors.model import Listener
 
+    todo = []
     for c in _running(snap):
         if not c.pid or _shares_mode(c):
             continue
@@ -339,12 +341,14 @@ def rule_container_not_listening(snap: Snapshot, facts: HostFacts) -> list[Findi
                 if p.host_port and p.protocol in ("tcp", "udp")
             }
         )
-        if not wanted:
-            continue
-        try:
-            ls = read_netns_listeners(c.pid, with_pids=False)
-        except (OSError, ProcessLookupError):
-            continue
+        if wanted:
+            todo.append((c, wanted))
+    got = container_listeners([(c.id, c.pid, any(pr == "udp" for _p, pr in w)) for c, w in todo])
+    for c, wanted in todo:
+        raw = got.get(c.id)
+        if raw is None:
+            continue  # gone, or its namespace could not be entered
+        ls = [Listener(protocol=pr, ip=ip, port=port) for ip, port, pr in raw]
         for cport, proto in wanted:
             mine = [l for l in ls if l.protocol == proto and l.port == cport]
             obj = f"{cport}/{proto}"
