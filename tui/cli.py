@@ -21,6 +21,7 @@ _MODULES = (
     "tui.cli_actions",  # network, daemon
     "tui.cli_doctor",  # doctor, path, report
     "tui.cli_packet",  # firewall, conntrack, sockets, neigh, capture
+    "tui.cli_cluster",  # swarm, overlay, cluster (several engines)
 )
 
 
@@ -31,9 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the console.",
     )
     p.add_argument(
-        "-H", "--host", help="engine to use (like DOCKER_HOST, e.g. unix:///var/run/docker.sock)"
+        "-H",
+        "--host",
+        action="append",
+        help="engine to use (like DOCKER_HOST, e.g. unix:///var/run/docker.sock, "
+        "ssh://root@node2); repeat for several engines",
     )
-    p.add_argument("-c", "--context", help="docker context to use (like `docker --context`)")
+    p.add_argument(
+        "-c", "--context", action="append", help="docker context to use (like `docker --context`)"
+    )
+    p.add_argument(
+        "--swarm", action="store_true", help="every node of the swarm (a manager's node list)"
+    )
     p.add_argument(
         "--read-only",
         action="store_true",
@@ -66,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "takes_extra", False) or any(w.startswith("-") for w in extra):
             parser.error("unrecognized arguments: " + " ".join(extra))
         args.extra = extra
+    from tui.cli_cluster import multi_host  # several engines (-H -H, --swarm): issue 11
+
+    rc = multi_host(args)
+    if rc is not None:
+        return rc
     if args.host:
         os.environ["DOCKER_HOST"] = args.host
     if args.context:

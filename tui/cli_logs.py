@@ -104,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
                 return _die(str(e))
             except Exception as e:
                 return _die(f"cannot connect to the Docker engine: {e}")
+            from tui.cli_cluster import maybe_service_logs  # a swarm service (issue 11)
+
+            rc = maybe_service_logs(client, args)
+            if rc is not None:
+                return rc
             src = L.open_container_logs(
                 client, args.targets, follow=args.follow, tail=_tail(args.tail, "all"), since=since
             )
