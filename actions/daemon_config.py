@@ -281,6 +281,7 @@ def _refusals(daemon: DaemonProcess, key: str, value: Any, engine_version: str |
             "configuration file (and a reload fails). Change the flag where dockerd is started "
             "instead.",
         )
+    dfile.check_path(daemon.config_file)
     path = os.path.realpath(daemon.config_file)
     fs = dfile.state(path)
     cfg, perr = dfile.parse(fs.raw, path)
@@ -328,6 +329,12 @@ def plan_daemon_key(
         raise ValidationFailed([FieldError(key, err)])
     if apply and not daemon.pid:
         raise ActionError("dockerd not found", daemon.note or "the dockerd process is unknown")
+    if apply and eerr:
+        raise ActionError(
+            "the engine does not answer",
+            f"{eerr}: a {apply} could not be confirmed (and the process behind it may not be a "
+            "dockerd). Nothing was changed",
+        )
     if apply == "reload" and not key_info(key, version).reloadable:
         raise ActionError("not reloadable", f"{key!r} is not applied by a reload: use restart")
     restart_cmd = None

@@ -195,6 +195,36 @@ def _is_mount_point(path: str) -> bool:
         return False
 
 
+def check_path(path: str) -> None:
+    """No symlink at daemon.json, and (as root) no directory on its way that another
+    user owns: root never writes where a user can swap the file or a directory."""
+    if os.path.islink(path):
+        raise ActionError(
+            "daemon.json is a symlink",
+            f"{path} -> {os.readlink(path)}: not written through; edit the real file. "
+            "Nothing was changed",
+        )
+    if os.geteuid() != 0:
+        return
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        try:
+            st = os.lstat(d)
+        except OSError:
+            break
+        if st.st_uid != 0 or (st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX):
+            raise ActionError(
+                "daemon.json is in another user's directory",
+                f"{d} is owned by uid {st.st_uid}"
+                + (" and writable by everyone" if st.st_uid == 0 else "")
+                + f": dockscope as root does not write {path} there (that user could swap it "
+                "for a link); run dockscope as that user. Nothing was changed",
+            )
+        if d == "/":
+            break
+        d = os.path.dirname(d)
+
+
 def check_writable_file(path: str) -> None:
     """Refuse (one line, nothing changed) when replacing ``path`` cannot work."""
     directory = os.path.dirname(path) or "."
@@ -358,6 +388,7 @@ def restore(fs: FileState) -> None:
 
 
 __all__ = [
+    "check_path",
     "parse",
     "read",
     "set_key",

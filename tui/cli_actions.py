@@ -376,4 +376,6 @@ def _status(args) -> int:
         _out(f"conflict:          {c}: debug cannot be toggled in daemon.json")
     for n in st.notes:
         _out(f"note:              {n}")
+    if any(n.startswith("engine unreachable") for n in st.notes):
+        return 2  # the README's table: no engine -> 2 (what could be read is printed)
     return 0
