@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -37,19 +36,16 @@ def format_line(line: LogLine, *, timestamps: bool, source: bool, daemon: bool) 
 
 
 def save_lines(path: str, lines: Iterable[str]) -> int:
-    """Write ``lines`` to ``path``; returns how many."""
-    path = os.path.expanduser(path)
-    fd, tmp = tempfile.mkstemp(
-        dir=os.path.dirname(os.path.abspath(path)), prefix=".dockscope-", suffix=".log"
-    )
-    n = 0
+    """Write ``lines`` to ``path`` through the one private-file writer
+    (``actions.files.save_private``: 0600, renamed into place, symlinks refused,
+    read-only allows only dockscope's own directories); returns how many. A refusal
+    is raised as OSError (one error path for the caller)."""
+    from actions.files import save_private
+    from actions.validate import ActionError
+
+    out = [text + "\n" for text in lines]
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
-            for text in lines:
-                f.write(text + "\n")
-                n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return n
+        save_private(path, "".join(out))
+    except ActionError as e:
+        raise OSError(e.detail or e.title) from None
+    return len(out)
