@@ -550,3 +550,39 @@ async def test_flow_daemon_debug_cancelled_then_applied(daemon):
         for f in os.listdir(daemon.config_file.parent):
             if f.startswith("daemon.json.bak."):
                 os.unlink(daemon.config_file.parent / f)
+
+
+@pytest.mark.engine
+async def test_console_D_opens_at_the_current_state_and_r_applies_nothing(daemon):
+    """The real console: `D` shows the switch at the current state with Cancel focused;
+    `r` (the app's refresh) and every letter do nothing there; the change happens only
+    through the plan's Confirm."""
+    from textual.widgets import Switch
+
+    from inspectors.config import Settings
+    from inspectors.snapshot import Model
+    from tui.app import DockscopeApp
+
+    raw = daemon.config_file.read_bytes()
+    app = DockscopeApp(model=Model(daemon.host), settings=Settings())
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: "build" in app.painted or "reconnect" in app.painted, 30)
+            await pilot.press("D")
+            await _until(pilot, lambda: _showing(app, DaemonDebugScreen))
+            scr = app.screen
+            assert scr.query_one("#target", Switch).value is _debug_now(daemon) is False
+            assert scr.query_one("#cancel", Button).has_focus
+            await pilot.press("r", "R", "t", "y")
+            await pilot.pause(0.3)
+            assert app.screen is scr
+            assert daemon.config_file.read_bytes() == raw and _debug_now(daemon) is False
+            await pilot.click("#target")
+            await pilot.click("#reload")
+            await _until(pilot, lambda: _showing(app, PlanScreen))
+            await pilot.press("r", "y", "enter")  # letters ignored; enter = the focused Cancel
+            await _until(pilot, lambda: not isinstance(app.screen, (PlanScreen, DaemonDebugScreen)))
+            await pilot.pause(0.5)
+            assert daemon.config_file.read_bytes() == raw and _debug_now(daemon) is False
+    finally:
+        daemon.config_file.write_bytes(raw)
