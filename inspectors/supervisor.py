@@ -114,22 +114,27 @@ def _in_container(pid: int) -> str | None:
 
 
 def _init_pidfiles(script: str) -> list[str]:
-    """Pidfile paths an init script names (``/var/run/*.pid``, ``/run/*.pid``)."""
+    """Pidfile paths an init script names (``/var/run/*.pid``, ``/run/*.pid``); a regex
+    because no library evaluates shell, and only literal paths (plus ``$BASE``) count."""
     try:
         with open(script, errors="replace") as fh:
             text = fh.read(256 * 1024)
     except OSError:
         return []
-    names = re.findall(r"(/(?:var/)?run/[\w.@-]+\.pid)", text)
-    # shell variables: DOCKER_SSD_PIDFILE=/var/run/$BASE-ssd.pid with BASE=docker
     base = re.search(r"^\s*BASE=['\"]?([\w.-]+)", text, re.M)
-    for m in re.findall(r"(/(?:var/)?run/\$\{?BASE\}?[\w.-]*\.pid)", text):
-        if base:
-            names.append(re.sub(r"\$\{?BASE\}?", base.group(1), m))
+    names = []
+    for m in re.findall(r"(/(?:var/)?run/[\w.@${}/-]+?\.pid)", text):
+        if base:  # DOCKER_SSD_PIDFILE=/var/run/$BASE-ssd.pid with BASE=docker
+            m = re.sub(r"\$\{?BASE\}?", base.group(1), m)
+        if "$" not in m:
+            names.append(m)
     return list(dict.fromkeys(names))
 
 
-def detect(daemon) -> Supervision:
+INIT_SCRIPTS = ("/etc/init.d/docker",)
+
+
+def detect(daemon, init_scripts: tuple[str, ...] = INIT_SCRIPTS) -> Supervision:
     """How the dockerd of ``daemon`` (a ``DaemonProcess``) is supervised."""
     pid = getattr(daemon, "pid", None)
     if not pid:
@@ -215,19 +220,25 @@ def detect(daemon) -> Supervision:
         )
 
     # sysvinit / OpenRC: an init script AND a pidfile of it that holds this pid
-    for script, kind in (("/etc/init.d/docker", "sysvinit"),):
+    for script in init_scripts:
         if not os.path.exists(script):
             continue
         openrc = os.path.exists("/run/openrc") or os.path.exists("/sbin/openrc-run")
-        kind = "openrc" if openrc else kind
+        kind = "openrc" if openrc else "sysvinit"
         pidfiles = _init_pidfiles(script)
         held = [p for p in pidfiles if _read_int(p) in (pid, ppid)]
-        tool = trusted_binary("rc-service" if openrc else "service")
-        if held and tool and _safe_path(script) and ppid in (0, 1):
+        if not (held and _safe_path(script) and ppid in (0, 1)):
+            continue  # no pidfile of the script holds this dockerd: not started by it
+        if os.path.dirname(script) == "/etc/init.d":
+            tool = trusted_binary("rc-service" if openrc else "service")
+            restart = [tool, os.path.basename(script), "restart"] if tool else None
+        else:
+            restart = [script, "restart"]
+        if restart:
             return Supervision(
                 kind,
                 f"dockerd {pid} was started by {script} (pidfile {held[0]})",
-                restart=[tool, "docker", "restart"],
+                restart=restart,
                 evidence=[f"{held[0]} holds {_read_int(held[0])}", f"parent pid {ppid}"],
             )
 

@@ -669,3 +669,47 @@ def test_action_commands_follow_the_exit_code_table(daemon, tmp_path):
         "--yes",
     )
     assert r.returncode == 1 and r.stderr.startswith("Error response from daemon:")
+
+
+def test_init_script_restart_only_with_its_pidfile(tmp_path):
+    """A real daemonised process named dockerd (parent: PID 1) and an init script whose
+    pidfile holds its pid: the script's restart is offered. Without the pidfile (what
+    this host has for /etc/init.d/docker) it is not."""
+    from inspectors.model import DaemonProcess
+    from inspectors.supervisor import _init_pidfiles, detect
+
+    assert "/var/run/docker-ssd.pid" in _init_pidfiles("/etc/init.d/docker")  # the real script
+    d = Path(f"/run/dockscope-test-{uuid.uuid4().hex[:6]}")  # root-only, not world-writable
+    d.mkdir(mode=0o700)
+    try:
+        pidfile = d / "docker-ssd.pid"
+        script = d / "docker"
+        script.write_text(f"#!/bin/sh\nBASE=docker\nPIDFILE=/run/{d.name}/$BASE-ssd.pid\n")
+        script.chmod(0o755)
+        fake = d / "dockerd"
+        shutil.copy(shutil.which("sleep"), fake)
+        # daemonise like start-stop-daemon --background: the child is re-parented to PID 1
+        out = subprocess.run(
+            ["sh", "-c", f"{fake} 60 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True
+        )
+        pid = int(out.stdout)
+        try:
+            import psutil
+
+            deadline = time.time() + 5
+            while psutil.Process(pid).ppid() != 1 and time.time() < deadline:
+                time.sleep(0.1)
+            if psutil.Process(pid).ppid() != 1:
+                pytest.fail("the daemonised process was not re-parented to PID 1 (a subreaper?)")
+            s = detect(DaemonProcess(pid=pid), init_scripts=(str(script),))
+            assert s.kind == "manual" and s.restart is None  # no pidfile yet
+            pidfile.write_text(f"{pid}\n")
+            s = detect(DaemonProcess(pid=pid), init_scripts=(str(script),))
+            assert s.kind in ("sysvinit", "openrc") and s.restart == [str(script), "restart"]
+            assert str(pidfile) in s.description
+            os.chmod(script, 0o777)  # a script others can write is never offered
+            assert detect(DaemonProcess(pid=pid), init_scripts=(str(script),)).restart is None
+        finally:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        shutil.rmtree(d)
