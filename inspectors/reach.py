@@ -179,8 +179,18 @@ def _side_hops(
                 + ("" if good else f" (leaves by {r.dev}, not {ifname})"),
             )
     veth = (iface.host_veth if iface else None) or (e.host_veth if e else None)
-    if net.driver != "bridge":
-        h_if.add("driver", INFO, f"{net.driver} network: no host veth/bridge on the path")
+    if net.driver != "bridge":  # driver truth: the path this driver really takes
+        from inspectors.paths import container_paths
+
+        dp = next((x for x in container_paths(snap, c) if x.network == net.name), None)
+        if dp is None:
+            h_if.add("driver", INFO, f"{net.driver} network: no host veth/bridge on the path")
+            return
+        h_if.add("driver path", FAIL if dp.breaks else INFO, dp.text())
+        for line in dp.breaks:
+            h_if.add("broken", FAIL, line)
+        for line in dp.says:
+            h_if.add(net.driver, INFO, line)
         return
     h_v = rep.hop(f"{veth or '?'} (host side of {c.name})", "veth", veth)
     link = _link(snap, veth)
@@ -611,6 +621,16 @@ def explain_path(
             h.add("networks", FAIL, f"{a.name} has no network")
             return rep.finish()
         _side_hops(rep, snap, a, n, gw, facts, True)
+        if n.driver == "macvlan":
+            h = rep.hop(f"host (through {n.parent or 'the parent'})", "host", None)
+            h.add(
+                "macvlan",
+                FAIL,
+                f"the host cannot reach its own macvlan containers through {n.parent} and "
+                "they cannot reach it (the kernel filters parent <-> child traffic); a "
+                "host-side macvlan shim on the same parent is the workaround",
+            )
+            return rep.finish()
         _host_hop(rep, snap, gw, port, proto, facts)
         probe_ip = gw
     else:

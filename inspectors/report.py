@@ -131,6 +131,7 @@ def build_report_data(
 ) -> dict:
     """The report as a JSON-ready dict (no env, secret-like labels redacted)."""
     from inspectors.doctor import finding_dict, summarize
+    from inspectors.paths import network_flags
 
     e = snap.engine
     d = e.daemon
@@ -173,6 +174,7 @@ def build_report_data(
                 "parent": n.parent,
                 "internal": n.internal,
                 "icc": n.icc,
+                "flags": network_flags(n),
                 "mtu": n.mtu,
                 "labels": redact_labels(n.labels),
                 "containers": [f"{ep.container} {ep.ipv4 or ''}".strip() for ep in n.endpoints],
@@ -364,9 +366,7 @@ def build_report(
     w("| name | driver | subnets | bridge/parent | flags | containers |")
     w("|---|---|---|---|---|---|")
     for n in data["networks"]:
-        flags = ",".join(
-            x for x, on in (("internal", n["internal"]), ("no-icc", not n["icc"])) if on
-        )
+        flags = ",".join(n["flags"])
         w(
             f"| {_cell(n['name'])} | {_cell(n['driver'])} | {_cell(' '.join(n['subnets']))} | "
             f"{_cell(n['bridge'] or n['parent'] or '')} | {flags} | {_cell(', '.join(n['containers']))} |"

@@ -196,3 +196,22 @@ def test_overlay_path_on_a_single_node_swarm(daemon, made, uniq):
     gb = snap.bridge("docker_gwbridge")
     for port in gb.ports if gb else []:
         assert "orphan veth" not in port_owner(snap, "docker_gwbridge", port.name)
+
+
+def test_path_explainer_draws_driver_truth_for_macvlan(daemon, made, uniq):
+    from inspectors.reach import explain_path
+
+    a, b = f"mxa{uniq}", f"mxb{uniq}"
+    sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+    made["l"].append(a)
+    sh("ip", "link", "set", a, "up")
+    sh("ip", "link", "set", b, "up")
+    n, c = f"px-{uniq}", f"pxc-{uniq}"
+    net(daemon, made, n, "-d", "macvlan", "-o", f"parent={a}", "--subnet", "10.199.78.0/24")
+    run(daemon, made, c, "--network", n)
+    rep = explain_path(snapshot(daemon), c, "host:80")
+    assert rep.verdict == "unreachable", rep.to_dict()
+    failing = rep.hops[rep.first_failure_index]
+    assert failing.kind == "host" and "macvlan" in failing.checks[0].detail
+    iface = next(h for h in rep.hops if h.kind == "interface")
+    assert any(ch.name == "driver path" and a in ch.detail for ch in iface.checks)
