@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from .overlay import OverlayDetail, from_network
+from .underlay import PortVerdict, UnderlayFacts
 from .swarm import (
     SwarmView,
     format_nodes,
@@ -108,6 +109,7 @@ class ClusterNode:
     networks: list[dict] = field(default_factory=list)  # name, id, driver, scope, subnets
     read_seconds: float | None = None
     report_swarm: dict | None = None  # the swarm as the node's own dockscope read it
+    underlay: UnderlayFacts | None = None  # routes + firewall verdicts for swarm ports
 
 
 @dataclass
@@ -377,6 +379,16 @@ def _from_report(node: ClusterNode, report: dict) -> None:
         )
     node.overlays = [_overlay_from_json(d) for d in report.get("overlays") or []]
     node.report_swarm = sw or None
+    u = report.get("underlay")
+    if u:
+        node.underlay = UnderlayFacts(
+            node_addr=u.get("node_addr"),
+            interface=u.get("interface"),
+            mtu=u.get("mtu"),
+            routes=list(u.get("routes") or []),
+            verdicts=[PortVerdict(**v) for v in u.get("verdicts") or []],
+            note=u.get("note"),
+        )
 
 
 def _read_engine_sdk(node: ClusterNode, target: NodeTarget) -> None:

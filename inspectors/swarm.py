@@ -75,6 +75,7 @@ class SwarmService:
     vips: list[ServiceVip] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)  # network ids the tasks attach to
     labels: dict[str, str] = field(default_factory=dict)
+    constraints: list[str] = field(default_factory=list)  # placement, e.g. node.hostname==n3
 
 
 @dataclass
@@ -212,6 +213,7 @@ def parse_service(raw: dict, net_names: dict[str, str] | None = None) -> SwarmSe
         ],
         networks=[names.get(n, n) for n in nets],
         labels=dict(spec.get("Labels") or {}),
+        constraints=list((task_tmpl.get("Placement") or {}).get("Constraints") or []),
     )
 
 

@@ -189,10 +189,12 @@ def run_node_report(args: argparse.Namespace) -> int:
     from inspectors.snapshot import Model
     from inspectors.swarm import read_swarm
 
+    from inspectors.underlay import read_underlay
+
     m = Model()
     try:
         snap = m.build()
-        swarm = overlays = None
+        swarm = overlays = underlay = None
         note = None
         if snap.engine.reachable and snap.engine.swarm_state == "active":
             try:
@@ -208,11 +210,21 @@ def run_node_report(args: argparse.Namespace) -> int:
                 api.close()
             except Exception as e:  # noqa: BLE001
                 note = f"overlays: {e}"
+            try:
+                underlay = to_jsonable(read_underlay(snap.engine.swarm_node_addr))
+            except Exception as e:  # noqa: BLE001
+                note = f"underlay: {e}"
     finally:
         m.close()
     sys.stdout.write('{"snapshot": ' + dumps_json(snap) + ', "swarm": ' + json.dumps(swarm))
     sys.stdout.write(
-        ', "overlays": ' + json.dumps(overlays) + ', "note": ' + json.dumps(note) + "}\n"
+        ', "overlays": '
+        + json.dumps(overlays)
+        + ', "underlay": '
+        + json.dumps(underlay)
+        + ', "note": '
+        + json.dumps(note)
+        + "}\n"
     )
     return 0
 
@@ -316,5 +328,35 @@ def multi_host(args: argparse.Namespace) -> int | None:
     )
 
 
+def format_findings(findings) -> str:
+    from inspectors.text import clean
+
+    if not findings:
+        return "no cross-node findings"
+    out = []
+    for f in findings:
+        out.append(f"{f.severity.upper():7} {f.rule}: {clean(f.message)}")
+        for e in f.evidence:
+            out.append(f"        evidence: {clean(e)}")
+        if f.fix:
+            out.append(f"        fix: {clean(f.fix)}")
+    return "\n".join(out)
+
+
 def run_cluster_doctor(args: argparse.Namespace) -> int:
-    return _die("cross-node doctor: not available yet")
+    """`dockscope -H .. -H .. doctor` / `--swarm doctor`: the cross-node rules."""
+    from inspectors.cluster_doctor import run_cluster_doctor as rcd
+    from inspectors.cluster_model import build_cluster, targets_from_args
+    from inspectors.doctor.findings import finding_dict
+
+    try:
+        targets = targets_from_args(args)
+    except ValueError as e:
+        return _die(str(e))
+    snap = build_cluster(targets, remote_cmd=getattr(args, "remote_dockscope", None))
+    findings = rcd(snap)
+    if getattr(args, "json", False):
+        print(json.dumps([finding_dict(f) for f in findings], indent=2))
+    else:
+        print(format_findings(findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
