@@ -209,3 +209,44 @@ def test_cli_doctor_over_several_hosts(cluster, dtopo):
         assert r.returncode == 1 and "cluster_vxlan_blocked" in r.stdout and "node3" in r.stdout
     finally:
         n3.iptables("-D", *rule)
+
+
+def test_path_across_nodes_with_probe_and_underlay_fallback(cluster, dtopo):
+    """path A B with A on node2 and B on node3: the hops over the overlay, a
+    real probe from A's sandbox; with VXLAN dropped at node3 the probe fails,
+    the underlay probe node2 -> node3 answers, and the verdict says so."""
+    import json
+    import subprocess
+    import sys
+
+    n2, n3 = cluster.nodes[1], cluster.nodes[2]
+    hosts = [a for n in cluster.nodes for a in ("-H", n.ssh_host)]
+
+    def path(*extra):
+        r = subprocess.run([sys.executable, "-m", "tui.cli", *hosts, "path", dtopo["ca"],
+                            dtopo["cb"], "--probe", *extra],
+                           capture_output=True, text=True, timeout=180)  # fmt: skip
+        return r
+
+    r = path("--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    p = json.loads(r.stdout)
+    assert (p["src_node"], p["dst_node"], p["network"]) == ("node2", "node3", dtopo["dn"])
+    raw = json.loads(n2.docker("network", "inspect", dtopo["dn"]).stdout)[0]
+    assert p["vni"] == int(raw["Options"]["com.docker.network.driver.overlay.vxlanid_list"])
+    wheres = [h["where"] for h in p["hops"]]
+    assert wheres == ["node2", "node2", "underlay", "node3", "node3"]
+    assert all(h["status"] == "ok" for h in p["hops"])
+    assert f"-> {n3.ip}" in p["hops"][1]["detail"] and "udp/4789" in p["hops"][2]["what"]
+    assert p["probes"][0]["ok"] is True and p["verdict"] == "reachable"
+
+    rule = ["INPUT", "-p", "udp", "--dport", "4789", "-j", "DROP"]
+    n3.iptables("-I", *rule)
+    try:
+        r = path()
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "[FAIL] underlay" in r.stdout and "--dport 4789 -j DROP" in r.stdout
+        assert f"probe node2 (underlay) -> node3 {n3.ip}: ok" in r.stdout
+        assert "answers but the overlay does not" in r.stdout
+    finally:
+        n3.iptables("-D", *rule)

@@ -79,6 +79,14 @@ def register(sub) -> None:
     )
     p.set_defaults(func=run_node_report)
 
+    p = sub.add_parser(
+        "node-probe",
+        help="(for `path` across nodes) ping an address from a network namespace on this node",
+    )
+    p.add_argument("--netns", help="namespace file, e.g. /proc/PID/ns/net (default: this one)")
+    p.add_argument("--ping", required=True, metavar="IP")
+    p.set_defaults(func=run_node_probe)
+
 
 # ---------------------------------------------------------------------------- swarm
 
@@ -323,6 +331,8 @@ def multi_host(args: argparse.Namespace) -> int | None:
         return None  # run_cluster reads args.hosts / args.swarm itself
     if cmd == "doctor":
         return run_cluster_doctor(args)
+    if cmd == "path" and getattr(args, "dst", None):
+        return run_cluster_path(args)
     return _die(
         f"`{cmd}` reads one engine; with several (-H ... -H ... or --swarm) use: cluster, doctor"
     )
@@ -360,3 +370,45 @@ def run_cluster_doctor(args: argparse.Namespace) -> int:
     else:
         print(format_findings(findings))
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def run_node_probe(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    from inspectors.cluster_path import node_probe
+
+    try:
+        ipaddress.ip_address(args.ping)
+    except ValueError:
+        return _die(f"--ping: {args.ping!r} is not an IP address")
+    if args.netns and not (args.netns.startswith("/proc/") and args.netns.endswith("/ns/net")):
+        return _die("--netns: give /proc/PID/ns/net")
+    print(json.dumps(node_probe(args.netns, args.ping)))
+    return 0
+
+
+def run_cluster_path(args: argparse.Namespace) -> int:
+    """`dockscope -H .. -H .. path A B [--probe] [--json]` across nodes."""
+    from inspectors.cluster_model import build_cluster, targets_from_args
+    from inspectors.cluster_path import (
+        explain_cluster_path,
+        format_cluster_path,
+        probe_cluster_path,
+    )
+    from inspectors.model import to_jsonable
+
+    try:
+        targets = targets_from_args(args)
+    except ValueError as e:
+        return _die(str(e))
+    snap = build_cluster(targets)
+    p = explain_cluster_path(snap, args.src, args.dst)
+    if p.src_node is None:
+        return _die(p.reason)
+    if getattr(args, "probe", False):
+        probe_cluster_path(snap, p)
+    if getattr(args, "json", False):
+        print(json.dumps(to_jsonable(p), indent=2))
+    else:
+        print(format_cluster_path(p))
+    return {"reachable": 0, "unreachable": 1}.get(p.verdict, 3)
