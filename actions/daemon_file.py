@@ -64,9 +64,10 @@ def parse(raw: bytes, path: str) -> tuple[dict | None, str | None]:
 
 def read(path: str) -> tuple[bytes, bool]:
     """(bytes, exists). A missing file is empty."""
+    from inspectors.daemon import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read(), True
+        return read_regular(path), True
     except FileNotFoundError:
         return b"", False
     except OSError as e:

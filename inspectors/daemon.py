@@ -15,6 +15,7 @@ psutil is imported inside functions (CLI start-up time).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -191,6 +192,20 @@ def daemon_flag_keys(flags: Mapping[str, object] | Iterable[str]) -> dict[str, s
 # --------------------------------------------------------------------------- daemon.json
 
 
+def read_regular(path: str, limit: int = 16 << 20) -> bytes:
+    """A regular file's bytes (at most ``limit``). The path may come from another
+    process's command line: a FIFO or device there must not block or flood a root
+    dockscope, so it is opened non-blocking and refused unless it is a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit)
+    finally:
+        os.close(fd)
+
+
 def read_daemon_config(path: str) -> tuple[dict | None, str | None]:
     """Parse daemon.json as dockerd does: ``(config, None)`` or ``(None, error)``.
 
@@ -200,8 +215,7 @@ def read_daemon_config(path: str) -> tuple[dict | None, str | None]:
     the line and column.
     """
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_regular(path)
     except FileNotFoundError:
         return {}, None
     except OSError as e:

@@ -471,9 +471,12 @@ def test_a_users_dockerd_binary_is_never_executed(daemon, tmp_path, local_user):
     sock = home / "d.sock"
     for p in (bindir, fake):
         os.chown(p, local_user.pw_uid, local_user.pw_gid)
+    fifo = home / "daemon.json"  # its "config file" is a FIFO: reading it must not hang root
+    os.mkfifo(fifo)
+    os.chown(fifo, local_user.pw_uid, local_user.pw_gid)
     proc = subprocess.Popen(
         ["runuser", "-u", local_user.pw_name, "--", str(fake), "-c", FAKE_DOCKERD]
-        + ["--host", f"unix://{sock}"],
+        + ["--host", f"unix://{sock}", "--config-file", str(fifo)],
         cwd=home,
         stdin=subprocess.DEVNULL,
     )

@@ -19,11 +19,11 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    net = sub.add_parser("network", help="create, connect, disconnect, remove networks")
+    net = _one_line(sub.add_parser("network", help="create, connect, disconnect, remove networks"))
     nsub = net.add_subparsers(dest="network_command", metavar="ACTION")
-    net.set_defaults(func=lambda a: _usage(net))
+    net.set_defaults(func=lambda a: _usage(net, "create, connect, disconnect, rm"))
 
-    c = nsub.add_parser("create", help="create a network (validated first)")
+    c = _one_line(nsub.add_parser("create", help="create a network (validated first)"))
     c.add_argument("name")
     c.add_argument("-d", "--driver", default="bridge", help="bridge | macvlan | ipvlan | overlay")
     c.add_argument(
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _yes(c)
     c.set_defaults(func=_create)
 
-    k = nsub.add_parser("connect", help="connect a container to a network")
+    k = _one_line(nsub.add_parser("connect", help="connect a container to a network"))
     k.add_argument("--alias", action="append", default=[])
     k.add_argument("--ip", default="")
     k.add_argument("network")
@@ -57,23 +57,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     _yes(k)
     k.set_defaults(func=_connect)
 
-    d = nsub.add_parser("disconnect", help="disconnect a container from a network")
+    d = _one_line(nsub.add_parser("disconnect", help="disconnect a container from a network"))
     d.add_argument("-f", "--force", action="store_true")
     d.add_argument("network")
     d.add_argument("container")
     _yes(d)
     d.set_defaults(func=_disconnect)
 
-    r = nsub.add_parser("rm", help="remove a network (refused while it has endpoints, unless -f)")
+    r = _one_line(
+        nsub.add_parser("rm", help="remove a network (refused while it has endpoints, unless -f)")
+    )
     r.add_argument("-f", "--force", action="store_true", help="disconnect its containers first")
     r.add_argument("network")
     _yes(r)
     r.set_defaults(func=_rm)
 
-    dm = sub.add_parser("daemon", help="the dockerd behind the engine: debug toggle, status")
+    dm = _one_line(
+        sub.add_parser("daemon", help="the dockerd behind the engine: debug toggle, status")
+    )
     dsub = dm.add_subparsers(dest="daemon_command", metavar="ACTION")
-    dm.set_defaults(func=lambda a: _usage(dm))
-    db = dsub.add_parser("debug", help="turn dockerd debug logging on or off (daemon.json)")
+    dm.set_defaults(func=lambda a: _usage(dm, "debug, status"))
+    db = _one_line(
+        dsub.add_parser("debug", help="turn dockerd debug logging on or off (daemon.json)")
+    )
     db.add_argument("state", choices=["on", "off"])
     how = db.add_mutually_exclusive_group()
     how.add_argument(
@@ -99,9 +105,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _yes(db)
     db.set_defaults(func=_debug, apply="reload")
-    ds = dsub.add_parser("status", help="daemon.json path, debug state, flag conflicts")
+    ds = _one_line(dsub.add_parser("status", help="daemon.json path, debug state, flag conflicts"))
     ds.add_argument("--json", action="store_true")
     ds.set_defaults(func=_status)
+
+
+def _one_line(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Bad arguments: one line on stderr and exit 2 (argparse prints the usage too)."""
+
+    def error(message: str):
+        from inspectors.text import clean
+
+        print(f"{p.prog}: {clean(message)} (--help lists the arguments)", file=sys.stderr)
+        sys.exit(2)
+
+    p.error = error  # type: ignore[method-assign]
+    return p
 
 
 def _yes(p: argparse.ArgumentParser) -> None:
@@ -110,8 +129,9 @@ def _yes(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_help(sys.stderr)
+def _usage(p: argparse.ArgumentParser, choices: str) -> int:
+    """No ACTION given: one line naming them (``--help`` has the rest)."""
+    print(f"{p.prog}: give an ACTION ({choices}); --help lists them", file=sys.stderr)
     return 2
 
 
