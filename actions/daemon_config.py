@@ -102,9 +102,9 @@ def _find(engine_host: str | None, daemon: DaemonProcess | None) -> DaemonProces
 
 
 def _client(engine_host: str | None, timeout: float = 10.0):
-    from inspectors.api import sdk_client
+    from inspectors.api import open_engine
 
-    return sdk_client(engine_host, timeout=timeout)
+    return open_engine(engine_host, timeout=timeout).client
 
 
 def _engine_facts(engine_host) -> tuple[dict, str | None, str | None]:

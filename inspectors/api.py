@@ -1,32 +1,48 @@
-"""Which engine, and a light read-only client for it.
+"""The one engine object: which engine, and the one docker client for it.
 
-Host resolution follows the docker CLI: ``--host`` > ``DOCKER_HOST`` >
-``--context``/``DOCKER_CONTEXT`` > ``currentContext`` in ~/.docker/config.json >
-``unix:///var/run/docker.sock``.
+:func:`resolve_target` picks the engine exactly as the docker CLI does:
+``--host`` > ``--context`` > ``DOCKER_HOST`` > ``DOCKER_CONTEXT`` >
+``currentContext`` in ``$DOCKER_CONFIG/config.json`` > ``unix:///var/run/docker.sock``.
+TLS comes from the context's TLS directory, or (for a host given by ``--host`` or
+``DOCKER_HOST``) from ``DOCKER_TLS_VERIFY``/``DOCKER_TLS`` + ``DOCKER_CERT_PATH``.
 
-Reads on a local unix socket go through :class:`UnixAPI`, a few lines on top of
-``http.client`` (the docker SDK plus requests cost ~0.25 s to import, which a
-short CLI command should not pay). Every other transport (tcp/TLS, ssh) goes
-through the docker SDK's low-level client. Both negotiate the API version.
+:func:`open_engine` returns an :class:`EngineAPI`: the ONE ``docker.DockerClient``
+(``.client``) plus the read calls the inspectors use, all on the SDK's public API.
+Every failure is mapped once, here (:meth:`EngineAPI.errors`), into an
+:class:`EngineError` with a ``kind`` and one line saying what and how to fix it.
+
+Transports: ``unix://``, ``tcp://`` (TLS or not), ``ssh://`` through the SDK's
+shell-out mode (``use_ssh_client=True``): the system ``ssh`` runs
+``docker system dial-stdio`` on the remote host, exactly what ``docker -H ssh://``
+does, so ``~/.ssh/config``, the agent, ProxyJump and known_hosts behave as they do
+for the CLI (the SDK's paramiko mode reads only part of ssh_config).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
-import http.client
 import json
 import os
-import socket
-from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from inspectors.text import clean
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 MAX_API = "1.52"  # newest API shape we know how to read
 MIN_API = "1.41"  # Docker 20.10
+SCHEMES = ("unix", "tcp", "ssh", "http", "https")
+KINDS = ("unreachable", "permission", "api", "notfound", "tls", "ssh", "badhost")
 
 
 class EngineError(Exception):
-    """The engine cannot be used; ``kind`` is unreachable|permission|api|notfound."""
+    """The engine cannot be used. ``kind`` is one of :data:`KINDS`; ``str()`` is one line."""
 
     def __init__(self, message: str, kind: str = "api", status: int | None = None):
         super().__init__(message)
@@ -35,14 +51,35 @@ class EngineError(Exception):
 
 
 @dataclass
+class TLSFiles:
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    verify: bool = True
+    where: str = ""  # the directory they came from (for error lines)
+
+
+@dataclass
 class Target:
     host: str
     context: str | None = None
-    tls: dict | None = None  # from a context's TLS material, when present
+    tls: TLSFiles | None = None
+    source: str = (
+        "default"  # --host | --context | DOCKER_HOST | DOCKER_CONTEXT | config.json | default
+    )
+    ssh_opts: dict = field(default_factory=dict)
+
+    @property
+    def scheme(self) -> str:
+        return self.host.split("://", 1)[0].lower() if "://" in self.host else ""
 
     @property
     def is_unix(self) -> bool:
-        return self.host.startswith("unix://")
+        return self.scheme == "unix"
+
+    @property
+    def is_ssh(self) -> bool:
+        return self.scheme == "ssh"
 
     @property
     def socket_path(self) -> str | None:
@@ -53,64 +90,145 @@ class Target:
         """Kernel data on this machine describes this engine."""
         if self.is_unix:
             return True
-        h = self.host
-        return h.startswith(("tcp://127.", "tcp://localhost", "tcp://[::1]"))
+        try:
+            h = urlsplit(self.host).hostname or ""
+        except ValueError:
+            return False
+        return self.scheme in ("tcp", "http", "https") and (
+            h.startswith("127.") or h in ("localhost", "::1")
+        )
+
+
+# --------------------------------------------------------------------------- resolution
 
 
 def _docker_config_dir() -> str:
     return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
-def _context_endpoint(name: str) -> Target:
-    meta = os.path.join(
-        _docker_config_dir(),
-        "contexts",
-        "meta",
-        hashlib.sha256(name.encode()).hexdigest(),
-        "meta.json",
+def _context_dirs(name: str) -> tuple[str, str]:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    base = os.path.join(_docker_config_dir(), "contexts")
+    return (
+        os.path.join(base, "meta", digest, "meta.json"),
+        os.path.join(base, "tls", digest, "docker"),
     )
+
+
+def _tls_files(d: str, verify: bool) -> TLSFiles:
+    def f(name):
+        p = os.path.join(d, name)
+        return p if os.path.exists(p) else None
+
+    return TLSFiles(ca=f("ca.pem"), cert=f("cert.pem"), key=f("key.pem"), verify=verify, where=d)
+
+
+def _context_target(name: str, source: str) -> Target:
+    meta, tlsdir = _context_dirs(name)
     try:
-        with open(meta) as f:
-            data = json.load(f)
+        with open(meta) as fh:
+            data = json.load(fh)
     except FileNotFoundError:
-        raise EngineError(f"docker context {name!r} not found ({meta})", "notfound")
+        raise EngineError(
+            f"docker context {clean(name)!r} not found (no {meta}; `docker context ls`)",
+            "notfound",
+        ) from None
     except (OSError, ValueError) as e:
-        raise EngineError(f"docker context {name!r} unreadable: {e}", "api")
-    host = (data.get("Endpoints", {}).get("docker", {}) or {}).get("Host") or DEFAULT_HOST
-    tlsdir = os.path.join(
-        _docker_config_dir(), "contexts", "tls", hashlib.sha256(name.encode()).hexdigest(), "docker"
-    )
+        raise EngineError(f"docker context {clean(name)!r} unreadable: {clean(e)}", "badhost")
+    ep = (data.get("Endpoints") or {}).get("docker") or {}
+    host = ep.get("Host") or DEFAULT_HOST
     tls = None
     if os.path.isdir(tlsdir):
-        tls = {
-            k: os.path.join(tlsdir, f)
-            for k, f in (("ca", "ca.pem"), ("cert", "cert.pem"), ("key", "key.pem"))
-            if os.path.exists(os.path.join(tlsdir, f))
-        }
-    return Target(host=host, context=name, tls=tls)
+        tls = _tls_files(tlsdir, verify=not ep.get("SkipTLSVerify"))
+    elif ep.get("SkipTLSVerify") is not None and host.startswith("tcp://"):
+        tls = TLSFiles(verify=not ep.get("SkipTLSVerify"), where=tlsdir)
+        if tls.verify:
+            tls = None  # no TLS material: plain tcp like the CLI
+    return Target(host=host, context=name, tls=tls, source=source)
+
+
+def _env_tls() -> TLSFiles | None:
+    """DOCKER_TLS_VERIFY (any non-empty value) or DOCKER_TLS, certs from DOCKER_CERT_PATH."""
+    verify = bool(os.environ.get("DOCKER_TLS_VERIFY"))
+    if not verify and not os.environ.get("DOCKER_TLS"):
+        return None
+    return _tls_files(os.environ.get("DOCKER_CERT_PATH") or _docker_config_dir(), verify)
+
+
+_selected: Target | None = None
+
+
+def select_target(target: Target | None) -> None:
+    """The front's choice (``dockscope -H/--context``), made once per process: later
+    ``resolve_target()`` calls without flags, or with the selected host, return it
+    (with its TLS), like the docker CLI's global flags."""
+    global _selected
+    _selected = target
 
 
 def resolve_target(host: str | None = None, context: str | None = None) -> Target:
+    """The engine the docker CLI would use with these flags and this environment."""
+    sel = _selected
+    if sel is not None and not context and (not host or host == sel.host):
+        return sel
     if host:
-        return Target(host=host)
+        return _check_host(Target(host=host, tls=_env_tls(), source="--host"))
+    if context:
+        if context == "default":
+            return _default_target("--context")
+        return _check_host(_context_target(context, "--context"))
     if os.environ.get("DOCKER_HOST"):
-        return Target(host=os.environ["DOCKER_HOST"])
-    ctx = context or os.environ.get("DOCKER_CONTEXT")
+        return _check_host(
+            Target(host=os.environ["DOCKER_HOST"], tls=_env_tls(), source="DOCKER_HOST")
+        )
+    ctx, source = os.environ.get("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
     if not ctx:
         try:
-            with open(os.path.join(_docker_config_dir(), "config.json")) as f:
-                ctx = json.load(f).get("currentContext")
-        except (OSError, ValueError):
+            with open(os.path.join(_docker_config_dir(), "config.json")) as fh:
+                ctx, source = json.load(fh).get("currentContext"), "config.json"
+        except (OSError, ValueError, AttributeError):
             ctx = None
     if ctx and ctx != "default":
-        return _context_endpoint(ctx)
-    return Target(host=DEFAULT_HOST, context="default" if ctx else None)
+        return _check_host(_context_target(ctx, source))
+    return _default_target(source if ctx else "default")
+
+
+def _default_target(source: str) -> Target:
+    return Target(host=DEFAULT_HOST, context="default", tls=_env_tls(), source=source)
+
+
+def _check_host(t: Target) -> Target:
+    """A bad address is one line (exit 2), never a traceback from deep in the SDK."""
+    where = f" (from {t.source})" if t.source != "--host" else ""
+
+    def bad(why: str) -> EngineError:
+        return EngineError(
+            f"bad engine address {clean(t.host)!r}{where}: {why} "
+            "(expected unix:///path, tcp://host:port or ssh://[user@]host)",
+            "badhost",
+        )
+
+    if t.scheme not in SCHEMES:
+        raise bad("unknown scheme" if "://" in t.host else "no scheme")
+    try:
+        u = urlsplit(t.host)
+        u.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as e:
+        raise bad(clean(e)) from None
+    if t.is_unix and not t.socket_path:
+        raise bad("no socket path")
+    if not t.is_unix and not u.hostname:
+        raise bad("no host name")
+    return t
+
+
+# --------------------------------------------------------------------------- versions
 
 
 def _vtuple(v: str) -> tuple[int, ...]:
     try:
         return tuple(int(x) for x in v.split("."))
-    except ValueError:
+    except (ValueError, AttributeError):
         return (0,)
 
 
@@ -118,224 +236,336 @@ def api_at_least(api_version: str | None, want: str) -> bool:
     return bool(api_version) and _vtuple(api_version) >= _vtuple(want)
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+# --------------------------------------------------------------------------- errors
 
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        try:
-            s.connect(self._path)
-        except FileNotFoundError:
-            s.close()
-            raise EngineError(
-                f"cannot connect to the Docker engine: {self._path} does not exist "
-                "(is dockerd running? `sudo systemctl start docker`, or set DOCKER_HOST)",
+
+def _root_oserror(e: BaseException) -> OSError | None:
+    """The OSError under requests' and urllib3's wrappers, if any."""
+    seen: set[int] = set()
+    todo: list = [e]
+    while todo:
+        x = todo.pop(0)
+        if x is None or id(x) in seen or not isinstance(x, BaseException):
+            continue
+        seen.add(id(x))
+        if isinstance(x, OSError) and x.errno is not None:
+            return x
+        todo.extend(a for a in getattr(x, "args", ()) if isinstance(a, BaseException))
+        todo.extend([getattr(x, "reason", None), x.__cause__, x.__context__])
+    return None
+
+
+def _first_line(e: BaseException | str) -> str:
+    s = str(e).strip() or (type(e).__name__ if isinstance(e, BaseException) else "")
+    return clean(s.splitlines()[0] if s else s, limit=300)
+
+
+def map_error(e: BaseException, target: Target, timeout: float | None = None) -> EngineError:
+    """One :class:`EngineError` for whatever docker/requests/urllib3/OS raised."""
+    import docker.errors
+    import requests.exceptions
+
+    if isinstance(e, EngineError):
+        return e
+    host = clean(target.host)
+    if isinstance(e, docker.errors.NotFound):
+        return EngineError(_first_line(e.explanation or e), "notfound", 404)
+    if isinstance(e, docker.errors.APIError):
+        status = e.status_code
+        return EngineError(_first_line(e.explanation or e), "api", status)
+    if isinstance(e, docker.errors.TLSParameterError):
+        return EngineError(f"TLS setup for {host} failed: {_first_line(e)}", "tls")
+    if isinstance(e, requests.exceptions.SSLError) or _is_ssl(e):
+        return EngineError(
+            f"TLS with {host} failed: {_ssl_reason(e)} (check the CA and client certificate in "
+            f"{clean(target.tls.where) if target.tls else 'DOCKER_CERT_PATH'})",
+            "tls",
+        )
+    if isinstance(e, requests.exceptions.Timeout) or isinstance(e, TimeoutError):
+        t = f"{timeout:g}s" if timeout else "the timeout"
+        return EngineError(
+            f"engine at {host} not answering within {t} (dockerd hung or overloaded?)",
+            "unreachable",
+        )
+    if isinstance(
+        e, requests.exceptions.InvalidURL | ValueError | requests.exceptions.InvalidSchema
+    ):
+        return EngineError(f"bad engine address {host!r}: {_first_line(e)}", "badhost")
+    os_err = _root_oserror(e)
+    if target.is_ssh and not (os_err and os_err.errno == errno.EACCES):
+        return EngineError(
+            f"ssh to {host} failed: {_first_line(e)} "
+            f"(check `ssh {clean(_ssh_dest(target))} docker version`)",
+            "ssh",
+        )
+    if os_err is not None:
+        where = clean(target.socket_path) if target.is_unix else host
+        if os_err.errno == errno.ENOENT:
+            return EngineError(
+                f"cannot connect to the Docker engine: {where} does not exist "
+                "(is dockerd running? `sudo systemctl start docker`, or set DOCKER_HOST / --host)",
                 "unreachable",
             )
-        except PermissionError:
-            s.close()
-            raise EngineError(
-                f"permission denied on {self._path}: run as root (sudo) or join the "
-                "`docker` group (`sudo usermod -aG docker $USER`, then log in again)",
+        if os_err.errno in (errno.EACCES, errno.EPERM):
+            return EngineError(
+                f"permission denied on {where}: run as root (sudo) or join the `docker` group "
+                "(`sudo usermod -aG docker $USER`, then log in again)",
                 "permission",
             )
-        except ConnectionRefusedError:
-            s.close()
-            raise EngineError(
-                f"cannot connect to the Docker engine: {self._path} refuses connections "
+        if os_err.errno == errno.ECONNREFUSED:
+            return EngineError(
+                f"cannot connect to the Docker engine at {where}: connection refused "
                 "(dockerd not running? `sudo systemctl start docker`)",
                 "unreachable",
             )
-        self.sock = s
+        if os_err.errno in (errno.ETIMEDOUT,):
+            return EngineError(
+                f"engine at {host} not answering (connection timed out)", "unreachable"
+            )
+    if isinstance(e, docker.errors.DockerException):
+        s = str(e)
+        if "bind address" in s or "Invalid" in s:
+            return EngineError(f"bad engine address {host!r}: {_first_line(e)}", "badhost")
+    return EngineError(
+        f"cannot connect to the Docker engine at {host}: {_first_line(e)}", "unreachable"
+    )
 
 
-class BaseAPI:
-    """The read calls dockscope's inspectors use."""
+def _is_ssl(e: BaseException) -> bool:
+    import ssl
 
-    api_version: str = MIN_API
-    target: Target
+    seen: set[int] = set()
+    x: BaseException | None = e
+    todo = [e]
+    while todo:
+        x = todo.pop(0)
+        if x is None or id(x) in seen or not isinstance(x, BaseException):
+            continue
+        seen.add(id(x))
+        if isinstance(x, ssl.SSLError):
+            return True
+        todo.extend(a for a in getattr(x, "args", ()) if isinstance(a, BaseException))
+        todo.extend([getattr(x, "reason", None), x.__cause__, x.__context__])
+    return False
 
-    def get(self, path: str, **params):  # pragma: no cover - interface
-        raise NotImplementedError
 
+def _ssl_reason(e: BaseException) -> str:
+    s = str(e)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"):
+        if marker in s:
+            i = s.find("certificate verify failed")
+            if i >= 0:
+                return clean(s[i:].split(")")[0].split("'")[0].split('"')[0])
+            return "certificate verify failed"
+    for marker in ("TLSV1_ALERT", "SSLV3_ALERT", "alert"):
+        if marker in s:
+            return "the engine rejected our client certificate (" + _first_line(e)[-120:] + ")"
+    return _first_line(e)
+
+
+# --------------------------------------------------------------------------- ssh
+
+
+def _ssh_dest(t: Target) -> str:
+    u = urlsplit(t.host)
+    dest = u.hostname or ""
+    if u.username:
+        dest = f"{u.username}@{dest}"
+    return dest
+
+
+def _ssh_preflight(t: Target, timeout: float) -> None:
+    """Run what the SDK will run (``ssh HOST docker system dial-stdio``) once, with its
+    stderr captured: ssh's own message is the only useful error line, and the SDK's
+    shell-out transport would print it onto the terminal instead."""
+    if not shutil.which("ssh"):
+        raise EngineError("ssh:// needs the `ssh` client (apt-get install openssh-client)", "ssh")
+    u = urlsplit(t.host)
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, int(timeout))}"]
+    if u.username:
+        argv += ["-l", u.username]
+    if u.port:
+        argv += ["-p", str(u.port)]
+    argv += ["--", u.hostname or "", "docker system dial-stdio"]
+    try:
+        r = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout + 5
+        )
+    except subprocess.TimeoutExpired:
+        raise EngineError(
+            f"ssh to {clean(_ssh_dest(t))} not answering within {timeout + 5:g}s", "ssh"
+        ) from None
+    if r.returncode != 0:
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "Warning:" not in ln]
+        why = clean(lines[-1]) if lines else f"exit {r.returncode}"
+        raise EngineError(
+            f"ssh to {clean(_ssh_dest(t))} failed: {why} "
+            f"(check `ssh {clean(_ssh_dest(t))} docker version`; key or agent auth is needed)",
+            "ssh",
+        )
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class EngineAPI:
+    """The ONE docker client (``.client``, a ``docker.DockerClient``) and the read calls
+    the inspectors use, returning the engine's JSON dicts. Shared by every thread:
+    requests' connection pool is thread-safe for these calls."""
+
+    def __init__(self, target: Target, client, api_version: str, version_info: dict, timeout):
+        self.target = target
+        self.client = client
+        self.api_version = api_version
+        self.server_version_info = version_info
+        self.timeout = timeout
+        self._hb = None  # (timeout, client) for heartbeat()
+        self._hb_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<EngineAPI {self.target.host} API {self.api_version}>"
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Map docker/requests/OS exceptions raised inside to one :class:`EngineError`."""
+        try:
+            yield
+        except EngineError:
+            raise
+        except Exception as e:
+            raise map_error(e, self.target, self.timeout) from e
+
+    # reads (the engine's JSON, as the inspectors expect it)
     def version(self) -> dict:
-        return self.get("/version", _raw=True)
+        with self.errors():
+            return self.client.api.version(api_version=False)
+
+    def ping(self) -> bool:
+        with self.errors():
+            return bool(self.client.api.ping())
+
+    def heartbeat(self, timeout: float = 3.0) -> None:
+        """Ping with a short timeout (a hung dockerd, e.g. SIGSTOPped, keeps its socket
+        open and answers nothing). Uses a second small client of this object with that
+        timeout, so the main client's long reads are not cut short."""
+        with self._hb_lock:
+            if self._hb is None or self._hb[0] != timeout:
+                if self._hb is not None:
+                    self._hb[1].close()
+                self._hb = (timeout, _make_client(self.target, self.api_version, timeout))
+            client = self._hb[1]
+        try:
+            client.api.ping()
+        except Exception as e:
+            raise map_error(e, self.target, timeout) from e
 
     def info(self) -> dict:
-        return self.get("/info")
+        with self.errors():
+            return self.client.api.info()
 
     def networks(self) -> list[dict]:
-        return self.get("/networks")
+        with self.errors():
+            return self.client.api.networks()
 
     def network(self, net_id: str, verbose: bool = False) -> dict:
-        if verbose:
-            return self.get(f"/networks/{quote(net_id)}", verbose="true")
-        return self.get(f"/networks/{quote(net_id)}")
+        with self.errors():
+            return self.client.api.inspect_network(net_id, verbose=True if verbose else None)
 
     def containers(self, all: bool = True, filters: dict | None = None) -> list[dict]:
-        params = {"all": "1" if all else "0"}
-        if filters:
-            params["filters"] = json.dumps(filters)
-        return self.get("/containers/json", **params)
+        with self.errors():
+            return self.client.api.containers(all=all, filters=filters)
 
     def container(self, cid: str) -> dict:
-        return self.get(f"/containers/{quote(cid)}/json")
+        with self.errors():
+            return self.client.api.inspect_container(cid)
 
     def close(self) -> None:
-        pass
+        with contextlib.suppress(Exception):
+            self.client.close()
+        hb, self._hb = self._hb, None
+        if hb is not None:
+            with contextlib.suppress(Exception):
+                hb[1].close()
+
+    def __enter__(self) -> EngineAPI:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-class UnixAPI(BaseAPI):
-    """Minimal HTTP/1.1 over a unix socket; one keep-alive connection per thread."""
-
-    def __init__(self, target: Target, timeout: float = 10.0):
-        self.target = target
-        self.path = target.socket_path or "/var/run/docker.sock"
-        self.timeout = timeout
-        import threading
-
-        self._local = threading.local()
-        v = self.get("/version", _raw=True)
-        server = v.get("ApiVersion") or MIN_API
-        self.server_version_info = v
-        self.api_version = server if _vtuple(server) <= _vtuple(MAX_API) else MAX_API
-
-    def _conn(self) -> _UnixConnection:
-        c = getattr(self._local, "conn", None)
-        if c is None:
-            c = _UnixConnection(self.path, self.timeout)
-            self._local.conn = c
-        return c
-
-    def get(self, path: str, _raw: bool = False, **params):
-        url = path if _raw else f"/v{self.api_version}{path}"
-        if params:
-            url += "?" + urlencode(params)
-        for attempt in (0, 1):
-            conn = self._conn()
-            try:
-                conn.request("GET", url, headers={"Host": "docker"})
-                resp = conn.getresponse()
-                body = resp.read()
-                break
-            except EngineError:
-                self._local.conn = None
-                raise
-            except (http.client.HTTPException, ConnectionError, BrokenPipeError, OSError) as e:
-                conn.close()
-                self._local.conn = None
-                if attempt:
-                    raise EngineError(f"engine connection failed: {e}", "unreachable")
-        if resp.status >= 400:
-            try:
-                msg = json.loads(body).get("message", body.decode(errors="replace"))
-            except ValueError:
-                msg = body.decode(errors="replace")
-            kind = "notfound" if resp.status == 404 else "api"
-            raise EngineError(msg.strip(), kind, resp.status)
-        return json.loads(body) if body else None
-
-    def close(self) -> None:
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            c.close()
-            self._local.conn = None
-
-
-class SDKAPI(BaseAPI):
-    """Same calls through the docker SDK (tcp, TLS, ssh hosts)."""
-
-    def __init__(self, target: Target, timeout: float = 10.0):
-        import docker  # lazy: 0.25 s
-        from docker.errors import DockerException
-
-        self.target = target
-        kw: dict = {"base_url": target.host, "version": "auto", "timeout": timeout}
-        if target.tls:
-            kw["tls"] = docker.tls.TLSConfig(
-                client_cert=(target.tls["cert"], target.tls["key"])
-                if "cert" in target.tls
-                else None,
-                ca_cert=target.tls.get("ca"),
-                verify=bool(target.tls.get("ca")),
-            )
-        elif os.environ.get("DOCKER_TLS_VERIFY") or os.environ.get("DOCKER_CERT_PATH"):
-            kw = {"version": "auto", "timeout": timeout, "environment": os.environ}
-        try:
-            if "environment" in kw:
-                self.client = docker.APIClient(
-                    **docker.utils.kwargs_from_env(), version="auto", timeout=timeout
-                )
-            else:
-                self.client = docker.APIClient(**kw)
-        except DockerException as e:
-            raise EngineError(_sdk_error_line(e, target.host), _sdk_error_kind(e))
-        server = self.client.api_version
-        self.api_version = server if _vtuple(server) <= _vtuple(MAX_API) else MAX_API
-
-    def get(self, path: str, _raw: bool = False, **params):
-        from docker.errors import APIError, DockerException
-
-        url = self.client.base_url + (path if _raw else f"/v{self.api_version}{path}")
-        try:
-            res = self.client._get(url, params=params or None)
-            self.client._raise_for_status(res)
-            return res.json()
-        except APIError as e:
-            raise EngineError(
-                str(e.explanation or e),
-                "notfound" if e.status_code == 404 else "api",
-                e.status_code,
-            )
-        except DockerException as e:
-            raise EngineError(_sdk_error_line(e, self.target.host), _sdk_error_kind(e))
-        except Exception as e:  # requests' ConnectionError and friends
-            raise EngineError(
-                f"cannot connect to the Docker engine at {self.target.host}: {e}", "unreachable"
-            )
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def _sdk_error_kind(e: Exception) -> str:
-    s = str(e).lower()
-    if "permission denied" in s:
-        return "permission"
-    return "unreachable"
-
-
-def _sdk_error_line(e: Exception, host: str) -> str:
-    s = str(e)
-    if "permission denied" in s.lower():
-        return f"permission denied on {host}: run as root (sudo) or join the `docker` group"
-    return f"cannot connect to the Docker engine at {host}: {s.splitlines()[0] if s else e!r}"
-
-
-def open_api(host: str | None = None, context: str | None = None, timeout: float = 10.0) -> BaseAPI:
-    """Connect to the engine in use. Raises :class:`EngineError` with one clear line."""
-    target = resolve_target(host, context)
-    if target.is_unix:
-        return UnixAPI(target, timeout)
-    return SDKAPI(target, timeout)
-
-
-def sdk_client(host: str | None = None, context: str | None = None, timeout: float = 30.0):
-    """A full ``docker.DockerClient`` for the same engine (actions, logs, events)."""
+def _make_client(target: Target, version: str, timeout: float):
     import docker
 
-    target = resolve_target(host, context)
-    kw: dict = {"base_url": target.host, "version": "auto", "timeout": timeout}
-    if target.tls:
+    kw: dict = {"base_url": target.host, "version": version, "timeout": timeout}
+    if target.is_ssh:
+        kw["use_ssh_client"] = True  # the system ssh, as the docker CLI (see module doc)
+    elif target.tls is not None and target.scheme in ("tcp", "https"):
+        t = target.tls
+        if t.verify and not t.ca:
+            raise EngineError(
+                f"TLS verification for {clean(target.host)} needs ca.pem in {clean(t.where)}",
+                "tls",
+            )
         kw["tls"] = docker.tls.TLSConfig(
-            client_cert=(target.tls["cert"], target.tls["key"]) if "cert" in target.tls else None,
-            ca_cert=target.tls.get("ca"),
-            verify=bool(target.tls.get("ca")),
+            client_cert=(t.cert, t.key) if t.cert and t.key else None,
+            ca_cert=t.ca if t.verify else None,
+            verify=bool(t.verify),
         )
     try:
-        return docker.DockerClient(**kw)
+        client = docker.DockerClient(**kw)
     except docker.errors.DockerException as e:
-        raise EngineError(_sdk_error_line(e, target.host), _sdk_error_kind(e))
+        if target.is_ssh and "paramiko" in str(e):
+            raise EngineError(
+                "ssh:// engines need the ssh extra: pip install 'dockscope[ssh]' (paramiko)",
+                "ssh",
+            ) from None
+        raise
+    s = client.api  # a requests.Session
+    # docker-py #2433: with trust_env, requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
+    # replace the engine's CA. Turn the environment lookup off and keep only what the
+    # docker CLI does take from it (HTTP(S)_PROXY/NO_PROXY for tcp engines).
+    s.trust_env = False
+    if target.scheme in ("tcp", "http", "https"):
+        import requests.utils
+
+        url = target.host.replace("tcp://", "https://" if target.tls else "http://", 1)
+        s.proxies = requests.utils.get_environ_proxies(url)
+    return client
+
+
+def open_engine(
+    host: str | None = None,
+    context: str | None = None,
+    timeout: float = 10.0,
+    target: Target | None = None,
+) -> EngineAPI:
+    """Connect to the engine in use, negotiating the API version (capped at
+    :data:`MAX_API`, refused below :data:`MIN_API`). Raises :class:`EngineError`."""
+    target = target or resolve_target(host, context)
+    if target.is_ssh:
+        _ssh_preflight(target, timeout)
+    client = None
+    try:
+        client = _make_client(target, MIN_API, timeout)
+        info = client.api.version(api_version=False)
+        server = str(info.get("ApiVersion") or "")
+        if not api_at_least(server, MIN_API):
+            raise EngineError(
+                f"engine API {clean(server) or '?'} at {clean(target.host)} is too old: "
+                f"dockscope needs API {MIN_API} or newer (Docker 20.10+)",
+                "api",
+            )
+        want = server if _vtuple(server) <= _vtuple(MAX_API) else MAX_API
+        if want != MIN_API:
+            client.close()
+            client = None
+            client = _make_client(target, want, timeout)
+        return EngineAPI(target, client, want, info, timeout)
+    except Exception as e:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        if isinstance(e, EngineError):
+            raise
+        raise map_error(e, target, timeout) from e

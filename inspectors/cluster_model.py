@@ -50,16 +50,7 @@ def engine_client(host: str | None = None, context: str | None = None, timeout: 
     exists (inspectors.api.open_engine)."""
     from inspectors import api
 
-    if hasattr(api, "open_engine"):
-        return api.open_engine(host=host, context=context, timeout=timeout).client
-    if host and host.startswith("ssh://"):
-        # until the engine object lands: the SDK over the ssh binary (ssh_config, agent)
-        import docker
-
-        return docker.DockerClient(
-            base_url=host, version="auto", timeout=timeout, use_ssh_client=True
-        )
-    return api.sdk_client(host, context, timeout=timeout)
+    return api.open_engine(host=host, context=context, timeout=timeout).client
 
 
 # ---------------------------------------------------------------------------- data

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 
-from inspectors.api import BaseAPI, EngineError, api_at_least
+from inspectors.api import EngineAPI, EngineError, api_at_least
 from inspectors.model import Container, Endpoint, Engine, Network, PortBinding, Subnet
 
 BRIDGE_NAME_OPT = "com.docker.network.bridge.name"
@@ -23,7 +23,7 @@ THREADS = 8
 # --------------------------------------------------------------------------- engine
 
 
-def read_engine(api: BaseAPI, info: dict | None = None) -> Engine:
+def read_engine(api: EngineAPI, info: dict | None = None) -> Engine:
     v = getattr(api, "server_version_info", None) or api.version()
     info = info if info is not None else api.info()
     swarm = info.get("Swarm") or {}
@@ -153,13 +153,13 @@ def parse_network(raw: dict) -> Network:
     return net
 
 
-def read_network(api: BaseAPI, net_id: str, driver: str | None = None) -> Network:
+def read_network(api: EngineAPI, net_id: str, driver: str | None = None) -> Network:
     # verbose adds overlay Peers/Services (swarm scope); harmless elsewhere but costs more
     raw = api.network(net_id, verbose=(driver == "overlay"))
     return parse_network(raw)
 
 
-def read_networks(api: BaseAPI, pool: ThreadPoolExecutor | None = None) -> list[Network]:
+def read_networks(api: EngineAPI, pool: ThreadPoolExecutor | None = None) -> list[Network]:
     summaries = api.networks()
 
     def one(s):
@@ -312,7 +312,7 @@ def parse_summary(s: dict) -> Container:
     return c
 
 
-def read_container(api: BaseAPI, cid: str, summary: dict | None = None) -> Container | None:
+def read_container(api: EngineAPI, cid: str, summary: dict | None = None) -> Container | None:
     try:
         return parse_container(api.container(cid), summary)
     except EngineError as e:
@@ -348,7 +348,7 @@ def list_fingerprint(s: dict) -> tuple:
 
 
 def read_containers(
-    api: BaseAPI,
+    api: EngineAPI,
     pool: ThreadPoolExecutor | None = None,
     cache: dict | None = None,
     pid_alive=None,

@@ -453,10 +453,10 @@ def read_container_refs(
             if raw is not None:
                 out[c.name] = container_refs_from_inspect(raw, names, services, c.name)
         return out
-    from inspectors.api import EngineError, open_api
+    from inspectors.api import EngineError, open_engine
 
     try:
-        api = open_api(snap.engine.host or None)
+        api = open_engine(snap.engine.host or None)
     except EngineError:
         return {}
     names, services = _ref_names(snap)

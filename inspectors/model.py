@@ -321,6 +321,8 @@ class Snapshot:
     listeners: list[Listener] = field(default_factory=list)
     is_root: bool = True
     notes: list[str] = field(default_factory=list)  # what is missing and why
+    # the engine failed since: this is the last good state, from taken_at (its age)
+    stale: bool = False
 
     def network(self, key: str) -> Network | None:
         for n in self.networks:

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from inspectors import engine as eng
-from inspectors.api import BaseAPI, EngineError, open_api
+from inspectors.api import EngineAPI, EngineError, open_engine, resolve_target
 from inspectors.model import (
     Bridge,
     Container,
@@ -33,7 +33,13 @@ DOCKER_BRIDGE_RE = re.compile(r"^br-[0-9a-f]{12}$")
 
 
 class Model:
-    """Owns the engine connection, a warm netlink socket and the current snapshot."""
+    """Holds the engine object, a warm netlink socket and the current snapshot.
+
+    Give it the front's :class:`~inspectors.api.EngineAPI` (``engine=``), or a
+    ``host``/``context`` to open one lazily (retried on every build while the
+    engine is away). Once open the engine object is kept: requests reconnects by
+    itself after a dockerd restart.
+    """
 
     def __init__(
         self,
@@ -43,26 +49,34 @@ class Model:
         with_sandboxes: bool = True,
         with_listeners: bool = True,
         threads: int = 8,
+        engine: EngineAPI | None = None,
+        timeout: float = 10.0,
+        engine_error: EngineError | None = None,
     ):
-        self.host = host
+        self.host = host if host is not None or engine is None else engine.target.host
         self.context = context
+        self.timeout = timeout
         self.with_kernel = with_kernel
         self.with_sandboxes = with_sandboxes
         self.with_listeners = with_listeners
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
-        self.api: BaseAPI | None = None
+        self.engine: EngineAPI | None = engine
+        self._owns_engine = engine is None
+        self.last_error: EngineError | None = engine_error
+        self._no_retry = engine_error is not None  # a one-shot CLI already tried
         self._ipr = None
         self._inspects: dict[str, tuple] = {}  # container id -> (list fingerprint, inspect)
         self._daemon: DaemonProcess | None = None
         self._sockets = None
         self._lock = threading.RLock()
+        self._open_lock = threading.Lock()
         self.snapshot = Snapshot()
         self.is_root = os.geteuid() == 0
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
-        if self.api is not None:
-            self.api.close()
+        if self.engine is not None and self._owns_engine:
+            self.engine.close()
         if self._ipr is not None:
             try:
                 self._ipr.close()
@@ -71,13 +85,30 @@ class Model:
             self._ipr = None
         self.pool.shutdown(wait=False, cancel_futures=True)
 
-    def _connect(self) -> tuple[BaseAPI | None, EngineError | None]:
-        if self.api is not None:
-            return self.api, None
+    def connect(self) -> EngineAPI:
+        """The engine object, opened on first use. Raises :class:`EngineError`."""
+        api, err = self._connect()
+        if api is None:
+            raise err
+        return api
+
+    def _connect(self) -> tuple[EngineAPI | None, EngineError | None]:
+        if self.engine is not None:
+            return self.engine, None
+        with self._open_lock:
+            return self._open()
+
+    def _open(self) -> tuple[EngineAPI | None, EngineError | None]:
+        if self.engine is not None:
+            return self.engine, None
+        if self._no_retry:
+            return None, self.last_error
         try:
-            self.api = open_api(self.host, self.context)
-            return self.api, None
+            self.engine = open_engine(self.host, self.context, timeout=self.timeout)
+            self._owns_engine = True
+            return self.engine, None
         except EngineError as e:
+            self.last_error = e
             return None, e
 
     def ipr(self):
@@ -137,8 +168,6 @@ class Model:
             api, err = self._connect()
             local = True
             if api is None:
-                from inspectors.api import resolve_target
-
                 try:
                     target = resolve_target(self.host, self.context)
                     local = target.is_local
@@ -194,7 +223,7 @@ class Model:
                         snap.engine.reachable = False
                         snap.engine.error = str(e)
                         snap.engine.error_kind = e.kind
-                        self.api = None
+                        self.last_error = e
                 if "listeners" in futures:
                     snap.listeners, note = futures["listeners"].result()
                     if note:
@@ -211,9 +240,27 @@ class Model:
                     "not root: container namespaces (interfaces, routes), the pids of other "
                     "users' sockets and daemon.json edits are unavailable; run with sudo"
                 )
+            prev = self.snapshot
+            if not snap.engine.reachable and (prev.engine.reachable or prev.stale):
+                # keep the last good state, marked stale (its age is now - taken_at)
+                return self._mark_stale(snap.engine.error, snap.engine.error_kind)
             join(snap)
             self.snapshot = snap
             return snap
+
+    def mark_stale(self, error: str | None, kind: str | None) -> Snapshot:
+        """The engine is away: keep the last good state, marked stale."""
+        with self._lock:
+            return self._mark_stale(error, kind)
+
+    def _mark_stale(self, error: str | None, kind: str | None) -> Snapshot:
+        prev = self.snapshot
+        if not (prev.engine.reachable or prev.stale):
+            return prev  # nothing good to keep
+        prev.stale = True
+        prev.engine.reachable = False
+        prev.engine.error, prev.engine.error_kind = error, kind
+        return prev
 
     def _read_kernel(self) -> tuple[list[Link], list[Bridge]]:
         try:

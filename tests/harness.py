@@ -412,6 +412,231 @@ done
             self.docker("network", "rm", n, check=False)
 
 
+# --------------------------------------------------------------------------- TLS engine
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certs(d: Path, cn: str = "dockscope-test-ca") -> Path:
+    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate,
+    made with openssl in ``d``. Returns the client directory laid out as
+    DOCKER_CERT_PATH expects (ca.pem, cert.pem, key.pem). Keys are 0600."""
+    d.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl("req", "-x509", *ec, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2",
+             "-subj", f"/CN={cn}", cwd=d)  # fmt: skip
+    for name, ext in (
+        ("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
+        (d / f"{name}.ext").write_text(ext + "\n")
+        _openssl("req", *ec, "-keyout", f"{name}-key.pem", "-out", f"{name}.csr",
+                 "-subj", f"/CN={name}", cwd=d)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+                 "-CAcreateserial", "-out", f"{name}-cert.pem", "-days", "2",
+                 "-extfile", f"{name}.ext", cwd=d)  # fmt: skip
+    client = d / "client"
+    client.mkdir(exist_ok=True)
+    shutil.copy(d / "ca.pem", client / "ca.pem")
+    shutil.copy(d / "client-cert.pem", client / "cert.pem")
+    shutil.copy(d / "client-key.pem", client / "key.pem")
+    for p in list(d.glob("*key.pem")) + [client / "key.pem"]:
+        p.chmod(0o600)
+    return client
+
+
+class TLSDaemon(TestDaemon):
+    """A second dockerd that also listens on a loopback TCP port with ``--tlsverify``
+    (CA, server and client certificates made by :func:`make_certs`)."""
+
+    __test__ = False
+
+    def __init__(self, base: str | None = None):
+        super().__init__(base)
+        self.port = _free_port()
+        self.certs = self.root / "certs"
+        self.client_certs = self.certs / "client"
+
+    @property
+    def tcp_host(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def argv(self) -> list[str]:
+        c = self.certs
+        return super().argv() + [
+            "--host",
+            self.tcp_host,
+            "--tlsverify",
+            "--tlscacert",
+            str(c / "ca.pem"),
+            "--tlscert",
+            str(c / "server-cert.pem"),
+            "--tlskey",
+            str(c / "server-key.pem"),
+        ]
+
+    def start(self, timeout: float = 60.0) -> TLSDaemon:
+        self.root.mkdir(parents=True, exist_ok=True)
+        make_certs(self.certs)
+        super().start(timeout)
+        return self
+
+    def tls_env(self, cert_path: str | Path | None = None) -> dict[str, str]:
+        """DOCKER_HOST + DOCKER_TLS_VERIFY + DOCKER_CERT_PATH for this engine."""
+        env = dict(os.environ)
+        env.pop("DOCKER_CONTEXT", None)
+        env.update(
+            DOCKER_HOST=self.tcp_host,
+            DOCKER_TLS_VERIFY="1",
+            DOCKER_CERT_PATH=str(cert_path or self.client_certs),
+        )
+        return env
+
+    def write_context(self, config_dir: str | Path, name: str) -> None:
+        """A docker context for this engine under ``config_dir`` (DOCKER_CONFIG), laid
+        out as `docker context create --docker host=...,ca=...,cert=...,key=...` does."""
+        import hashlib
+
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        meta = Path(config_dir) / "contexts" / "meta" / digest
+        tls = Path(config_dir) / "contexts" / "tls" / digest / "docker"
+        meta.mkdir(parents=True, exist_ok=True)
+        tls.mkdir(parents=True, exist_ok=True)
+        (meta / "meta.json").write_text(
+            json.dumps(
+                {
+                    "Name": name,
+                    "Metadata": {},
+                    "Endpoints": {"docker": {"Host": self.tcp_host, "SkipTLSVerify": False}},
+                }
+            )
+        )
+        for f in ("ca.pem", "cert.pem", "key.pem"):
+            shutil.copy(self.client_certs / f, tls / f)
+        (tls / "key.pem").chmod(0o600)
+
+
+# --------------------------------------------------------------------------- ssh engine
+
+
+class SSHNode:
+    """sshd in a network namespace this run creates, reachable from the host over a
+    veth pair, key auth with a temporary key. A login runs with DOCKER_HOST set to
+    ``docker_host`` (sshd's SetEnv), so ``ssh root@IP docker system dial-stdio`` (what
+    ``docker -H ssh://`` and the SDK run) reaches that engine through the docker CLI
+    found on sshd's default PATH (/usr/local/bin or /usr/bin).
+
+    ssh reads ~/.ssh from the passwd home, not $HOME: :meth:`env` puts a wrapper named
+    ``ssh`` first on PATH that adds ``-F`` with this node's client config (identity,
+    known_hosts with the node's host key, StrictHostKeyChecking yes), so nothing of
+    root's own ssh setup is read or changed."""
+
+    __test__ = False
+
+    def __init__(self, docker_host: str):
+        self.id = uuid.uuid4().hex[:6]
+        self.docker_host = docker_host
+        self.dir = Path(tempfile.mkdtemp(prefix=f"dockscope-ssh-{self.id}-"))
+        self.ns = f"dsssh{self.id}"
+        self.veth = f"dssh{self.id}"
+        net, self._spare = _free_slash16()
+        self.net = net
+        self.host_ip = str(net.network_address + 1)
+        self.ip = str(net.network_address + 2)
+        self.pidfile = self.dir / "sshd.pid"
+
+    def start(self) -> SSHNode:
+        d, run = self.dir, subprocess.run
+        run(["ip", "netns", "add", self.ns], check=True)
+        run(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "eth0",
+             "netns", self.ns], check=True)  # fmt: skip
+        run(["ip", "addr", "add", f"{self.host_ip}/30", "dev", self.veth], check=True)
+        run(["ip", "link", "set", self.veth, "up"], check=True)
+        nsx = ["ip", "netns", "exec", self.ns]
+        run([*nsx, "ip", "addr", "add", f"{self.ip}/30", "dev", "eth0"], check=True)
+        run([*nsx, "ip", "link", "set", "eth0", "up"], check=True)
+        run([*nsx, "ip", "link", "set", "lo", "up"], check=True)
+        for k in ("host_key", "id_key"):
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / k)], check=True)
+        (d / "authorized_keys").write_text((d / "id_key.pub").read_text())
+        hostpub = (d / "host_key.pub").read_text().split()
+        (d / "known_hosts").write_text(f"{self.ip} {hostpub[0]} {hostpub[1]}\n")
+        (d / "ssh_config").write_text(
+            f"Host {self.ip}\n  IdentityFile {d / 'id_key'}\n  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {d / 'known_hosts'}\n  StrictHostKeyChecking yes\n"
+            "  BatchMode yes\n"
+        )
+        bindir = d / "bin"
+        bindir.mkdir()
+        (bindir / "ssh").write_text(
+            f'#!/bin/sh\nexec {shutil.which("ssh") or "/usr/bin/ssh"} -F {d / "ssh_config"} "$@"\n'
+        )
+        (bindir / "ssh").chmod(0o755)
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
+        opts = {
+            "ListenAddress": self.ip,
+            "PidFile": str(self.pidfile),
+            "HostKey": str(d / "host_key"),
+            "AuthorizedKeysFile": str(d / "authorized_keys"),
+            "PermitRootLogin": "prohibit-password",
+            "PasswordAuthentication": "no",
+            "StrictModes": "no",
+            "UsePAM": "no",
+            "SetEnv": f"DOCKER_HOST={self.docker_host}",
+        }
+        argv = [*nsx, shutil.which("sshd") or "/usr/sbin/sshd", "-f", "/dev/null"]
+        for k, v in opts.items():
+            argv += ["-o", f"{k}={v}"]
+        run(argv, check=True, capture_output=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            r = run(["ssh", "-F", str(d / "ssh_config"), f"root@{self.ip}", "true"],
+                    capture_output=True, text=True, timeout=10)  # fmt: skip
+            if r.returncode == 0:
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"sshd in {self.ns} did not answer: {r.stderr.strip()}")
+
+    @property
+    def host(self) -> str:
+        return f"ssh://root@{self.ip}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for k in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+            env.pop(k, None)
+        env["DOCKER_HOST"] = self.host
+        env["PATH"] = f"{self.dir / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+        return env
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(self.pidfile.read_text().strip()), signal.SIGTERM)
+        # whatever else still runs in the namespace (ssh sessions, dial-stdio)
+        pids = subprocess.run(
+            ["ip", "netns", "pids", self.ns], capture_output=True, text=True
+        ).stdout.split()
+        for p in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(p), signal.SIGKILL)
+        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for net in (self.net, self._spare):
+            with contextlib.suppress(OSError):
+                os.unlink(f"/tmp/dockscope-test-pools/{str(net).split('.')[1]}")
+
+
 def _main() -> None:  # pragma: no cover - manual use
     import sys
 

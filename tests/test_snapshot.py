@@ -499,7 +499,7 @@ def test_no_engine_is_one_line_exit_2_and_kernel_still_prints(tmp_path):
 
 def test_permission_denied_on_the_socket_is_named(daemon):
     """Fork, drop to nobody, and connect to the harness socket."""
-    from inspectors.api import EngineError, open_api
+    from inspectors.api import EngineError, open_engine
 
     r, w = os.pipe()
     pid = os.fork()
@@ -510,7 +510,7 @@ def test_permission_denied_on_the_socket_is_named(daemon):
             os.setgid(65534)
             os.setuid(65534)
             try:
-                open_api(daemon.host)
+                open_engine(daemon.host)
                 msg = "connected"
             except EngineError as e:
                 msg = f"{e.kind}|{e}"

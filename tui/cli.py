@@ -35,11 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
         "-H",
         "--host",
         action="append",
-        help="engine to use (like DOCKER_HOST, e.g. unix:///var/run/docker.sock, "
-        "ssh://root@node2); repeat for several engines",
+        help="engine to use, like `docker -H` (unix:///path, tcp://host:port, ssh://root@node2); "
+        "beats --context, DOCKER_HOST, DOCKER_CONTEXT; repeat for several engines",
     )
     p.add_argument(
-        "-c", "--context", action="append", help="docker context to use (like `docker --context`)"
+        "-c",
+        "--context",
+        action="append",
+        help="docker context to use, like `docker --context`; beats DOCKER_HOST",
     )
     p.add_argument(
         "--swarm", action="store_true", help="every node of the swarm (a manager's node list)"
@@ -68,6 +71,40 @@ def read_only(args: argparse.Namespace) -> bool:
     return os.environ.get("DOCKSCOPE_READ_ONLY", "").lower() in ("1", "true", "yes")
 
 
+# Commands that can do nothing without the engine: it is opened first, and a failure is
+# one line and exit 2 before anything runs. The others (snapshot, doctor, report...)
+# print what they can without it (kernel, sockets); main() then says why, exit 2.
+ENGINE_FIRST = {"network", "path"}
+
+
+def engine(args: argparse.Namespace):
+    """The command's engine object, opened once (``-H``/``--context`` as resolved by
+    :func:`main`); a failure is remembered and raised again, never retried."""
+    got = getattr(args, "_engine", None)
+    if got is None:
+        from inspectors.api import EngineError, open_engine, resolve_target
+
+        try:
+            target = getattr(args, "target", None) or resolve_target(
+                getattr(args, "host", None), getattr(args, "context", None)
+            )
+            got = open_engine(target=target)
+        except EngineError as e:
+            got = e
+        args._engine = got
+    if isinstance(got, Exception):
+        raise got
+    return got
+
+
+def engine_exit(e) -> int:
+    """The one mapping of engine failures to exit codes (README): the engine cannot be
+    used (unreachable, permission, bad address, TLS, ssh, too old, no such context) ->
+    2; a request the engine refused (HTTP status) -> 1."""
+    print(f"dockscope: {e}", file=sys.stderr)
+    return 1 if (e.kind in ("api", "notfound") and e.status) else 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # `capture TARGET -c N icmp`: words after the options belong to the filter
@@ -81,16 +118,26 @@ def main(argv: list[str] | None = None) -> int:
     rc = multi_host(args)
     if rc is not None:
         return rc
-    if args.host:
-        os.environ["DOCKER_HOST"] = args.host
-    if args.context:
-        os.environ["DOCKER_CONTEXT"] = args.context
+    from inspectors.api import EngineError, resolve_target, select_target
+
+    try:
+        args.target = resolve_target(args.host, args.context)
+    except EngineError as e:
+        return engine_exit(e)
+    select_target(args.target)  # every later resolve_target() in this process agrees
     if not args.command:
         from tui.app import run_app  # Textual only here
 
-        return run_app(host=args.host, read_only=read_only(args)) or 0
+        return run_app(host=args.target.host, read_only=read_only(args)) or 0
     try:
+        if args.command in ENGINE_FIRST:
+            engine(args)
         rc = args.func(args)
+        got = getattr(args, "_engine", None)
+        if isinstance(got, EngineError):  # the command printed what it could without it
+            return engine_exit(got)
+    except EngineError as e:
+        return engine_exit(e)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -98,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        got = getattr(args, "_engine", None)
+        if got is not None and not isinstance(got, Exception):
+            got.close()
     return int(rc or 0)
 
 

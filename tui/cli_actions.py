@@ -221,8 +221,9 @@ def _run(args, make_plan) -> int:
             _err(f"(as: {e.command})")
         return 1
     except EngineError as e:
-        _err(f"dockscope: {e}")
-        return 2
+        from tui.cli import engine_exit
+
+        return engine_exit(e)
     except ActionError as e:
         _err(f"dockscope: {e.title}: {e.detail}" if e.detail else f"dockscope: {e.title}")
         return 2
@@ -255,11 +256,9 @@ class _Client:
 
     def __call__(self):
         if self.client is None:
-            from inspectors.api import sdk_client
+            from tui.cli import engine
 
-            self.client = sdk_client(
-                getattr(self.args, "host", None), getattr(self.args, "context", None)
-            )
+            self.client = engine(self.args).client
         return self.client
 
     def close(self) -> None:

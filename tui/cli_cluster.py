@@ -164,12 +164,12 @@ def format_overlay(d) -> str:
 
 
 def run_overlay(args: argparse.Namespace) -> int:
-    from inspectors.api import EngineError, open_api
+    from inspectors.api import EngineError, open_engine
     from inspectors.model import to_jsonable
     from inspectors.overlay import read_overlay, read_overlays
 
     try:
-        api = open_api()
+        api = open_engine()
         info = api.info()
         if args.network:
             raw = api.network(args.network, verbose=True)
@@ -210,9 +210,9 @@ def run_node_report(args: argparse.Namespace) -> int:
             except Exception as e:  # noqa: BLE001 - the report says what failed
                 note = f"swarm: {e}"
             try:
-                from inspectors.api import open_api
+                from inspectors.api import open_engine
 
-                api = open_api()
+                api = open_engine()
                 exec_root = (snap.engine.daemon.exec_root if snap.engine.daemon else None) or None
                 overlays = [to_jsonable(d) for d in read_overlays(api, exec_root=exec_root)]
                 api.close()

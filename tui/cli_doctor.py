@@ -127,9 +127,9 @@ def _fact_args(p: argparse.ArgumentParser) -> None:
 
 def _build(args, refs: bool = True, daemon_log: int = 0):
     from inspectors.hostfacts import gather_facts
-    from inspectors.snapshot import Model
+    from tui.cli_snapshot import model_for
 
-    m = Model()
+    m = model_for(args)
     try:
         snap = m.build()
         inspects = m.container_inspects()  # the refs read from these: no engine call more
@@ -342,9 +342,10 @@ def recent_events(host: str | None, seconds: int, limit: int = 200) -> list:
     """Engine events of the last ``seconds`` (container/network/daemon), oldest first."""
     import time
 
-    from inspectors.api import sdk_client
+    from inspectors.api import open_engine
 
-    cli = sdk_client(host or None, timeout=10)
+    eng = open_engine(host or None, timeout=10)
+    cli = eng.client
     try:
         now = int(time.time())
         evs = list(
@@ -356,7 +357,7 @@ def recent_events(host: str | None, seconds: int, limit: int = 200) -> list:
             )
         )
     finally:
-        cli.close()
+        eng.close()
     return evs[-limit:]
 
 

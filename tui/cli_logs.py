@@ -95,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
             if dp is not None and getattr(dp, "note", None) and "guessed" in dp.note:
                 src.describe += f" [{clean(dp.note)}]"
         else:
-            from inspectors.api import EngineError, sdk_client
+            from inspectors.api import EngineError
+            from tui.cli import engine
 
             try:
-                client = sdk_client()
-                client.ping()
+                client = engine(args).client
             except EngineError as e:
                 return _die(str(e))
             except Exception as e:

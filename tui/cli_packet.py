@@ -115,9 +115,9 @@ def _counts(r) -> str:
 
 def _firewall_driver(snap) -> str | None:
     try:
-        from inspectors.api import open_api
+        from inspectors.api import open_engine
 
-        api = open_api(snap.engine.host or None)
+        api = open_engine(snap.engine.host or None)
         try:
             fb = api.info().get("FirewallBackend") or {}
         finally:

@@ -35,11 +35,22 @@ def _err(line: str) -> None:
     print(f"dockscope: {line}", file=sys.stderr)
 
 
+def model_for(args, **kw):
+    """A Model on the command's engine object (or on its failure: no second try)."""
+    from inspectors.api import EngineError
+    from inspectors.snapshot import Model
+    from tui.cli import engine
+
+    try:
+        return Model(engine=engine(args), **kw)
+    except EngineError as e:
+        return Model(engine_error=e, **kw)
+
+
 def cmd_snapshot(args) -> int:
     from inspectors.model import dumps_json
-    from inspectors.snapshot import Model
 
-    m = Model(with_sandboxes=not args.no_sandboxes)
+    m = model_for(args, with_sandboxes=not args.no_sandboxes)
     try:
         snap = m.build()
     finally:
@@ -49,9 +60,10 @@ def cmd_snapshot(args) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(snap))
-    if not snap.engine.reachable:
-        _err(snap.engine.error or "engine unreachable")
-        return 2
+    if not snap.engine.reachable:  # tui.cli maps it: one line, exit 2
+        from inspectors.api import EngineError
+
+        raise EngineError(snap.engine.error or "engine unreachable", snap.engine.error_kind)
     return 0
 
 
@@ -71,9 +83,7 @@ def _bridges_for_cli(args):
     if not args.containers:
         links, bridges = kernel.read_kernel()
         return links, bridges, None
-    from inspectors.snapshot import Model
-
-    m = Model(with_listeners=False)
+    m = model_for(args, with_listeners=False)
     try:
         snap = m.build()
     finally:

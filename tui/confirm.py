@@ -115,9 +115,9 @@ class ActionFlows:
 
     # ---- plumbing
     def _client(self):
-        from inspectors.api import sdk_client
+        from inspectors.api import open_engine
 
-        return sdk_client(self.host)
+        return open_engine(self.host).client
 
     def _worker(self, fn: Callable[[], None], name: str) -> None:
         self.app.run_worker(

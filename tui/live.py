@@ -2,12 +2,17 @@
 
 :class:`Live` holds three loops, each run by the app in its own thread worker:
 
-* :meth:`Live.events_loop` reads ``client.events(decode=True, filters=...)``
-  and queues every event. When the stream breaks it tells the app the
-  engine is gone and reconnects by itself with backoff (0.5 s doubling to
-  5 s); when it is back it queues a full rebuild. Closing the stream
-  (:meth:`Live.close`) is what stops it: ``worker.cancel()`` cannot interrupt a
-  blocking read.
+* :meth:`Live.events_loop` reads ``engine.client.events(decode=True, ...)`` on
+  the model's engine object and queues every event. When the stream breaks it
+  tells the app the engine is gone (:class:`EngineLost`) and reconnects by
+  itself with backoff (0.5 s doubling to 5 s); when it is back it queues a full
+  rebuild (then :class:`EngineBack`). Closing the stream (:meth:`Live.close`) is
+  what stops it: ``worker.cancel()`` cannot interrupt a blocking read.
+* :meth:`Live.heartbeat_loop` (a thread the events loop starts) pings the
+  engine every 2 s with a 3 s timeout: a hung dockerd (SIGSTOP) keeps the
+  stream open but silent. A failed ping is EngineLost and marks the model's
+  last good snapshot stale (posted as ``reason="stale"``); the next answer
+  rebuilds by itself.
 * :meth:`Live.netlink_loop` subscribes to RTM_NEWLINK/DELLINK (and address)
   notifications and queues a kernel refresh.
 * :meth:`Live.apply_loop` owns the model: it paints first (``model.quick()``,
@@ -39,6 +44,8 @@ QUIET = 0.03  # a burst is over after this long without a new item
 MAX_BATCH = 0.15  # ...or after this long in any case
 KERNEL_MIN_INTERVAL = 0.5  # link churn alone (busy hosts) re-reads the kernel at most this often
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
+HEARTBEAT_INTERVAL = 2.0  # ping the engine this often...
+HEARTBEAT_TIMEOUT = 3.0  # ...and call it hung when a ping takes longer
 
 CONTAINER_ACTIONS = {
     "create",
@@ -78,7 +85,9 @@ class LiveUpdate(Message):
         super().__init__()
         self.snapshot = snapshot
         self.events = events or []
-        self.reason = reason  # quick | build | events | kernel | stats | rebuild | reconnect
+        self.reason = (
+            reason  # quick | build | events | kernel | stats | rebuild | reconnect | stale
+        )
         self.kernel = kernel  # the kernel (links, counters) was re-read for this snapshot
         self.elapsed = elapsed
 
@@ -127,9 +136,10 @@ class Live:
         self.queue: queue.Queue[tuple] = queue.Queue()
         self.stop = threading.Event()
         self._stream = None
-        self._client = None
         self._subscription = None
         self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._attempt = 0
         self.engine_up: bool | None = None
         self.down_since: float | None = None
         self.event_count = 0
@@ -151,95 +161,128 @@ class Live:
         self.first_paint.set()
         self.queue.put(("stop", None))
         with self._lock:
-            stream, client, sub = self._stream, self._client, self._subscription
-        if stream is not None:
+            stream, sub = self._stream, self._subscription
+        if stream is not None:  # unblocks the events loop's read
             with contextlib.suppress(Exception):
                 stream.close()
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
         if sub is not None:
             with contextlib.suppress(Exception):
                 sub.stop()
 
+    # ---------------------------------------------------------------- engine state
+    def _down(self, err: str, kind: str) -> None:
+        """The engine failed (events stream, heartbeat): say so on every attempt; the
+        first time also mark the model's last good state stale (apply loop)."""
+        with self._state_lock:
+            first = self.engine_up is not False
+            if first:
+                self.down_since = time.time()
+            self.engine_up = False
+            self._attempt += 1
+            attempt = self._attempt
+        if first:
+            self.queue.put(("lost", (err, kind)))
+        self.post(EngineLost(err, kind, attempt, HEARTBEAT_INTERVAL))
+
+    def _up(self) -> None:
+        with self._state_lock:
+            was_down = self.engine_up is False
+            self.engine_up = True
+            after = time.time() - (self.down_since or time.time())
+            self.down_since = None
+            self._attempt = 0
+        if was_down:
+            self.queue.put(("back", after))  # the apply loop rebuilds, then posts EngineBack
+
+    def heartbeat_loop(self) -> None:
+        """A hung dockerd (SIGSTOP, deadlock) keeps its socket open: the event stream
+        just goes quiet. Ping every HEARTBEAT_INTERVAL with a HEARTBEAT_TIMEOUT."""
+        from inspectors.api import EngineError
+
+        while not self.stop.wait(HEARTBEAT_INTERVAL):
+            eng = getattr(self.model, "engine", None)
+            if eng is None:
+                continue  # not open yet: the events loop reports why
+            try:
+                eng.heartbeat(HEARTBEAT_TIMEOUT)
+            except EngineError as e:
+                if not self.stop.is_set():
+                    self._down(str(e), e.kind)
+                continue
+            if self.engine_up is False and not self.stop.is_set():
+                self._up()
+
     # ---------------------------------------------------------------- docker events
     def _connect(self):
-        from inspectors.api import open_api, sdk_client
-
-        # the light client first: its errors say what is wrong and how to fix it
-        open_api(self.host, timeout=5).close()
-        client = sdk_client(self.host, timeout=10)
-        client.ping()
-        return client
+        """The model's engine object (opened by it once), answering now."""
+        eng = self.model.connect()
+        eng.heartbeat(HEARTBEAT_TIMEOUT)
+        return eng
 
     def events_loop(self) -> None:
         from inspectors.api import EngineError
 
+        hb = threading.Thread(target=self.heartbeat_loop, name="dockscope-heartbeat", daemon=True)
+        hb.start()
         since: float = self.started_at
         seen: set[tuple] = set()
         recent: collections.deque[tuple] = collections.deque()
-        attempt = 0
         backoff = BACKOFF_MIN
+        filters = {"type": ["container", "network", "daemon"]}
         while not self.stop.is_set():
             err, kind = "", "unreachable"
             try:
-                client = self._connect()
-                filters = {"type": ["container", "network", "daemon"]}
-                # events since the last one seen: nothing is lost across a reconnect
-                stream = client.api.events(decode=True, filters=filters, since=f"{since:.9f}")
+                eng = self._connect()
+                with eng.errors():
+                    # events since the last one seen: nothing is lost across a reconnect
+                    stream = eng.client.events(decode=True, filters=filters, since=f"{since:.9f}")
                 with self._lock:
-                    self._client, self._stream = client, stream
+                    self._stream = stream
                 if self.stop.is_set():
                     break
-                if self.engine_up is False:
-                    self.queue.put(("back", time.time() - (self.down_since or time.time())))
-                self.engine_up = True
-                self.down_since = None
-                attempt, backoff = 0, BACKOFF_MIN
-                for ev in stream:
-                    if self.stop.is_set():
-                        break
-                    if not isinstance(ev, dict):
-                        continue
-                    key = (ev.get("timeNano"), ev.get("Action"), (ev.get("Actor") or {}).get("ID"))
-                    if key in seen:  # replayed by `since` after a reconnect
-                        continue
-                    seen.add(key)
-                    recent.append(key)
-                    if len(recent) > 512:
-                        seen.discard(recent.popleft())
-                    since = max(since, _ev_time(ev))
-                    self.queue.put(("event", ev))
+                self._up()
+                backoff = BACKOFF_MIN
+                with eng.errors():
+                    for ev in stream:
+                        if self.stop.is_set():
+                            break
+                        if not isinstance(ev, dict):
+                            continue
+                        key = (
+                            ev.get("timeNano"),
+                            ev.get("Action"),
+                            (ev.get("Actor") or {}).get("ID"),
+                        )
+                        if key in seen:  # replayed by `since` after a reconnect
+                            continue
+                        seen.add(key)
+                        recent.append(key)
+                        if len(recent) > 512:
+                            seen.discard(recent.popleft())
+                        since = max(since, _ev_time(ev))
+                        self.queue.put(("event", ev))
                 if self.stop.is_set():
                     break
                 err = "the engine closed the event stream"
                 # closed cleanly: is the engine still there?
-                with contextlib.suppress(Exception):
-                    client.ping()
+                with contextlib.suppress(EngineError):
+                    eng.heartbeat(HEARTBEAT_TIMEOUT)
                     err = ""
             except EngineError as e:
                 err, kind = str(e), e.kind
-            except Exception as e:  # docker.errors.*, requests' ConnectionError...
+            except Exception as e:  # a bug, not the engine: say it, retry
                 err = _one_line(e)
-                if "permission denied" in err.lower():
-                    kind = "permission"
             finally:
                 with self._lock:
-                    stream, client = self._stream, self._client
-                    self._stream = self._client = None
-                for x in (stream, client):
-                    if x is not None:
-                        with contextlib.suppress(Exception):
-                            x.close()
+                    stream, self._stream = self._stream, None
+                if stream is not None:
+                    with contextlib.suppress(Exception):
+                        stream.close()
             if self.stop.is_set():
                 break
             if not err:
                 continue  # the stream ended but the engine answers: subscribe again
-            attempt += 1
-            if self.engine_up is not False:
-                self.down_since = time.time()
-            self.engine_up = False
-            self.post(EngineLost(err, kind, attempt, backoff))
+            self._down(err, kind)
             if self.stop.wait(backoff):
                 break
             backoff = min(backoff * 2, BACKOFF_MAX)
@@ -337,6 +380,13 @@ class Live:
         events = [ev for k, ev in batch if k == "event"]
         self.event_count += len(events)
         m = self.model
+        if "lost" in kinds and not ({"back", "rebuild"} & kinds):
+            err, kind = next(a for k, a in batch if k == "lost")
+            mark = getattr(m, "mark_stale", None)
+            if mark is not None:
+                mark(err, kind)
+            self._publish("stale", events, False, t0)
+            return
         if "back" in kinds or "rebuild" in kinds:
             m.build()
             after = next((a for k, a in batch if k == "back"), None)
@@ -411,7 +461,7 @@ class Live:
         """A daemon event (reload: debug toggled...): re-read the engine facts."""
         from inspectors import engine as eng
 
-        api = getattr(self.model, "api", None)
+        api = getattr(self.model, "engine", None)
         if api is None:
             return
         fresh = eng.read_engine(api)

@@ -61,7 +61,7 @@ class LogPane(Vertical, PaneProtocol):
 
     Constructor: ``LogPane(settings=None, *, host=None, client_factory=None)``.
     ``client_factory()`` returns a ``docker.DockerClient`` (default:
-    ``inspectors.api.sdk_client(host)``); ``host`` is also what the daemon is
+    ``inspectors.api.open_engine(host).client``); ``host`` is also what the daemon is
     looked up by (``inspectors.daemon.find_daemon``).
 
     Methods: :meth:`open_container`, :meth:`open_daemon`, :meth:`close_streams`,
@@ -358,9 +358,9 @@ class LogPane(Vertical, PaneProtocol):
     def _make_client(self):
         if self._client_factory is not None:
             return self._client_factory()
-        from inspectors.api import sdk_client
+        from inspectors.api import open_engine
 
-        return sdk_client(self.host)
+        return open_engine(self.host).client
 
     def _make_source(
         self, pending: Pending, kind: str, targets: list[str], tail, since, path: str | None
