@@ -9,7 +9,7 @@
   rebuild (then :class:`EngineBack`). Closing the stream (:meth:`Live.close`) is
   what stops it: ``worker.cancel()`` cannot interrupt a blocking read.
 * :meth:`Live.heartbeat_loop` (a thread the events loop starts) pings the
-  engine every 2 s with a 3 s timeout: a hung dockerd (SIGSTOP) keeps the
+  engine every 2 s with a 5 s timeout: a hung dockerd (SIGSTOP) keeps the
   stream open but silent. A failed ping is EngineLost and marks the model's
   last good snapshot stale (posted as ``reason="stale"``); the next answer
   rebuilds by itself.
@@ -45,7 +45,7 @@ MAX_BATCH = 0.15  # ...or after this long in any case
 KERNEL_MIN_INTERVAL = 0.5  # link churn alone (busy hosts) re-reads the kernel at most this often
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 HEARTBEAT_INTERVAL = 2.0  # ping the engine this often...
-HEARTBEAT_TIMEOUT = 3.0  # ...and call it hung when a ping takes longer
+HEARTBEAT_TIMEOUT = 5.0  # ...and call it hung when a ping takes longer (loaded hosts: not less)
 
 CONTAINER_ACTIONS = {
     "create",
