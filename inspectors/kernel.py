@@ -65,6 +65,7 @@ OPERSTATES = {
 }
 BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 IFF_UP = 0x1
+NLM_F_DUMP_INTR = 0x10
 NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
 _STATS_KEYS = (
     "rx_packets",
@@ -127,6 +128,17 @@ class _Own:
     def __exit__(self, *exc) -> None:
         if self.given is None and self.ipr is not None:
             self.ipr.close()
+
+
+def _dump(fn, *args, **kwargs) -> list:
+    """A dump as a list, run again (twice at most) when the kernel flags it
+    interrupted (NLM_F_DUMP_INTR: links changed meanwhile); pyroute2 returns
+    such dumps without a word."""
+    for _ in range(3):
+        msgs = list(fn(*args, **kwargs))
+        if not any(m["header"].get("flags", 0) & NLM_F_DUMP_INTR for m in msgs):
+            break
+    return msgs
 
 
 def link_record(msg) -> dict:
@@ -209,7 +221,7 @@ def _fdb_record(msg) -> dict:
 
 def _dump_fdb(ipr) -> list[dict]:
     with _Own(ipr) as r:
-        return [_fdb_record(m) for m in r.fdb("dump")]
+        return [_fdb_record(m) for m in _dump(r.fdb, "dump")]
 
 
 # --------------------------------------------------------------------------- links
@@ -273,7 +285,8 @@ def read_links(ipr=None) -> list[Link]:
     """
     with _Own(ipr) as r:
         return _build_links(
-            [link_record(m) for m in r.get_links()], [addr_record(m) for m in r.get_addr()]
+            [link_record(m) for m in _dump(r.get_links)],
+            [addr_record(m) for m in _dump(r.get_addr)],
         )
 
 

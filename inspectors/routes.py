@@ -192,7 +192,7 @@ def overlap_candidates(routes: list[RouteEntry]) -> list[tuple[ipaddress._BaseNe
     The network create form and the doctor's overlap rule both use this."""
     out = []
     for r in routes:
-        if r.dst == "default" or r.type != "unicast" or r.table == RT_TABLE_LOCAL:
+        if r.dst == "default" or r.type not in ("unicast", None) or r.table == RT_TABLE_LOCAL:
             continue
         try:
             net = ipaddress.ip_network(r.dst, strict=False)

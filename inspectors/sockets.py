@@ -129,35 +129,24 @@ def _dedupe(items: list[Listener]) -> list[Listener]:
 
 def _diag_table() -> list[tuple[Listener, int]] | None:
     """``(listener without pid, socket inode)`` for the listening TCP and bound,
-    unconnected UDP sockets of this netns, from sock_diag (pyroute2); None when
-    the kernel does not answer (no inet_diag/udp_diag)."""
-    from pyroute2 import DiagSocket
+    unconnected UDP sockets of this netns, from the one sock_diag dump
+    (:mod:`inspectors.netsockets`, pyroute2 ``DiagSocket``); None when the
+    kernel does not answer (no inet_diag/udp_diag)."""
+    from inspectors.netsockets import _dump as sock_diag_dump
 
-    tcp_listen, udp_unconnected = 1 << 10, 1 << 7  # TCP_LISTEN, TCP_CLOSE
-    out = []
     try:
-        with DiagSocket() as ds:
-            ds.bind()
-            for fam in (socket.AF_INET, socket.AF_INET6):
-                for proto, ipproto, states in (
-                    ("tcp", socket.IPPROTO_TCP, tcp_listen),
-                    ("udp", socket.IPPROTO_UDP, udp_unconnected),
-                ):
-                    for m in ds.get_sock_stats(family=fam, protocol=ipproto, states=states):
-                        if proto == "udp" and m["idiag_dport"]:
-                            continue
-                        ip = m["idiag_src"]
-                        if fam == socket.AF_INET6:
-                            ip = socket.inet_ntop(fam, socket.inet_pton(fam, ip))
-                        li = Listener(
-                            protocol=proto,
-                            ip=ip,
-                            port=m["idiag_sport"],
-                            family=4 if fam == socket.AF_INET else 6,
-                        )
-                        out.append((li, m["idiag_inode"]))
+        entries = sock_diag_dump()
     except Exception:
         return None
+    out = []
+    for e in entries:
+        if not e.listening or (e.proto == "udp" and e.peer_port):
+            continue
+        ip = e.local_ip
+        if e.family == 6:
+            ip = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, ip))
+        li = Listener(protocol=e.proto, ip=ip, port=e.local_port, family=e.family)
+        out.append((li, e.inode))
     return out
 
 

@@ -22,6 +22,7 @@ from inspectors.doctor.common import (  # noqa: F401
 from inspectors.doctor.findings import Finding  # noqa: F401
 from inspectors.hostfacts import HostFacts, is_loopback  # noqa: F401
 from inspectors.model import Container, Network, Snapshot  # noqa: F401
+from inspectors.routes import overlapping
 
 # --------------------------------------------------------------------------- R4
 
@@ -43,22 +44,17 @@ def rule_subnet_overlap(snap: Snapshot, facts: HostFacts) -> list[Finding]:
             if sn is None:
                 continue
             hits = []
-            for r in facts.routes:
-                if r.dst == "default" or r.type not in ("unicast", None) or r.dev in own:
-                    continue
-                rn = _net(r.dst)
-                if rn is None or rn.version != sn.version or rn.is_link_local:
-                    continue
-                if rn.overlaps(sn):
-                    hits.append(
-                        (
-                            r.dev or r.type or "?",
-                            f"route {r.dst} dev {r.dev}"
-                            + (f" via {r.gateway}" if r.gateway else "")
-                            + (f" table {r.table}" if r.table not in (None, 254) else "")
-                            + (f" metric {r.metric}" if r.metric else ""),
-                        )
+            # the one overlap rule the create form uses too (inspectors.routes)
+            for r in overlapping(s.subnet, facts.routes, own):
+                hits.append(
+                    (
+                        r.dev or r.type or "?",
+                        f"route {r.dst} dev {r.dev}"
+                        + (f" via {r.gateway}" if r.gateway else "")
+                        + (f" table {r.table}" if r.table not in (None, 254) else "")
+                        + (f" metric {r.metric}" if r.metric else ""),
                     )
+                )
             for ifname, cidr in facts.addresses:
                 an = _net(cidr)
                 if ifname in own or an is None or an.version != sn.version or an.is_link_local:
