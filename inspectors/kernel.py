@@ -106,11 +106,71 @@ def open_ipr():
 
     pyroute2 0.9 keeps one socket and event loop per thread behind one
     object, so a shared instance works from any thread; its ``lock``
-    serialises callers that want one dump at a time.
+    serialises callers that want one dump at a time. Its link messages are
+    decoded with :func:`lean_policy`.
     """
     from pyroute2 import IPRoute
 
-    return IPRoute()
+    ipr = IPRoute()
+    ipr.register_policy(lean_policy())
+    return ipr
+
+
+_LEAN: dict | None = None
+# the link attributes the readers use; pyroute2 decodes every other one too
+# (IFLA_AF_SPEC alone is ~60 nested objects per link): those stay undecoded
+_LEAN_KEEP = {
+    "IFLA_ADDRESS",
+    "IFLA_IFNAME",
+    "IFLA_MTU",
+    "IFLA_LINK",
+    "IFLA_STATS",
+    "IFLA_MASTER",
+    "IFLA_OPERSTATE",
+    "IFLA_LINKINFO",
+    "IFLA_STATS64",
+    "IFLA_PROMISCUITY",
+    "IFLA_CARRIER",
+    "IFLA_LINK_NETNSID",
+}
+
+
+def lean_policy() -> dict:
+    """A pyroute2 decoding policy (``register_policy``) for RTM_NEWLINK that
+    decodes only the attributes the readers use: pyroute2's own ``ifinfmsg``
+    with every other attribute mapped to its ``none`` type (skipped). About a
+    third less decoding per link."""
+    global _LEAN
+    if _LEAN is None:
+        from pyroute2.netlink.rtnl import RTM_NEWLINK
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+        nla_map = []
+        for i, e in enumerate(ifinfmsg.nla_map):
+            idx, name, typ = e if len(e) == 3 else (i, *e)
+            nla_map.append((idx, name, typ if name in _LEAN_KEEP else "none"))
+
+        class lean_ifinfmsg(ifinfmsg):
+            pass
+
+        lean_ifinfmsg.nla_map = tuple(nla_map)
+        _LEAN = {RTM_NEWLINK: lean_ifinfmsg}
+    return _LEAN
+
+
+class attrs:
+    """A pyroute2 message's attributes by name, built in one pass (not a scan
+    of the list per ``get``); values are decoded only when asked for (pyroute2
+    decodes an attribute on first access)."""
+
+    __slots__ = ("_slots",)
+
+    def __init__(self, msg):
+        self._slots = {slot[0]: slot for slot in msg["attrs"]}
+
+    def get(self, name: str, default=None):
+        slot = self._slots.get(name)
+        return default if slot is None else slot[1]
 
 
 class _Own:
@@ -143,12 +203,14 @@ def _dump(fn, *args, **kwargs) -> list:
 
 def link_record(msg) -> dict:
     """A pyroute2 RTM_NEWLINK message -> the plain record the builders use."""
-    g = msg.get
+    g = attrs(msg).get
     info = g("IFLA_LINKINFO")
     kind = slave_kind = None
+    ia = None
     if info is not None:
-        kind = info.get("IFLA_INFO_KIND")
-        slave_kind = info.get("IFLA_INFO_SLAVE_KIND")
+        ia = attrs(info)
+        kind = ia.get("IFLA_INFO_KIND")
+        slave_kind = ia.get("IFLA_INFO_SLAVE_KIND")
     stats = g("IFLA_STATS64") or g("IFLA_STATS")
     carrier = g("IFLA_CARRIER")
     operstate = g("IFLA_OPERSTATE")
@@ -175,46 +237,50 @@ def link_record(msg) -> dict:
         "brport": None,
     }
     if kind == "bridge":
-        data = info.get("IFLA_INFO_DATA")
+        data = ia.get("IFLA_INFO_DATA")
+        da = attrs(data) if data is not None else {}
         rec["br"] = {
-            "stp_state": data.get("IFLA_BR_STP_STATE") if data is not None else None,
-            "ageing_time": data.get("IFLA_BR_AGEING_TIME") if data is not None else None,
+            "stp_state": da.get("IFLA_BR_STP_STATE"),
+            "ageing_time": da.get("IFLA_BR_AGEING_TIME"),
             # pyroute2 decodes IFLA_BR_BRIDGE_ID prio in host byte order: sysfs has brctl's form
             "bridge_id": None,
         }
     if slave_kind == "bridge":
-        sd = info.get("IFLA_INFO_SLAVE_DATA")
+        sd = ia.get("IFLA_INFO_SLAVE_DATA")
         if sd is not None:
+            sa = attrs(sd)
             rec["brport"] = {
-                "state": sd.get("IFLA_BRPORT_STATE"),
-                "cost": sd.get("IFLA_BRPORT_COST"),
-                "mode": sd.get("IFLA_BRPORT_MODE"),
-                "no": sd.get("IFLA_BRPORT_NO"),
+                "state": sa.get("IFLA_BRPORT_STATE"),
+                "cost": sa.get("IFLA_BRPORT_COST"),
+                "mode": sa.get("IFLA_BRPORT_MODE"),
+                "no": sa.get("IFLA_BRPORT_NO"),
             }
     return rec
 
 
 def addr_record(msg) -> dict:
-    addr = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+    a = attrs(msg)
+    addr = a.get("IFA_LOCAL") or a.get("IFA_ADDRESS")
     return {
         "index": msg["index"],
         "family": msg["family"],
         "address": f"{addr}/{msg['prefixlen']}" if addr else None,
         "scope": msg["scope"],
-        "label": msg.get("IFA_LABEL"),
+        "label": a.get("IFA_LABEL"),
     }
 
 
 def _fdb_record(msg) -> dict:
-    ci = msg.get("NDA_CACHEINFO")
+    a = attrs(msg)
+    ci = a.get("NDA_CACHEINFO")
     return {
         "family": msg["family"],
         "ifindex": msg["ifindex"],
         "state": msg["state"],
         "flags": msg["flags"],
-        "mac": msg.get("NDA_LLADDR"),
-        "master": msg.get("NDA_MASTER"),
-        "vlan": msg.get("NDA_VLAN"),
+        "mac": a.get("NDA_LLADDR"),
+        "master": a.get("NDA_MASTER"),
+        "vlan": a.get("NDA_VLAN"),
         "updated": ci.get("ndm_updated") if ci is not None else None,
     }
 

@@ -15,7 +15,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
-from .kernel import off_loop
+from .kernel import attrs, off_loop
 
 RT_TABLE_MAIN = 254
 RT_TABLE_LOCAL = 255
@@ -75,7 +75,7 @@ def _entry(msg, names: dict[int, str]) -> RouteEntry | None:
     fam = msg["family"]
     if fam not in (socket.AF_INET, socket.AF_INET6):
         return None
-    g = msg.get
+    g = attrs(msg).get
     table = g("RTA_TABLE") or msg["table"]
     dst = g("RTA_DST")
     oif = g("RTA_OIF")
@@ -102,7 +102,8 @@ def _entry(msg, names: dict[int, str]) -> RouteEntry | None:
     if mp:
         for hop in mp:
             idx = hop.get("oif")
-            e.nexthops.append((hop.get("RTA_GATEWAY"), names.get(idx) if idx else None))
+            gw = attrs(hop).get("RTA_GATEWAY") if "attrs" in hop else None
+            e.nexthops.append((gw, names.get(idx) if idx else None))
         if e.dev is None and e.nexthops:
             e.dev = e.nexthops[0][1]
         if e.gateway is None and e.nexthops:
@@ -129,7 +130,7 @@ def entries(
 
 
 def _names(ipr) -> dict[int, str]:
-    return {m["index"]: m.get("IFLA_IFNAME") for m in ipr.get_links()}
+    return {m["index"]: attrs(m).get("IFLA_IFNAME") for m in ipr.get_links()}
 
 
 @off_loop

@@ -259,10 +259,13 @@ class _NsReader:
             return self._read_sync(fd, want_nsid)
         import asyncio
 
+        from .kernel import lean_policy
+
         Async, loop = self.Async, self.loop
 
         async def opened():
             ipr = Async()
+            ipr.register_policy(lean_policy())
             await ipr.setup_endpoint()
             return ipr
 

@@ -380,16 +380,18 @@ def _mask_timers(text: str) -> tuple[str, list[float]]:
 
 def test_format_brctl_showmacs(lab):
     for name in (lab.br_plain, lab.br_stp, lab.br_empty):
+        t0 = time.monotonic()
         b0 = lab_bridges(lab)[name]
         ref = sh(f"brctl showmacs {name}").stdout
         b1 = lab_bridges(lab)[name]
+        slack = time.monotonic() - t0  # the reads are this far apart (a loaded host)
         mine = kernel.format_brctl_showmacs(b1)
         m_mine, t_mine = _mask_timers(mine)
         m_ref, t_ref = _mask_timers(ref)
         assert m_mine == m_ref
         assert len(t_mine) == len(t_ref) == len(b0.fdb)
         for a, b in zip(t_mine, t_ref):  # same rows, read a few ms apart
-            assert abs(a - b) < 1.0
+            assert abs(a - b) < 0.1 + slack
         assert kernel.brctl_showmacs([b1], name) == (mine, "", 0)
 
 
