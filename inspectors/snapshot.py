@@ -286,9 +286,9 @@ class Model:
         """In a worker thread, right after the container's inspect."""
         if not c.pid or c.state not in ("running", "paused", "restarting"):
             return
-        from inspectors.sandbox import read_resolv_conf
+        from inspectors.sandbox import read_resolv_conf, sandbox_token
 
-        info = reader.read(c.pid, c.sandbox_key)
+        info = reader.read(c.pid, c.sandbox_key, sandbox_token(c))
         dns = read_resolv_conf(c.dns.path) if c.dns.path else None
         out[c.id] = (info, dns)
 
@@ -318,6 +318,7 @@ class Model:
         reader = self._sandbox_reader()
         if reader is None:
             return
+        reader.fresh = True  # after an event: read, never reuse
         got: dict = {}
         try:
             for c in containers:

@@ -515,3 +515,44 @@ def test_snapshot_cli_reads_through_pyroute2_and_psutil(daemon, uniq, image):
     finally:
         daemon.docker("rm", "-f", *names, check=False)
         daemon.docker("network", "rm", net, check=False)
+
+
+@root_only
+def test_warm_rebuild_reuses_a_sandbox_read_until_the_engine_changes_it():
+    """With a token (what the engine says about the sandbox) a read is reused
+    within CACHE_TTL; a new token or a targeted refresh (fresh=True) reads again."""
+    from types import SimpleNamespace
+
+    lab = Lab(1)
+    try:
+        lab.up()
+        ns = lab.ns[0]
+        pid = lab.pids[ns]
+
+        def token(ip):
+            ep = SimpleNamespace(network_id="n", network="n", ipv4=ip, ipv6=None, mac=None)
+            return sandbox.sandbox_token(
+                SimpleNamespace(id=ns, pid=pid, sandbox_key=None, endpoints=[ep])
+            )
+
+        def addrs(info):
+            return {a for i in info.interfaces for a in i.addresses}
+
+        def build(tok, fresh=False):  # one reader per build, as the Model does
+            r = sandbox.SandboxReader(fresh=fresh)
+            try:
+                return addrs(r.read(pid, None, tok))
+            finally:
+                r.close()
+
+        first = build(token("a"))
+        extra = f"{lab.net}.200/32"
+        sh(f"ip -n {ns} addr add {extra} dev eth0")
+        assert extra not in build(token("a"))  # reused
+        assert extra in build(token("b"))  # the engine changed it
+        sh(f"ip -n {ns} addr del {extra} dev eth0")
+        assert extra not in build(token("b"), fresh=True)  # a refresh after an event
+        assert extra not in build(token("b"))  # ... is what later builds reuse
+        assert first == build(None)  # no token: always read
+    finally:
+        lab.down()
