@@ -28,6 +28,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -40,6 +41,7 @@ from tui.commands import DockscopeCommands
 from tui.forms import ActionFlows
 from tui.live import EngineBack, EngineLost, Live, LiveError, LiveUpdate
 from tui.panes.bridges import BridgesPane
+from tui.panes.common import natural_key
 from tui.panes.endpoints import EndpointsPane
 from tui.panes.events import EventsPane
 from tui.panes.findings import FindingsPane
@@ -231,7 +233,8 @@ class DockscopeApp(App[int]):
             for pane in self.panes():
                 pane.set_stale(True)
         self._catch_up()
-        self._focus_active()
+        if self.focused is None:  # never take the focus from what the user opened meanwhile
+            self._focus_active()
 
     def _events_pane(self) -> EventsPane | None:
         w = self.pane("events")
@@ -276,7 +279,13 @@ class DockscopeApp(App[int]):
             )
             self._apply_worker()
 
+    def _screen_changed(self, screen) -> None:
+        """A dialog (forms, confirm, pickers) shows its own keys in a footer of its own."""
+        if isinstance(screen, ModalScreen) and not screen.query(Footer):
+            screen.mount(Footer())
+
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         if self.theme_name in self.available_themes:
             self.theme = self.theme_name
         self.query_one("#banner", Static).display = False
@@ -715,7 +724,9 @@ class DockscopeApp(App[int]):
 
         snap = self.snapshot
         n = snap.network(net_name) if snap else None
-        names = sorted({e.container for e in (n.endpoints if n else []) if e.container})
+        names = sorted(
+            {e.container for e in (n.endpoints if n else []) if e.container}, key=natural_key
+        )
         if not names:
             self.notify(
                 f"no container is on {net_name}",

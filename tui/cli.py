@@ -25,6 +25,15 @@ _MODULES = (
 )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dockscope")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dockscope",
@@ -47,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--swarm", action="store_true", help="every node of the swarm (a manager's node list)"
     )
+    p.add_argument("--version", action="version", version=f"dockscope {_version()}")
     p.add_argument(
         "--read-only",
         action="store_true",

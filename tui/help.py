@@ -140,7 +140,9 @@ class PickScreen(ModalScreen[str | None]):
             yield OptionList(*[Text(c) for c in self.choices], id="pick-list")
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        options = self.query_one(OptionList)
+        options.highlighted = 0
+        options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from inspectors.model import Container, Interface, Snapshot
-from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
+from tui.panes.common import DataView, Pane, Row, clean, dash, natural_key, short_id, txt
 
 CT_COLS = [
     ("name", "CONTAINER"),
@@ -338,7 +338,8 @@ class EndpointsPane(Pane):
 
     def update_snapshot(self, snap: Snapshot) -> None:
         super().update_snapshot(snap)
-        self.query_one("#list", DataView).set_rows([container_row(c) for c in snap.containers])
+        ctrs = sorted(snap.containers, key=lambda c: natural_key(c.name))  # lab-c2 before lab-c10
+        self.query_one("#list", DataView).set_rows([container_row(c) for c in ctrs])
         if self.view_name == "detail":
             self._fill_detail()
         self.refresh_title()

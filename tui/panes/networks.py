@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from inspectors.model import Endpoint, Network, Snapshot
-from tui.panes.common import DataView, Pane, Row, clean, dash, short_id, txt
+from tui.panes.common import DataView, Pane, Row, clean, dash, natural_key, short_id, txt
 
 NET_COLS = [
     ("name", "NAME"),
@@ -66,7 +66,7 @@ def attachments(n: Network, snap: Snapshot) -> list[tuple[Endpoint, str]]:
         for e in c.endpoints:
             if e.network_id == n.id or (not e.network_id and e.network == n.name):
                 out.append((e, c.state or "?"))
-    out.sort(key=lambda x: (x[0].container, x[0].container_id))
+    out.sort(key=lambda x: (natural_key(x[0].container), x[0].container_id))
     return out
 
 
@@ -313,7 +313,8 @@ class NetworksPane(Pane):
 
     def update_snapshot(self, snap: Snapshot) -> None:
         super().update_snapshot(snap)
-        self.query_one("#list", DataView).set_rows([network_row(n) for n in snap.networks])
+        nets = sorted(snap.networks, key=lambda n: natural_key(n.name))  # lab-c2 before lab-c10
+        self.query_one("#list", DataView).set_rows([network_row(n) for n in nets])
         if self.view_name == "detail":
             self._fill_detail()
         self.refresh_title()
