@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.worker import WorkerState
 
 from inspectors.config import Settings
+from inspectors.logs import LogLine
 from inspectors.text import MAX_LINE_CHARS
 from tui.panes.logmodel import S_MATCH_CURRENT
 from tui.panes.logs import LogPane
@@ -568,3 +569,37 @@ async def test_close_streams_while_waiting_for_a_restart_is_quick_and_leaves_no_
         )
         assert time.monotonic() - t0 < 3
     daemon.docker("rm", "-f", a, b)
+
+
+async def test_pause_key_search_state_per_source_and_one_key_filter_clear(daemon, image, uniq):
+    a = run_ctr(daemon, image, f"lv-pa-{uniq}", NEEDLES + "; sleep 300", wait=False)
+    b = run_ctr(daemon, image, f"lv-pb-{uniq}", "seq 1 30")
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane, view = app.pane, app.pane.view
+        pane.open_container([a])
+        await wait_until(pilot, lambda: len(pane.model.buffer) >= 200, what="the log of a")
+        # p pauses: the status says so, with the count of lines that came meanwhile
+        await pilot.press("p")
+        assert not view.following and "paused, 0 new" in pane.status_text().plain
+        view.add_lines([LogLine(a, "stdout", None, "late line")])
+        assert "paused, 1 new" in pane.status_text().plain
+        await pilot.press("p")
+        assert view.following and "following" in pane.status_text().plain
+        # search and filter on a, then b: b starts clean; back on a, a's state is back
+        await pilot.press("slash", *"needle", "enter")
+        await pilot.press("ampersand", *"needle", "enter")
+        assert pane.model.search_text == "needle" and len(texts(pane)) == 4
+        pane.open_container([b])
+        await wait_until(pilot, lambda: pane.state == "ended", what="the whole log of b")
+        assert pane.model.search_text == "" and pane.model.filter_text == ""
+        assert len(texts(pane)) == 31  # 30 lines + "container exited"
+        pane.open_container([a])
+        await wait_until(pilot, lambda: len(pane.model.buffer) >= 200, what="a again")
+        assert pane.model.search_text == "needle" and pane.model.filter_text == "needle"
+        assert texts(pane) == ["needle 50", "needle 100", "needle 150", "needle 200"]
+        # backspace clears the & filter in one key (the search stays)
+        await pilot.press("backspace")
+        assert pane.model.filter_text == "" and len(texts(pane)) == 200
+        assert pane.model.search_text == "needle"
+    daemon.docker("rm", "-f", a, check=False)

@@ -96,7 +96,10 @@ class Row:
         return (" ".join(c.plain for c in self.cells) + " " + self.search).lower()
 
 
-MAX_CELL = 40  # characters shown per cell: a 300-character name must not push the rest off
+MAX_CELL = (
+    40  # at most this many characters per cell: a 300-character name must not push the rest off
+)
+MIN_CELL = 16  # ... and at least this many, whatever the width
 _NUM_RE = re.compile(r"(\d+)")
 
 
@@ -237,17 +240,18 @@ class DataView(DataTable):
                     self.remove_row(key)
                     self.cells_shown.pop(key, None)
             col_keys = [c[0] for c in self.columns_spec]
+            cap = self.cell_cap()
             appended: list[str] = []
             for r in want:
                 cells = tuple(r.cells) + (Text(""),) * (len(col_keys) - len(r.cells))
                 old = self.cells_shown.get(r.key)
                 if old is None:
-                    self.add_row(*(cap_cell(c) for c in cells), key=r.key)
+                    self.add_row(*(cap_cell(c, cap) for c in cells), key=r.key)
                     appended.append(r.key)
                 elif old != cells:
                     for ck, a, b in zip(col_keys, old, cells):
                         if a != b:
-                            self.update_cell(r.key, ck, cap_cell(b), update_width=True)
+                            self.update_cell(r.key, ck, cap_cell(b, cap), update_width=True)
                 self.cells_shown[r.key] = cells
             kept = [k for k in self.order_shown if k in want_set] + appended
             if kept != want_keys:
@@ -263,6 +267,11 @@ class DataView(DataTable):
                 self.move_cursor(row=min(cursor_idx, self.row_count - 1), animate=False)
         self.post_message(self.Filtered(self))
 
+    def cell_cap(self) -> int:
+        """Widest cell: a quarter of the terminal, within MIN_CELL..MAX_CELL."""
+        width = self.app.size.width if self.is_attached else 160
+        return max(MIN_CELL, min(MAX_CELL, width // 4))
+
     def reorder(self, keys: list[str]) -> None:
         """Put the rows in ``keys`` order without rebuilding them, through the
         public :meth:`DataTable.sort`: its key function sees a row's cell
@@ -273,7 +282,7 @@ class DataView(DataTable):
         if len(rank) != len(keys):  # cells shared between rows: rebuild instead
             self.clear()
             for k in keys:
-                self.add_row(*(cap_cell(c) for c in self.cells_shown[k]), key=k)
+                self.add_row(*(cap_cell(c, self.cell_cap()) for c in self.cells_shown[k]), key=k)
             return
         self.sort(key=lambda cells: rank.get(tuple(id(c) for c in cells), len(rank)))
 
