@@ -20,11 +20,15 @@ Never imports Textual.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import json
 import ipaddress
 import os
 import socket
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,15 +66,30 @@ class CaptureError(OSError):
 # --------------------------------------------------------------------------- decode
 
 
-@dataclass(slots=True)
 class Decoded:
-    l3: str  # ip | ip6 | arp | other
-    proto: str | None  # tcp | udp | icmp | icmp6 | arp | None
-    src: str | None
-    dst: str | None
-    sport: int | None
-    dport: int | None
-    text: str  # tcpdump -n style, without the timestamp
+    """The fields a filter needs, and the tcpdump-style text built only when
+    asked for (most packets in a flood are counted, not shown)."""
+
+    __slots__ = ("l3", "proto", "src", "dst", "sport", "dport", "_obj", "_fam", "_n", "_text")
+
+    def __init__(self, l3, proto, src, dst, sport, dport, text=None, obj=None, fam="", n=0):
+        self.l3 = l3  # ip | ip6 | arp | other
+        self.proto = proto  # tcp | udp | icmp | icmp6 | arp | None
+        self.src = src
+        self.dst = dst
+        self.sport = sport
+        self.dport = dport
+        self._text = text
+        self._obj = obj
+        self._fam = fam
+        self._n = n  # L4 length (ICMP, other protocols)
+
+    @property
+    def text(self) -> str:
+        """One line as ``tcpdump -n`` prints it, without the timestamp."""
+        if self._text is None:
+            self._text = _describe(self)
+        return self._text
 
 
 def _ip(b: bytes) -> str:
@@ -110,12 +129,13 @@ def decode(frame: bytes, dpkt=None) -> Decoded:
             return _decode_l3(dpkt, "IP6", data, _ip(data.src), _ip(data.dst), data.nxt, data.data)
         if et == 0x0806 and isinstance(data, dpkt.arp.ARP):
             spa, tpa = _ip(data.spa), _ip(data.tpa)
+            n = 8 + 2 * data.hln + 2 * data.pln  # the ARP message, without Ethernet padding
             if data.op == 1:
-                text = f"ARP, Request who-has {tpa} tell {spa}, length {len(bytes(data))}"
+                text = f"ARP, Request who-has {tpa} tell {spa}, length {n}"
             elif data.op == 2:
-                text = f"ARP, Reply {spa} is-at {_mac(data.sha)}, length {len(bytes(data))}"
+                text = f"ARP, Reply {spa} is-at {_mac(data.sha)}, length {n}"
             else:
-                text = f"ARP, op {data.op}, length {len(bytes(data))}"
+                text = f"ARP, op {data.op}, length {n}"
             return Decoded("arp", "arp", spa, tpa, None, None, text)
     except (dpkt.UnpackError, struct.error, ValueError, OSError):
         pass
@@ -133,42 +153,45 @@ def decode(frame: bytes, dpkt=None) -> Decoded:
 def _decode_l3(dpkt, fam: str, ip, src: str, dst: str, p: int, l4) -> Decoded:
     l3 = "ip" if fam == "IP" else "ip6"
     if p == 6 and isinstance(l4, dpkt.tcp.TCP):
-        n = len(l4.data)
-        text = (
-            f"{fam} {src}.{l4.sport} > {dst}.{l4.dport}: Flags [{_tcp_flags(l4.flags)}], "
-            f"seq {l4.seq}"
-            + (f":{l4.seq + n}" if n else "")
-            + (f", ack {l4.ack}" if l4.flags & 0x10 else "")
-            + f", win {l4.win}, length {n}"
-        )
-        return Decoded(l3, "tcp", src, dst, l4.sport, l4.dport, text)
+        return Decoded(l3, "tcp", src, dst, l4.sport, l4.dport, None, l4, fam)
     if p == 17 and isinstance(l4, dpkt.udp.UDP):
-        text = f"{fam} {src}.{l4.sport} > {dst}.{l4.dport}: UDP, length {len(l4.data)}"
-        return Decoded(l3, "udp", src, dst, l4.sport, l4.dport, text)
+        return Decoded(l3, "udp", src, dst, l4.sport, l4.dport, None, l4, fam)
+    # L4 length from the IP header: no re-serialisation of the payload
+    n = ip.len - ip.hl * 4 if fam == "IP" else ip.plen
     if p == 1 and isinstance(l4, dpkt.icmp.ICMP):
-        length = len(bytes(l4))
-        name = _ICMP_TYPES.get(l4.type, f"type {l4.type}")
-        if l4.type in (0, 8) and isinstance(l4.data, dpkt.icmp.ICMP.Echo):
-            e = l4.data
-            text = f"{fam} {src} > {dst}: ICMP {name}, id {e.id}, seq {e.seq}, length {length}"
-        else:
-            text = f"{fam} {src} > {dst}: ICMP {name}, length {length}"
-        return Decoded(l3, "icmp", src, dst, None, None, text)
+        return Decoded(l3, "icmp", src, dst, None, None, None, l4, fam, n)
     if p == 58:
-        raw = bytes(l4) if not isinstance(l4, bytes) else l4
-        t = raw[0] if raw else -1
-        name = _ICMP6_TYPES.get(t, f"type {t}")
-        return Decoded(
-            l3,
-            "icmp6",
-            src,
-            dst,
-            None,
-            None,
-            f"{fam} {src} > {dst}: ICMP6, {name}, length {len(raw)}",
-        )
-    n = len(bytes(l4)) if not isinstance(l4, bytes) else len(l4)
+        return Decoded(l3, "icmp6", src, dst, None, None, None, l4, fam, n)
     return Decoded(l3, None, src, dst, None, None, f"{fam} {src} > {dst}: ip-proto-{p} {n}")
+
+
+def _describe(d: Decoded) -> str:
+    fam, src, dst, o = d._fam, d.src, d.dst, d._obj
+    if d.proto == "tcp":
+        n = len(o.data)
+        return (
+            f"{fam} {src}.{o.sport} > {dst}.{o.dport}: Flags [{_tcp_flags(o.flags)}], "
+            f"seq {o.seq}"
+            + (f":{o.seq + n}" if n else "")
+            + (f", ack {o.ack}" if o.flags & 0x10 else "")
+            + f", win {o.win}, length {n}"
+        )
+    if d.proto == "udp":
+        return f"{fam} {src}.{o.sport} > {dst}.{o.dport}: UDP, length {len(o.data)}"
+    if d.proto == "icmp":
+        name = _ICMP_TYPES.get(o.type, f"type {o.type}")
+        e = o.data
+        if o.type in (0, 8) and hasattr(e, "seq") and hasattr(e, "id"):
+            return f"{fam} {src} > {dst}: ICMP {name}, id {e.id}, seq {e.seq}, length {d._n}"
+        return f"{fam} {src} > {dst}: ICMP {name}, length {d._n}"
+    if d.proto == "icmp6":
+        t = getattr(o, "type", None)
+        if t is None:
+            raw = o if isinstance(o, bytes) else b""
+            t = raw[0] if raw else -1
+        name = _ICMP6_TYPES.get(t, f"type {t}")
+        return f"{fam} {src} > {dst}: ICMP6, {name}, length {d._n}"
+    return ""
 
 
 def fmt_ts(ts: float) -> str:
@@ -399,7 +422,6 @@ class Stats:
     hidden: int = 0  # matched while paused
     kernel_drops: int = 0  # PACKET_STATISTICS tp_drops
     written: int = 0  # to the pcap file
-    decode_seconds: float = 0.0
 
 
 class Capture:
@@ -441,7 +463,9 @@ class Capture:
 
         self._dpkt = dpkt
         self._sock = open_socket(self.target)
-        self._sock.settimeout(0.2)
+        # a kernel receive timeout on a blocking socket: one syscall per packet
+        # (Python's settimeout() would add a poll() before each recv)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
         if self.pcap_path:
             self._writer, self._fh = open_pcap(self.pcap_path)
         self._thread = threading.Thread(target=self._run, name="dockscope-capture", daemon=True)
@@ -453,9 +477,9 @@ class Capture:
         try:
             while not self._stop.is_set():
                 try:
-                    data, addr = s.recvfrom(262144)
-                except TimeoutError:
-                    continue
+                    data = s.recv(262144)
+                except (BlockingIOError, TimeoutError, InterruptedError):
+                    continue  # SO_RCVTIMEO: look at the stop flag
                 except OSError as e:
                     if self._stop.is_set():
                         break
@@ -463,27 +487,24 @@ class Capture:
                     break
                 ts = time.time()
                 st.received += 1
-                t0 = time.perf_counter()
                 d = decode(data, dp)
-                st.decode_seconds += time.perf_counter() - t0
                 if not filt(d):
                     continue
                 st.matched += 1
                 if self._writer is not None:
                     self._writer.writepkt(data, ts)
                     st.written += 1
-                line = f"{fmt_ts(ts)} {d.text}"
                 if self.on_line is not None:
-                    self.on_line(line)
+                    self.on_line(f"{fmt_ts(ts)} {d.text}")
                 elif self.paused:
                     st.hidden += 1
+                elif len(self.pending) >= self.max_pending:
+                    st.dropped += 1  # the text is never built for what is not shown
                 else:
+                    line = f"{fmt_ts(ts)} {d.text}"
                     with self._lock:
-                        if len(self.pending) >= self.max_pending:
-                            st.dropped += 1
-                        else:
-                            self.pending.append(line)
-                            st.queued += 1
+                        self.pending.append(line)
+                    st.queued += 1
                 if self.count and st.matched >= self.count:
                     break
         finally:
@@ -538,8 +559,216 @@ class Capture:
             self._sock = None
 
 
+# --------------------------------------------------------------------------- in a child process
+
+
+def _child_main(cfg: dict) -> int:
+    """The capture loop of :class:`ProcessCapture`, in its own process
+    (``python -m inspectors.capture --child CONFIG``): decoding a flood there
+    leaves the console's interpreter, and its keys, alone. Talks JSON lines:
+    commands on stdin (pause, resume, stop), batches of lines and the counters
+    on stdout every tick."""
+    out = sys.stdout
+    try:
+        os.nice(10)  # under CPU pressure the console's keys win; the capture counts its drops
+    except OSError:
+        pass
+    t = Target(**cfg["target"])
+    tick, per_tick = cfg["tick"], cfg["per_tick"]
+    try:
+        c = Capture(t, parse_filter(cfg["filter"]), pcap_path=cfg.get("pcap"),
+                    max_pending=per_tick * 20).start()  # fmt: skip
+    except (OSError, ValueError) as e:
+        out.write(json.dumps({"kind": "error", "error": str(e)}) + "\n")
+        out.flush()
+        return 1
+    stop = threading.Event()
+
+    def commands():
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "pause":
+                c.pause()
+            elif cmd == "resume":
+                c.resume()
+            elif cmd == "stop":
+                break
+        stop.set()  # "stop", or the console went away (stdin closed)
+
+    threading.Thread(target=commands, daemon=True).start()
+    out.write(json.dumps({"kind": "started"}) + "\n")
+    out.flush()
+    try:
+        while not c.done.is_set() and not stop.wait(tick):
+            c.kernel_stats()
+            msg = {"kind": "batch", "lines": c.poll(per_tick), "stats": dataclasses.asdict(c.stats)}
+            out.write(json.dumps(msg) + "\n")
+            out.flush()
+    except (BrokenPipeError, OSError):
+        return 0
+    finally:
+        c.stop()
+    try:
+        msg = {"kind": "done", "lines": c.poll(per_tick), "stats": dataclasses.asdict(c.stats)}
+        out.write(json.dumps(msg) + "\n")
+        out.flush()
+    except (BrokenPipeError, OSError):
+        pass
+    return 0
+
+
+class ProcessCapture:
+    """:class:`Capture`'s interface (start/poll/pause/resume/stop, ``stats``,
+    ``pending``, ``paused``, ``done``, ``error``) with the capture in a child
+    process of this same interpreter. The child sends at most ``per_tick``
+    lines every ``tick`` seconds; what does not fit in either side's bounded
+    queue is counted in ``stats.dropped``."""
+
+    def __init__(
+        self,
+        target: Target,
+        filter_text: str = "",
+        pcap_path: str | None = None,
+        max_pending: int = 5000,
+        tick: float = 0.1,
+        per_tick: int = 200,
+    ):
+        parse_filter(filter_text)  # bad input fails here, in the caller
+        self.target = target
+        self.filter_text = filter_text
+        self.pcap_path = pcap_path
+        self.max_pending = max_pending
+        self.tick = tick
+        self.per_tick = per_tick
+        self.stats = Stats()
+        self.pending: collections.deque[str] = collections.deque()
+        self.paused = False
+        self.error: str | None = None
+        self.done = threading.Event()
+        self._started = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._local_dropped = 0
+
+    def start(self, timeout: float = 15.0) -> ProcessCapture:
+        cfg = {
+            "target": dataclasses.asdict(self.target),
+            "filter": self.filter_text,
+            "pcap": self.pcap_path,
+            "tick": self.tick,
+            "per_tick": self.per_tick,
+        }
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        # sys.executable: this interpreter, never a path taken from another process
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "inspectors.capture", "--child", json.dumps(cfg)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env=env,
+            close_fds=True,
+        )
+        threading.Thread(target=self._reader, name="dockscope-capture-pipe", daemon=True).start()
+        if not self._started.wait(timeout):
+            self.stop()
+            raise CaptureError(self.error or "the capture process did not start")
+        if self.error:
+            self.stop()
+            raise CaptureError(self.error)
+        return self
+
+    def _reader(self) -> None:
+        proc = self._proc
+        try:
+            for raw in proc.stdout:
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    continue
+                kind = msg.get("kind")
+                if kind == "error":
+                    self.error = msg.get("error")
+                    self._started.set()
+                    break
+                if kind == "started":
+                    self._started.set()
+                    continue
+                st = msg.get("stats")
+                with self._lock:
+                    for ln in msg.get("lines") or ():
+                        if len(self.pending) >= self.max_pending:
+                            self._local_dropped += 1
+                        else:
+                            self.pending.append(ln)
+                    if st is not None:
+                        st["dropped"] += self._local_dropped
+                        self.stats = Stats(**st)
+                if kind == "done":
+                    break
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._started.set()
+            self.done.set()
+
+    def poll(self, limit: int | None = None) -> list[str]:
+        with self._lock:
+            n = len(self.pending) if limit is None else min(limit, len(self.pending))
+            return [self.pending.popleft() for _ in range(n)]
+
+    def kernel_stats(self) -> None:
+        pass  # the child reads them every tick
+
+    def _send(self, cmd: str) -> None:
+        try:
+            if self._proc is not None and self._proc.stdin is not None:
+                self._proc.stdin.write(cmd + "\n")
+                self._proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+    def pause(self) -> None:
+        self.paused = True
+        self._send("pause")
+
+    def resume(self) -> None:
+        self.paused = False
+        self._send("resume")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        p = self._proc
+        if p is None:
+            return
+        self._send("stop")
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.terminate()
+            try:
+                p.wait(1)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(1)
+        for f in (p.stdin, p.stdout):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
+        self._proc = None
+        self.done.set()
+
+
 __all__ = [
     "Capture",
+    "ProcessCapture",
     "CaptureError",
     "Decoded",
     "Filter",
@@ -552,3 +781,9 @@ __all__ = [
     "parse_filter",
     "resolve_target",
 ]
+
+
+if __name__ == "__main__":  # the child of ProcessCapture
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        sys.exit(_child_main(json.loads(sys.argv[2])))
+    sys.exit(2)

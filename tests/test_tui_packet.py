@@ -9,7 +9,7 @@ import time
 
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Log, Static
 
 from tests.helpers import dock, snapshot
 from tui.panes.capture import CaptureScreen
@@ -87,11 +87,12 @@ async def test_capture_screen_follows_pauses_filters(daemon, pair):
     scr = CaptureScreen(snap, a, "icmp")
     app = Host(scr)
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_for(pilot, lambda: scr.capture is not None)
+        await wait_for(pilot, lambda: scr.capture is not None or scr.error)
+        assert scr.error is None, scr.error
         await asyncio.to_thread(daemon.docker, "exec", a, "ping", "-c", "2", "-W", "1", b_ip)
         await wait_for(pilot, lambda: scr.shown >= 4)
-        log = scr.query_one("#cap-log", RichLog)
-        text = "\n".join(str(line.text) for line in log.lines)
+        log = scr.query_one("#cap-log", Log)
+        text = "\n".join(log.lines)
         assert f"> {b_ip}: ICMP echo request" in text
         await pilot.press("p")
         assert scr.capture.paused and "PAUSED" in str(scr.status_text())

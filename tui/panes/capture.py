@@ -17,14 +17,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, RichLog, Static
+from textual.widgets import Footer, Input, Log, Static
 
 from inspectors.text import clean
 
 TICK = 0.1
-BATCH = 400  # lines per tick at most: ~4000 lines/s on screen
+BATCH = 200  # lines per tick at most: ~2000 lines/s on screen, more than anyone reads
 MAX_LINES = 5000
-MAX_PENDING = 20000
+MAX_PENDING = 5000  # beyond this, packets are counted as dropped (screen)
 
 
 class CaptureScreen(Screen):
@@ -41,7 +41,9 @@ class CaptureScreen(Screen):
     CaptureScreen #cap-filter.open { display: block; }
     """
 
-    def __init__(self, snapshot, target: str, filter_text: str = "", **kw) -> None:
+    def __init__(self, snapshot, target, filter_text: str = "", **kw) -> None:
+        """``target``: a name (container, network, host interface) resolved in
+        ``snapshot``, or an :class:`inspectors.capture.Target`."""
         super().__init__(**kw)
         self.snapshot = snapshot
         self.target_name = target
@@ -54,7 +56,8 @@ class CaptureScreen(Screen):
         yield Static("", id="cap-status")
         yield Input(placeholder="filter: host 10.0.0.2 and port 80 | icmp or arp | not tcp",
                     id="cap-filter")  # fmt: skip
-        yield RichLog(id="cap-log", max_lines=MAX_LINES, wrap=False, auto_scroll=True)
+        # Log, not RichLog: plain lines (already sanitized) render far cheaper
+        yield Log(id="cap-log", max_lines=MAX_LINES, auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -69,8 +72,13 @@ class CaptureScreen(Screen):
             self.capture = None
         try:
             flt = cap.parse_filter(ftext)
-            target = cap.resolve_target(self.snapshot, self.target_name)
-            self.capture = cap.Capture(target, flt, max_pending=MAX_PENDING).start()
+            target = self.target_name
+            if not isinstance(target, cap.Target):
+                target = cap.resolve_target(self.snapshot, target)
+            # in a child process: a flood decoded there never competes with the keys here
+            self.capture = cap.ProcessCapture(
+                target, flt.text, max_pending=MAX_PENDING, tick=TICK, per_tick=BATCH
+            ).start()
             self.filter_text = ftext
             self.error = None
         except (ValueError, OSError) as e:
@@ -81,11 +89,11 @@ class CaptureScreen(Screen):
         c = self.capture
         if c is None:
             return
-        log = self.query_one("#cap-log", RichLog)
+        log = self.query_one("#cap-log", Log)
         if not c.paused:
             lines = c.poll(BATCH)
             if lines:
-                log.write(Text(clean("\n".join(lines), multiline=True)), scroll_end=True)
+                log.write_lines([clean(ln) for ln in lines])
                 self.shown += len(lines)
         c.kernel_stats()
         self._status()
@@ -93,7 +101,7 @@ class CaptureScreen(Screen):
     def status_text(self) -> Text:
         c = self.capture
         t = Text()
-        label = c.target.label if c is not None else self.target_name
+        label = c.target.label if c is not None else str(self.target_name)
         t.append(f"capture on {clean(label)}", style="bold")
         t.append(f"   filter: {clean(self.filter_text) or '(all)'}")
         if c is not None:
@@ -132,17 +140,17 @@ class CaptureScreen(Screen):
         inp = self.query_one("#cap-filter", Input)
         inp.remove_class("open")
         self._start(event.value)
-        self.query_one("#cap-log", RichLog).focus()
+        self.query_one("#cap-log", Log).focus()
 
     def action_clear(self) -> None:
-        self.query_one("#cap-log", RichLog).clear()
+        self.query_one("#cap-log", Log).clear()
         self.shown = 0
 
     def action_close(self) -> None:
         inp = self.query_one("#cap-filter", Input)
         if inp.has_class("open"):
             inp.remove_class("open")
-            self.query_one("#cap-log", RichLog).focus()
+            self.query_one("#cap-log", Log).focus()
             return
         self.dismiss()
 
