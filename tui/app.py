@@ -107,6 +107,7 @@ class DockscopeApp(App[int]):
             tooltip="firewall, conntrack, sockets, neighbours, counters of the selection",
         ),
         Binding("C", "capture", "Capture", show=False, id="app.capture", tooltip="live capture"),
+        Binding("M", "map", "Map", show=False, id="app.map", tooltip="topology map"),
         Binding("n", "new_network", "New network", show=False, id="app.new_network"),
         Binding("c", "connect", "Connect", show=False, id="app.connect"),
         Binding("d", "disconnect", "Disconnect", show=False, id="app.disconnect"),
@@ -673,6 +674,11 @@ class DockscopeApp(App[int]):
         from tui.panes.packet import open_packet_screen  # the packet path (H6)
 
         open_packet_screen(self)
+
+    def action_map(self) -> None:
+        from tui.panes.map import open_map_screen  # the topology map (H7)
+
+        open_map_screen(self)
 
     def action_capture(self) -> None:
         from tui.panes.capture import open_capture_screen  # live capture (H6)

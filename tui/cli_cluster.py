@@ -80,6 +80,16 @@ def register(sub) -> None:
     p.set_defaults(func=run_node_report)
 
     p = sub.add_parser(
+        "map",
+        help="the topology as a tree: nodes, networks, bridges, containers, overlays",
+        description="Nodes -> networks (bridge or VNI) -> containers, overlays spanning nodes, "
+        "remote endpoints with their VTEP; down links, stale nodes and findings marked; the "
+        "last `path` highlighted. One host, or several with -H ... -H ... / --swarm.",
+    )
+    p.add_argument("--width", type=int, default=None, help="cut lines to this width")
+    p.set_defaults(func=run_map)
+
+    p = sub.add_parser(
         "node-probe",
         help="(for `path` across nodes) ping an address from a network namespace on this node",
     )
@@ -324,15 +334,16 @@ def multi_host(args: argparse.Namespace) -> int | None:
     if len(hosts) + len(contexts) <= 1 and not getattr(args, "swarm", False):
         return None
     cmd = args.command or "cluster"
-    if cmd == "cluster" and not args.command:
-        args.json, args.remote_dockscope = False, None
-        return run_cluster(args)
+    if not args.command:
+        return run_map_console(args)
     if cmd == "cluster":
         return None  # run_cluster reads args.hosts / args.swarm itself
     if cmd == "doctor":
         return run_cluster_doctor(args)
     if cmd == "path" and getattr(args, "dst", None):
         return run_cluster_path(args)
+    if cmd == "map":
+        return run_map(args)
     return _die(
         f"`{cmd}` reads one engine; with several (-H ... -H ... or --swarm) use: cluster, doctor"
     )
@@ -407,8 +418,67 @@ def run_cluster_path(args: argparse.Namespace) -> int:
         return _die(p.reason)
     if getattr(args, "probe", False):
         probe_cluster_path(snap, p)
+    from inspectors.topology import save_last_path
+
+    save_last_path(to_jsonable(p))
     if getattr(args, "json", False):
         print(json.dumps(to_jsonable(p), indent=2))
     else:
         print(format_cluster_path(p))
     return {"reachable": 0, "unreachable": 1}.get(p.verdict, 3)
+
+
+def _map_tree(args: argparse.Namespace):
+    """(topology, title) of one host or of the hosts named."""
+    from inspectors.topology import build_cluster_map, build_single, load_last_path
+
+    last = load_last_path()
+    if args.hosts and (len(args.hosts) + len(args.contexts) > 1) or getattr(args, "swarm", False):
+        from inspectors.cluster_doctor import run_cluster_doctor as rcd
+        from inspectors.cluster_model import build_cluster, targets_from_args
+
+        csnap = build_cluster(targets_from_args(args))
+        return build_cluster_map(csnap, rcd(csnap), last), f"map: {len(csnap.nodes)} nodes"
+    from inspectors.snapshot import Model
+
+    m = Model()
+    try:
+        snap = m.build()
+    finally:
+        m.close()
+    findings = []
+    try:
+        from inspectors.doctor import run_doctor
+
+        findings = run_doctor(snap)
+    except Exception:  # noqa: BLE001 - the map without findings
+        pass
+    return build_single(snap, findings, last), "map: this host"
+
+
+def run_map(args: argparse.Namespace) -> int:
+    import shutil
+
+    from inspectors.topology import render_text
+
+    try:
+        root, _title = _map_tree(args)
+    except ValueError as e:
+        return _die(str(e))
+    width = args.width or (
+        shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 200
+    )
+    print(render_text(root, width))
+    return 0
+
+
+def run_map_console(args: argparse.Namespace) -> int:
+    """`dockscope -H .. -H ..` (no command): the cluster map as the console."""
+    from tui.panes.map import MapApp
+
+    try:
+        root, title = _map_tree(args)
+    except ValueError as e:
+        return _die(str(e))
+    MapApp(root, title).run()
+    return 0

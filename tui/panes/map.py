@@ -1,0 +1,159 @@
+"""The map: one folding tree of nodes, networks and bridges, containers, and the
+overlays spanning nodes; down links, stale nodes and findings marked; the last
+``path`` query highlighted. Data: :mod:`inspectors.topology` (UI-free).
+
+Readable at 80x24: every branch folds (``enter``/``space`` toggles, ``-``
+folds all but the top, ``+`` unfolds all), the tree scrolls, long labels are
+cut with an ellipsis. Used as a screen in the console (one host, from the live
+model) and as the console of several hosts (``dockscope -H .. -H ..``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from inspectors.text import clean
+from inspectors.topology import (
+    MARK_DOWN,
+    MARK_FINDING,
+    MARK_PATH,
+    MARK_STALE,
+    TopoItem,
+)
+
+STYLE = {
+    MARK_STALE: "dim italic",
+    MARK_DOWN: "bold red",
+    MARK_FINDING: "red",
+    MARK_PATH: "bold reverse",
+}
+SIGIL = {MARK_STALE: " STALE", MARK_DOWN: " DOWN", MARK_FINDING: " !", MARK_PATH: " *"}
+KIND = {
+    "node": "node ",
+    "network": "net ",
+    "bridge": "br ",
+    "container": "",
+    "remote": "remote ",
+    "overlay": "",
+    "path": "",
+    "hop": "",
+    "cluster": "",
+}
+
+
+def label_for(item: TopoItem) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(KIND.get(item.kind, ""), style="dim")
+    style = " ".join(STYLE[m] for m in dict.fromkeys(item.marks) if m in STYLE)
+    t.append(clean(item.label), style=style)
+    for m in dict.fromkeys(item.marks):
+        if m in (MARK_STALE, MARK_DOWN, MARK_FINDING):
+            t.append(SIGIL[m], style=STYLE[m])
+    return t
+
+
+class MapTree(Tree):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("minus", "fold_all", "Fold all", id="map.fold"),
+        Binding("plus", "unfold_all", "Unfold all", id="map.unfold"),
+    ]
+
+    def show(self, root: TopoItem, expand_depth: int = 2) -> None:
+        self.clear()
+        self.root.set_label(label_for(root))
+        self.root.data = root
+
+        def add(node, item: TopoItem, depth: int) -> None:
+            for c in item.children:
+                # folded past expand_depth, but always open down to a marked object
+                marked = any(m for i in c.walk() for m in i.marks if m != MARK_STALE)
+                if c.children:
+                    child = node.add(label_for(c), data=c, expand=depth < expand_depth or marked)
+                    add(child, c, depth + 1)
+                else:
+                    node.add_leaf(label_for(c), data=c)
+
+        add(self.root, root, 0)
+        self.root.expand()
+
+    def action_fold_all(self) -> None:
+        for n in self.root.children:
+            n.collapse_all()
+
+    def action_unfold_all(self) -> None:
+        self.root.expand_all()
+
+
+class MapScreen(Screen):
+    """The map as a screen (``esc`` goes back)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="map.back"),
+    ]
+    DEFAULT_CSS = """
+    MapScreen #map-title { height: 1; background: $panel; }
+    MapScreen MapTree { height: 1fr; }
+    MapScreen #map-notes { height: auto; max-height: 4; color: $text-muted; }
+    """
+
+    def __init__(self, root: TopoItem, title: str = "map"):
+        super().__init__()
+        self.topo = root
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(clean(self.title_text), no_wrap=True), id="map-title")
+        yield MapTree("map", id="map-tree")
+        yield Static(id="map-notes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(MapTree)
+        tree.show(self.topo)
+        tree.focus()
+
+    def update_topology(self, root: TopoItem) -> None:
+        self.topo = root
+        self.query_one(MapTree).show(root)
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        item = event.node.data
+        notes = self.query_one("#map-notes", Static)
+        if isinstance(item, TopoItem) and item.notes:
+            notes.update(Text("\n".join(clean(n) for n in item.notes[:4]), overflow="ellipsis"))
+        else:
+            notes.update("")
+
+
+def open_map_screen(app) -> None:
+    """From the console: the map of the live model (one host)."""
+    from inspectors.topology import build_single, load_last_path
+
+    if getattr(app, "snapshot", None) is None:
+        app.notify("no model yet", markup=False)
+        return
+    pane = app.pane("findings") if hasattr(app, "pane") else None
+    findings = list(getattr(pane, "findings", None) or [])
+    app.push_screen(
+        MapScreen(build_single(app.snapshot, findings, load_last_path()), "map: this host")
+    )
+
+
+class MapApp(App):
+    """A console of its own for a map (several hosts: `dockscope -H .. -H ..`)."""
+
+    TITLE = "dockscope map"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", id="mapapp.quit")]
+
+    def __init__(self, root: TopoItem, title: str):
+        super().__init__()
+        self.topo, self.map_title = root, title
+
+    def on_mount(self) -> None:
+        self.push_screen(MapScreen(self.topo, self.map_title))
