@@ -159,7 +159,6 @@ def outside_in(
         rep.hops.append(
             Hop("dnat", "skip", f"firewall not readable ({rs.error if rs else 'no backend'})")
         )
-        rep.verdict = "unknown"
     else:
         pp = fw.port_path(
             rs,
@@ -194,10 +193,11 @@ def outside_in(
 
     # 5. the container's own listener
     _container_hop(rep, c, pb.container_port, proto)
-    bad = [h for h in rep.hops if h.status == "fail"]
-    if bad:
+    if any(h.status == "fail" for h in rep.hops):
         rep.verdict = "blocked"
-    elif rep.verdict != "unknown":
+    elif any(h.status == "skip" for h in rep.hops):
+        rep.verdict = "unknown"
+    else:
         rep.verdict = "reachable"
     return rep
 

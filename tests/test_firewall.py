@@ -329,3 +329,26 @@ def test_engine_port_drop_probe_and_conntrack(daemon, web, outside):
     assert f"-> {cip}:80" in e.line()
     assert any(pe.direction == "in" and pe.peer == outside.ns_ip for pe in ct.talkers(es, web))
     assert sum(ct.state_counts(es).values()) == len(es)
+
+
+def test_outside_in_path_and_probe_from_a_client_namespace(daemon, web, outside):
+    from inspectors import packetpath as pp
+
+    snap, rep, p = _ready(daemon, web, outside.host_if)
+    pb = next(x for x in snap.container(web).ports if x.host_port)
+    for _ in range(3):
+        path = pp.outside_in(snap, container=web, port=80, in_iface=outside.host_if)
+        if path.verdict == "reachable":
+            break
+        snap, rep, p = _ready(daemon, web, outside.host_if)
+    assert path.verdict == "reachable", [(h.what, h.status, h.text) for h in path.hops]
+    what = [h.what for h in path.hops]
+    assert what[0] == "listener" and "dnat" in what and what[-1] == "container"
+    assert any(h.what == "chain" and h.text.startswith("DOCKER:") and "ACCEPT" in h.text
+               for h in path.hops)  # fmt: skip
+    assert "httpd" in path.hops[-1].text
+    res = pp.probe(snap, path, ip=outside.host_ip, netns=outside.path)
+    assert res.connected, res.error
+    moved = " ".join(k for k, _dp, _db in res.moved)
+    assert "DNAT" in moved and "filter DOCKER" in moved
+    assert any(f":{pb.host_port} -> " in c for c in res.conntrack)
