@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from actions.plan import Plan
 from inspectors.text import clean
@@ -46,7 +46,7 @@ class PlanScreen(ModalScreen[bool]):
     SCOPED_CSS = False
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="plan.cancel"),
-        Binding("left,right", "switch", "Cancel / Confirm", id="plan.switch", show=False),
+        Binding("left,right", "switch", "Cancel/Confirm", id="plan.switch"),
     ]
 
     def __init__(self, plan: Plan) -> None:
@@ -58,7 +58,7 @@ class PlanScreen(ModalScreen[bool]):
         with Vertical(classes="form", id="plan-form"):
             yield Static(_t(p.title), classes="form-title", id="plan-title")
             with VerticalScroll(classes="form-scroll"):
-                yield Static(_t("\n".join(f"• {c}" for c in p.changes)), id="plan-changes")
+                yield Static(Text("\n".join(clean(f"• {c}") for c in p.changes)), id="plan-changes")
                 if p.command:
                     yield Static(_t(f"$ {p.command}"), classes="preview", id="plan-command")
                 undo = (
@@ -70,8 +70,14 @@ class PlanScreen(ModalScreen[bool]):
                 for w in p.warnings:
                     yield Static(_t(f"⚠ {w}"), classes="warning")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Confirm", variant="error" if p.danger else "primary", id="confirm")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button(
+                    "Confirm",
+                    variant="error" if p.danger else "primary",
+                    id="confirm",
+                    compact=True,
+                )
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

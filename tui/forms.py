@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, Switch
 
 from actions.networks import (
     DRIVERS,
@@ -86,10 +86,13 @@ ModalScreen.dsform {
     margin-top: 1;
 }
 .dsform .buttons Button {
-    margin-left: 1;
+    margin-left: 2;
 }
 .dsform .checks {
     height: auto;
+}
+.dsform .checks Checkbox {
+    margin-right: 2;
 }
 .dsform .checks Label {
     width: auto;
@@ -101,7 +104,7 @@ ModalScreen.dsform {
 }
 .dsform .form-scroll {
     height: auto;
-    max-height: 30;
+    max-height: 50vh;
 }
 .dsform Input, .dsform Select {
     margin: 0;
@@ -242,7 +245,7 @@ class CreateNetworkScreen(_FormScreen):
             yield Label(self.title_text, classes="form-title")
             with VerticalScroll(classes="form-scroll"):
                 yield Label("Name", classes="field-label")
-                yield Input(s.name, placeholder="my-net", id="name")
+                yield Input(s.name, placeholder="my-net", id="name", compact=True)
                 yield self._error_widget("name")
                 yield Label("Driver", classes="field-label")
                 yield Select(
@@ -250,6 +253,7 @@ class CreateNetworkScreen(_FormScreen):
                     value=s.driver or "bridge",
                     allow_blank=False,
                     id="driver",
+                    compact=True,
                 )
                 yield self._error_widget("driver")
                 yield Label("Parent interface (macvlan / ipvlan)", classes="field-label parent-row")
@@ -259,44 +263,54 @@ class CreateNetworkScreen(_FormScreen):
                     value=s.parent or Select.NULL,
                     id="parent",
                     classes="parent-row",
+                    compact=True,
                 )
                 yield self._error_widget("parent")
                 yield Label("Subnet (CIDR)", classes="field-label")
-                yield Input(s.subnet, placeholder="10.10.0.0/24 (empty: automatic)", id="subnet")
+                yield Input(
+                    s.subnet,
+                    placeholder="10.10.0.0/24 (empty: automatic)",
+                    id="subnet",
+                    compact=True,
+                )
                 yield self._error_widget("subnet")
                 yield Label("Gateway", classes="field-label")
-                yield Input(s.gateway, placeholder="10.10.0.1", id="gateway")
+                yield Input(s.gateway, placeholder="10.10.0.1", id="gateway", compact=True)
                 yield self._error_widget("gateway")
                 yield Label("IP range (CIDR inside the subnet)", classes="field-label")
-                yield Input(s.ip_range, placeholder="10.10.0.128/25", id="ip_range")
+                yield Input(s.ip_range, placeholder="10.10.0.128/25", id="ip_range", compact=True)
                 yield self._error_widget("ip_range")
                 with Horizontal(classes="checks"):
-                    yield Checkbox("IPv6", s.ipv6, id="ipv6")
-                    yield Checkbox("Internal", s.internal, id="internal")
-                    yield Checkbox("Attachable", s.attachable, id="attachable")
+                    yield Checkbox("IPv6", s.ipv6, id="ipv6", compact=True)
+                    yield Checkbox("Internal", s.internal, id="internal", compact=True)
+                    yield Checkbox("Attachable", s.attachable, id="attachable", compact=True)
                 yield self._error_widget("ipv6")
                 yield self._error_widget("internal")
                 yield self._error_widget("attachable")
                 yield Label("IPv6 subnet", classes="field-label")
-                yield Input(s.subnet_v6, placeholder="fd00:db8:1::/64", id="subnet_v6")
+                yield Input(
+                    s.subnet_v6, placeholder="fd00:db8:1::/64", id="subnet_v6", compact=True
+                )
                 yield self._error_widget("subnet_v6")
                 yield Label("Driver options (k=v, space or comma separated)", classes="field-label")
                 yield Input(
                     " ".join(s.options),
                     placeholder="com.docker.network.driver.mtu=1400",
                     id="options",
+                    compact=True,
                 )
                 yield self._error_widget("options")
                 yield Label("Labels (k=v, space or comma separated)", classes="field-label")
-                yield Input(" ".join(s.labels), placeholder="team=ops", id="labels")
+                yield Input(" ".join(s.labels), placeholder="team=ops", id="labels", compact=True)
                 yield self._error_widget("labels")
                 yield self._error_widget("form")
             yield Static(
                 _plain(create_command(self.initial)), id="preview", classes="preview", markup=False
             )
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Create (ctrl+s)", variant="primary", id="submit")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Create (ctrl+s)", variant="primary", id="submit", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self._sync_parent()
@@ -409,6 +423,7 @@ class ConnectScreen(_FormScreen):
                 [(_plain(c), c) for c in self.choices],
                 prompt=f"choose a {pick_label.lower()}",
                 id="pick",
+                compact=True,
             )
             yield self._error_widget(self.pick_field)
             if self.pick_field == "network":
@@ -418,18 +433,19 @@ class ConnectScreen(_FormScreen):
             yield Label(
                 "Aliases (space or comma separated; user-defined networks)", classes="field-label"
             )
-            yield Input("", placeholder="web db", id="aliases")
+            yield Input("", placeholder="web db", id="aliases", compact=True)
             yield self._error_widget("aliases")
             yield Label(
                 "IPv4 address (optional; networks with a configured subnet)", classes="field-label"
             )
-            yield Input("", placeholder="automatic", id="ipv4")
+            yield Input("", placeholder="automatic", id="ipv4", compact=True)
             yield self._error_widget("ipv4")
             yield self._error_widget("form")
             yield Static(_plain(self._command()), id="preview", classes="preview", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Connect (ctrl+s)", variant="primary", id="submit")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Connect (ctrl+s)", variant="primary", id="submit", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#pick", Select).focus()
@@ -532,40 +548,47 @@ class DaemonDebugScreen(ModalScreen["DebugRequest | None"]):
         ]
         with Vertical(classes="form", id="debug-form"):
             yield Label("dockerd debug logging", classes="form-title")
-            yield Static(_plain("\n".join(lines)), id="state", markup=False)
-            if not st.restart_method and getattr(st, "restart_advice", None):
-                yield Static(_plain(st.restart_advice), classes="field-label", markup=False)
-            for n in getattr(st, "notes", []) or []:
-                yield Static(_plain(f"note: {n}"), classes="field-label", markup=False)
-            if self.blocked:
-                yield Static(
-                    _plain(f"✗ {self.blocked}"), id="blocked", classes="field-error", markup=False
-                )
             with Horizontal(classes="checks"):
                 yield Label("Debug logging: ", classes="field-label")
                 yield Switch(self.target, id="target")
-            if st.live_restore:
-                warn = "live-restore is on: a restart keeps containers running"
-            else:
-                warn = (
-                    "⚠ live-restore is OFF: a restart STOPS every running container "
-                    "(a reload does not)"
-                )
-            yield Static(_plain(warn), id="restart-warning", classes="warning", markup=False)
+            with VerticalScroll(classes="form-scroll"):
+                if self.blocked:
+                    yield Static(
+                        _plain(f"✗ {self.blocked}"),
+                        id="blocked",
+                        classes="field-error",
+                        markup=False,
+                    )
+                if st.live_restore:
+                    warn = "live-restore is on: a restart keeps containers running"
+                else:
+                    warn = (
+                        "⚠ live-restore is OFF: a restart STOPS every running container "
+                        "(a reload does not)"
+                    )
+                yield Static(_plain(warn), id="restart-warning", classes="warning", markup=False)
+                yield Static(_plain("\n".join(lines)), id="state", markup=False)
+                if not st.restart_method and getattr(st, "restart_advice", None):
+                    yield Static(_plain(st.restart_advice), classes="field-label", markup=False)
+                for n in getattr(st, "notes", []) or []:
+                    yield Static(_plain(f"note: {n}"), classes="field-label", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
                 yield Button(
                     "Restart…",
                     variant="error",
                     id="restart",
                     disabled=bool(self.blocked) or not st.restart_method,
+                    compact=True,
                 )
                 yield Button(
                     "Reload…",
                     variant="primary",
                     id="reload",
                     disabled=bool(self.blocked) or not st.pid,
+                    compact=True,
                 )
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
