@@ -161,9 +161,10 @@ def format_overlay(d) -> str:
     for vtep, macs in d.remote_vteps.items():
         out.append(f"  vtep {vtep}: {' '.join(macs)}")
     for s in d.services:
-        tasks = " ".join(f"{clean(t.name)}={t.ip}@{t.host_ip or '?'}" for t in s.tasks)
         label = clean(s.name) or "(containers)"
-        out.append(f"  service {label}: vip {s.vip or '-'} lb {s.lb_index or '-'}  {tasks}")
+        out.append(f"  service {label}: vip {s.vip or '-'} lb {s.lb_index or '-'}")
+        for t in s.tasks:
+            out.append(f"    {clean(t.name)}  {t.ip}  on {t.host_ip or '?'}")
     if d.lb_namespace:
         out.append(f"  lb {d.lb_namespace}: " + (clean(d.ipvs_note) if d.ipvs_note else ""))
         for s in d.ipvs:
@@ -317,8 +318,6 @@ def run_cluster(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- -H -H / --swarm
-
-_MULTI_COMMANDS = ("cluster", "swarm", "logs", "doctor", "path", "overlay")
 
 
 def multi_host(args: argparse.Namespace) -> int | None:

@@ -64,7 +64,7 @@ class MapTree(Tree):
         Binding("plus", "unfold_all", "Unfold all", id="map.unfold"),
     ]
 
-    def show(self, root: TopoItem, expand_depth: int = 2) -> None:
+    def show(self, root: TopoItem, expand_depth: int = 1) -> None:
         self.clear()
         self.root.set_label(label_for(root))
         self.root.data = root
