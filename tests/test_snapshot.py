@@ -480,6 +480,27 @@ def test_text_snapshot_mentions_every_container(daemon, topo):
         assert topo[key] in out
 
 
+def test_text_snapshot_and_brctl_print_no_escape_sequences(daemon, image, uniq):
+    """Names, labels and aliases come from whoever created the containers: the text
+    views (not --json, which escapes) print them through the one sanitizer."""
+    net, ctr = f"esc-{uniq}", f"escc-{uniq}"
+    osc = "\x1b]0;TTL\x07"
+    daemon.docker("network", "create", "--label", f"x=a{osc}b", net)
+    try:
+        daemon.docker(
+            "run", "-d", "--name", ctr, "--network", net, "--network-alias",
+            f"al\x1b[2Jx{osc}\u202eq", image, "sleep", "300",
+        )  # fmt: skip
+        for argv in (("snapshot",), ("brctl", "show", "--containers")):
+            out = cli(daemon, *argv).stdout
+            assert ctr in out
+            assert not any(c in out for c in ("\x1b", "\x07", "\u202e")), argv
+        assert "alxq" in cli(daemon, "snapshot").stdout
+    finally:
+        daemon.docker("rm", "-f", ctr, check=False)
+        daemon.docker("network", "rm", net, check=False)
+
+
 def test_no_engine_is_one_line_exit_2_and_kernel_still_prints(tmp_path):
     env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/nope.sock")
     r = subprocess.run(

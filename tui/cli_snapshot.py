@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from inspectors.text import clean
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("snapshot", help="print the joined model of this host's Docker networking")
@@ -72,7 +74,7 @@ def _port_labels(snap) -> dict[str, str]:
     for b in snap.bridges:
         for p in b.ports:
             if p.container:
-                out[p.name] = f"{p.container} ({p.network or b.network or '?'})"
+                out[p.name] = clean(f"{p.container} ({p.network or b.network or '?'})")
     return out
 
 
@@ -119,7 +121,8 @@ def cmd_brctl_showmacs(args) -> int:
 
 
 def _table(rows: list[list[str]], head: list[str]) -> str:
-    rows = [head] + rows
+    """Every cell through the one sanitizer: names, labels, aliases come from the engine."""
+    rows = [head] + [[clean(c) for c in r] for r in rows]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
     return (
         "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
@@ -156,6 +159,7 @@ def render_text(snap) -> str:
         out.append(f"engine {e.host}: {e.error}\n")
     for n in snap.notes:
         out.append(f"note: {n}\n")
+    out = [clean(x) + "\n" for x in "".join(out).splitlines()]
     out.append("\nNETWORKS\n")
     out.append(
         _table(
