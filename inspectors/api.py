@@ -11,11 +11,17 @@ TLS comes from the context's TLS directory, or (for a host given by ``--host`` o
 Every failure is mapped once, here (:meth:`EngineAPI.errors`), into an
 :class:`EngineError` with a ``kind`` and one line saying what and how to fix it.
 
-Transports: ``unix://``, ``tcp://`` (TLS or not), ``ssh://`` through the SDK's
-shell-out mode (``use_ssh_client=True``): the system ``ssh`` runs
-``docker system dial-stdio`` on the remote host, exactly what ``docker -H ssh://``
-does, so ``~/.ssh/config``, the agent, ProxyJump and known_hosts behave as they do
-for the CLI (the SDK's paramiko mode reads only part of ssh_config).
+Transports: ``unix://``, ``tcp://`` (TLS or not), and ``ssh://``: the system
+``ssh`` runs ``docker system dial-stdio`` on the remote host, exactly what
+``docker -H ssh://`` does, so ``~/.ssh/config``, the agent, ProxyJump and
+known_hosts behave as they do for the CLI. The SDK's own ssh transport is not
+used: it needs paramiko importable, which the SDK then imports on EVERY
+``import docker`` (measured here: +70 ms idle, +0.7 s on a loaded host, for every
+command, ssh or not); its shell-out mode ignores timeouts (a hung remote engine
+blocks forever) and writes ssh's stderr onto the console. Instead
+:class:`_SSHBridge` (hand-written: no library bridges a unix socket to a
+subprocess) gives the SDK a private unix socket and connects each connection to
+its own ``ssh ... docker system dial-stdio``, so the SDK speaks plain ``unix://``.
 """
 
 from __future__ import annotations
@@ -375,18 +381,12 @@ def _ssh_dest(t: Target) -> str:
 
 
 def _ssh_preflight(t: Target, timeout: float) -> None:
-    """Run what the SDK will run (``ssh HOST docker system dial-stdio``) once, with its
-    stderr captured: ssh's own message is the only useful error line, and the SDK's
-    shell-out transport would print it onto the terminal instead."""
+    """Run what the bridge will run (``ssh HOST docker system dial-stdio``) once and wait
+    for it: ssh's own message (auth, host key, no docker on the remote) is the only
+    useful error line, and a broken connection later says nothing."""
     if not shutil.which("ssh"):
         raise EngineError("ssh:// needs the `ssh` client (apt-get install openssh-client)", "ssh")
-    u = urlsplit(t.host)
-    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, int(timeout))}"]
-    if u.username:
-        argv += ["-l", u.username]
-    if u.port:
-        argv += ["-p", str(u.port)]
-    argv += ["--", u.hostname or "", "docker system dial-stdio"]
+    argv = _ssh_argv(t, timeout)
     try:
         r = subprocess.run(
             argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout + 5
@@ -405,6 +405,79 @@ def _ssh_preflight(t: Target, timeout: float) -> None:
         )
 
 
+def _ssh_argv(t: Target, timeout: float) -> list[str]:
+    u = urlsplit(t.host)
+    argv = ["ssh", "-T", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, int(timeout))}"]
+    if u.username:
+        argv += ["-l", u.username]
+    if u.port:
+        argv += ["-p", str(u.port)]
+    return argv + ["--", u.hostname or "", "docker system dial-stdio"]
+
+
+class _SSHBridge:
+    """A private unix socket (in a 0700 directory) whose every connection is handed, as
+    stdin/stdout, to its own ``ssh HOST docker system dial-stdio`` (what the docker
+    CLI runs). ssh's stderr is kept (the last line names the failure), never printed."""
+
+    def __init__(self, target: Target, timeout: float):
+        import socket
+        import tempfile
+
+        self.argv = _ssh_argv(target, timeout)
+        self.dir = tempfile.mkdtemp(prefix="dockscope-ssh-")
+        self.path = os.path.join(self.dir, "engine.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(16)
+        self.procs: list[subprocess.Popen] = []
+        self.last_error = ""
+        self._lock = threading.Lock()
+        threading.Thread(target=self._serve, name="dockscope-ssh", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            try:
+                p = subprocess.Popen(
+                    self.argv,
+                    stdin=conn.fileno(),
+                    stdout=conn.fileno(),
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # no terminal: ssh can never prompt on it
+                )
+            except OSError as e:
+                self.last_error = str(e)
+                conn.close()
+                continue
+            conn.close()  # ssh holds it now
+            with self._lock:
+                self.procs = [x for x in self.procs if x.poll() is None] + [p]
+            threading.Thread(target=self._drain, args=(p,), daemon=True).start()
+
+    def _drain(self, p: subprocess.Popen) -> None:
+        err = p.stderr.read().decode(errors="replace")
+        p.wait()
+        lines = [ln for ln in err.splitlines() if ln.strip() and "Warning:" not in ln]
+        if p.returncode and lines:
+            self.last_error = lines[-1]
+
+    def close(self) -> None:
+        import shutil as _shutil
+
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with self._lock:
+            procs, self.procs = self.procs, []
+        for p in procs:
+            with contextlib.suppress(OSError):
+                p.terminate()
+        _shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -413,8 +486,11 @@ class EngineAPI:
     the inspectors use, returning the engine's JSON dicts. Shared by every thread:
     requests' connection pool is thread-safe for these calls."""
 
-    def __init__(self, target: Target, client, api_version: str, version_info: dict, timeout):
+    def __init__(
+        self, target: Target, client, api_version: str, version_info: dict, timeout, bridge=None
+    ):
         self.target = target
+        self._bridge = bridge  # ssh:// only
         self.client = client
         self.api_version = api_version
         self.server_version_info = version_info
@@ -433,7 +509,12 @@ class EngineAPI:
         except EngineError:
             raise
         except Exception as e:
-            raise map_error(e, self.target, self.timeout) from e
+            err = map_error(e, self.target, self.timeout)
+            why = self._bridge.last_error if self._bridge is not None else ""
+            if err.kind == "ssh" and why:
+                dest = clean(_ssh_dest(self.target))
+                err = EngineError(f"ssh to {dest} failed: {clean(why)}", "ssh")
+            raise err from e
 
     # reads (the engine's JSON, as the inspectors expect it)
     def version(self) -> dict:
@@ -452,7 +533,8 @@ class EngineAPI:
             if self._hb is None or self._hb[0] != timeout:
                 if self._hb is not None:
                     self._hb[1].close()
-                self._hb = (timeout, _make_client(self.target, self.api_version, timeout))
+                hb = _make_client(self.target, self.api_version, timeout, self._bridge)
+                self._hb = (timeout, hb)
             client = self._hb[1]
         try:
             client.api.ping()
@@ -486,6 +568,8 @@ class EngineAPI:
         if hb is not None:
             with contextlib.suppress(Exception):
                 hb[1].close()
+        if self._bridge is not None:
+            self._bridge.close()
 
     def __enter__(self) -> EngineAPI:
         return self
@@ -494,12 +578,12 @@ class EngineAPI:
         self.close()
 
 
-def _make_client(target: Target, version: str, timeout: float):
+def _make_client(target: Target, version: str, timeout: float, bridge=None):
     import docker
 
     kw: dict = {"base_url": target.host, "version": version, "timeout": timeout}
-    if target.is_ssh:
-        kw["use_ssh_client"] = True  # the system ssh, as the docker CLI (see module doc)
+    if bridge is not None:
+        kw["base_url"] = f"unix://{bridge.path}"  # ssh:// through _SSHBridge
     elif target.tls is not None and target.scheme in ("tcp", "https"):
         t = target.tls
         if t.verify and not t.ca:
@@ -512,15 +596,7 @@ def _make_client(target: Target, version: str, timeout: float):
             ca_cert=t.ca if t.verify else None,
             verify=bool(t.verify),
         )
-    try:
-        client = docker.DockerClient(**kw)
-    except docker.errors.DockerException as e:
-        if target.is_ssh and "paramiko" in str(e):
-            raise EngineError(
-                "ssh:// engines need the ssh extra: pip install 'dockscope[ssh]' (paramiko)",
-                "ssh",
-            ) from None
-        raise
+    client = docker.DockerClient(**kw)
     s = client.api  # a requests.Session
     # docker-py #2433: with trust_env, requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
     # replace the engine's CA. Turn the environment lookup off and keep only what the
@@ -543,11 +619,13 @@ def open_engine(
     """Connect to the engine in use, negotiating the API version (capped at
     :data:`MAX_API`, refused below :data:`MIN_API`). Raises :class:`EngineError`."""
     target = target or resolve_target(host, context)
+    bridge = None
     if target.is_ssh:
         _ssh_preflight(target, timeout)
+        bridge = _SSHBridge(target, timeout)
     client = None
     try:
-        client = _make_client(target, MIN_API, timeout)
+        client = _make_client(target, MIN_API, timeout, bridge)
         info = client.api.version(api_version=False)
         server = str(info.get("ApiVersion") or "")
         if not api_at_least(server, MIN_API):
@@ -560,12 +638,14 @@ def open_engine(
         if want != MIN_API:
             client.close()
             client = None
-            client = _make_client(target, want, timeout)
-        return EngineAPI(target, client, want, info, timeout)
+            client = _make_client(target, want, timeout, bridge)
+        return EngineAPI(target, client, want, info, timeout, bridge)
     except Exception as e:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+        if bridge is not None:
+            bridge.close()
         if isinstance(e, EngineError):
             raise
         raise map_error(e, target, timeout) from e

@@ -307,6 +307,27 @@ def test_ssh_engine_views(ssh_node, daemon, uniq):
         daemon.docker("network", "rm", net, check=False)
 
 
+def test_ssh_engine_in_process_times_out_on_a_hung_remote(ssh_node, daemon, monkeypatch):
+    """The ssh transport keeps the SDK's timeouts (the SDK's own shell-out transport
+    blocks forever on a hung remote engine): SIGSTOP the engine behind sshd."""
+    monkeypatch.setenv("PATH", ssh_node.env()["PATH"])
+    eng = api.open_engine(ssh_node.host, timeout=2)
+    pid = daemon.pid()
+    try:
+        assert {"bridge", "host", "none"} <= {n["Name"] for n in eng.networks()}
+        eng.heartbeat(2)
+        os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        with pytest.raises(api.EngineError) as ei:
+            eng.info()
+        assert time.monotonic() - t0 < 6
+        assert ei.value.kind == "unreachable" and "not answering within 2s" in str(ei.value)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    eng.heartbeat(5)  # and it answers again on the same object
+    eng.close()
+
+
 def test_ssh_failure_is_the_ssh_one_liner(ssh_node):
     env = ssh_node.env()
     env["DOCKER_HOST"] = f"ssh://nobody-{os.getpid()}@{ssh_node.ip}"
