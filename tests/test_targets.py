@@ -131,13 +131,19 @@ def test_resolution_order_is_the_docker_clis(tmp_path, monkeypatch, no_selection
     assert api.resolve_target("tcp://127.0.0.1:2376").tls is not None
 
 
-@pytest.mark.parametrize("host", ["http://[::1", "tcp://host:99999", "foo", "unix://"])
-def test_bad_host_is_one_line_and_exit_2_from_every_command(host, daemon):
-    env = dict(os.environ, DOCKER_HOST=host)
+def test_bad_host_is_one_line_and_exit_2_from_every_command(daemon):
+    env = dict(os.environ, DOCKER_HOST="http://[::1")  # issue 14: was a traceback
     for argv in (["snapshot"], ["network", "create", "never-made"], ["doctor"], ["logs", "x"]):
         r = ds(*argv, env=env)
         assert r.returncode == 2, (argv, r.stderr)
         assert "bad engine address" in one_line_error(r)
+
+
+@pytest.mark.parametrize("host", ["tcp://host:99999", "foo", "unix://", "ftp://x"])
+def test_bad_host_forms(host, no_selection):
+    with pytest.raises(api.EngineError) as ei:
+        api.resolve_target(host)
+    assert ei.value.kind == "badhost" and "\n" not in str(ei.value)
 
 
 def test_no_engine_is_one_line_and_exit_2(daemon, tmp_path):
