@@ -581,7 +581,11 @@ class EngineAPI:
 def _make_client(target: Target, version: str, timeout: float, bridge=None):
     import docker
 
+    # one client for every thread: the model's 8 inspect threads, the event stream and
+    # log streams each hold a connection; above the pool size urllib3 would open extra
+    # ones and log "pool is full" onto the console's stderr
     kw: dict = {"base_url": target.host, "version": version, "timeout": timeout}
+    kw["max_pool_size"] = 32
     if bridge is not None:
         kw["base_url"] = f"unix://{bridge.path}"  # ssh:// through _SSHBridge
     elif target.tls is not None and target.scheme in ("tcp", "https"):
