@@ -219,13 +219,24 @@ def test_wrong_ca_is_the_tls_one_liner(tls_daemon, tls_env, tmp_path):
     assert r.returncode == 2 and "TLS with" in one_line_error(r)
 
 
-def test_tls_network_create_logs_follow_and_doctor(tls_daemon, tls_env, uniq):
+@pytest.mark.parametrize("via", ["env", "context"])
+def test_tls_network_create_logs_follow_and_doctor(
+    via, tls_daemon, tls_env, context_config, tmp_path, uniq
+):
+    if via == "context":  # --context dstls, with a DOCKER_HOST it must beat
+        env = dict(tls_env, DOCKER_CONFIG=str(context_config))
+        env["DOCKER_HOST"] = f"unix://{tmp_path}/not-this.sock"
+        for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+            env.pop(k)
+        pre = ["--context", "dstls"]
+    else:
+        env, pre = tls_env, []
     name = f"tlsnet-{uniq}"
-    args = ["network", "create", name]
-    help_ = ds("network", "create", "--help", env=tls_env).stdout
+    args = [*pre, "network", "create", name]
+    help_ = ds("network", "create", "--help", env=env).stdout
     if "--yes" in help_:
         args.append("--yes")
-    r = ds(*args, env=tls_env)
+    r = ds(*args, env=env)
     assert r.returncode == 0, r.stderr
     assert tls_daemon.docker("network", "inspect", name).returncode == 0
 
@@ -235,8 +246,8 @@ def test_tls_network_create_logs_follow_and_doctor(tls_daemon, tls_env, uniq):
         "i=0; while true; do echo tls-line-$i; i=$((i+1)); sleep 0.1; done",
     )  # fmt: skip
     p = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "logs", ctr, "-f", "--tail", "0"],
-        env=tls_env,
+        [sys.executable, "-m", "tui.cli", *pre, "logs", ctr, "-f", "--tail", "0"],
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -260,7 +271,7 @@ def test_tls_network_create_logs_follow_and_doctor(tls_daemon, tls_env, uniq):
             p.wait()
     assert len(got) == 3, (got, p.stderr.read())
 
-    r = ds("doctor", "--json", env=tls_env)
+    r = ds(*pre, "doctor", "--json", env=env)
     assert r.returncode in (0, 1), r.stderr
     assert isinstance(json.loads(r.stdout), dict | list)
     tls_daemon.docker("rm", "-f", ctr, check=False)
