@@ -262,7 +262,19 @@ def read_iptables() -> IptablesFacts:
 # --------------------------------------------------------------------------- routes
 
 
-def _read_net(facts: HostFacts, links=None) -> None:
+def _route_rows(ipr, names, routes, ipv6: bool):
+    """IPv4 routes of every table; IPv6 ones only when an engine network uses IPv6
+    (hundreds of per-veth fe80 and local-table IPv6 routes cost most of the dump's
+    decoding and no rule reads them otherwise)."""
+    import socket
+
+    msgs = list(ipr.get_routes(family=socket.AF_INET))
+    if ipv6:
+        msgs += list(ipr.get_routes(family=socket.AF_INET6))
+    return routes.entries(msgs, names)
+
+
+def _read_net(facts: HostFacts, links=None, ipv6: bool = True) -> None:
     """Routes, addresses, link MTUs, default gateway and egress (this thread's netns),
     through the one route reader (:mod:`inspectors.routes`, pyroute2). ``links``: the
     links the snapshot already read in this namespace (then not read again)."""
@@ -276,7 +288,7 @@ def _read_net(facts: HostFacts, links=None) -> None:
         for lk in links:
             facts.addresses.extend((lk.name, a) for a in lk.addresses)
         default = None
-        for r in routes.read_routes(ipr, names=names):
+        for r in _route_rows(ipr, names, routes, ipv6):
             hr = HostRoute(
                 dst=r.dst,
                 dev=r.dev,
@@ -306,7 +318,9 @@ def _read_net(facts: HostFacts, links=None) -> None:
 # --------------------------------------------------------------------------- per-netns block
 
 
-def _netns_part(facts: HostFacts, bridges: list[str], want_iptables: bool, links=None) -> None:
+def _netns_part(
+    facts: HostFacts, bridges: list[str], want_iptables, links=None, ipv6: bool = True
+) -> None:
     root = facts.proc_root.rstrip("/")
     sysnet = f"{root}/sys/net"
     facts.ip_forward = read_int(f"{sysnet}/ipv4/ip_forward")
@@ -314,14 +328,18 @@ def _netns_part(facts: HostFacts, bridges: list[str], want_iptables: bool, links
     facts.conntrack_count = read_int(f"{sysnet}/netfilter/nf_conntrack_count")
     facts.conntrack_max = read_int(f"{sysnet}/netfilter/nf_conntrack_max")
     try:
-        _read_net(facts, links)
+        _read_net(facts, links, ipv6)
     except OSError as e:
         facts.notes.append(f"routes and addresses unavailable: {e}")
     for ifname in set(bridges) | ({facts.egress_iface} if facts.egress_iface else set()):
         v = read_int(f"{sysnet}/ipv4/conf/{ifname}/forwarding")
         if v is not None:
             facts.forwarding[ifname] = v
-    if want_iptables:
+    if isinstance(want_iptables, IptablesFacts):  # read already (in parallel with the build)
+        facts.iptables = want_iptables
+        if facts.iptables.error:
+            facts.notes.append(f"iptables: {facts.iptables.error}")
+    elif want_iptables:
         if facts.is_root:
             facts.iptables = read_iptables()
         else:
@@ -522,7 +540,7 @@ def gather_facts(
     proc_root: str = "/proc",
     netns: str | None = None,
     resolv_conf: str = "/etc/resolv.conf",
-    iptables: bool = True,
+    iptables: bool | IptablesFacts = True,
     container_refs: bool = True,
     daemon_log: int = 0,
     inspects: dict | None = None,
@@ -548,7 +566,9 @@ def gather_facts(
         try:
             # the host's links are the snapshot's (read once); another netns reads its own
             shared = snap.links if netns is None and local else None
-            run_in_netns(netns, _netns_part, facts, bridges, iptables and local, shared)
+            v6 = any(n.enable_ipv6 for n in snap.networks) or not snap.networks
+            ipt = iptables if isinstance(iptables, IptablesFacts) else (iptables and local)
+            run_in_netns(netns, _netns_part, facts, bridges, ipt, shared, v6)
         except OSError as e:
             facts.notes.append(f"namespace {netns} unreadable: {e}")
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 MARK = {"ok": "✓", "fail": "✗", "warn": "!", "info": "i", "skip": "-"}
@@ -130,13 +131,21 @@ def _build(args, refs: bool = True, daemon_log: int = 0):
     from tui.cli_snapshot import model_for
 
     m = model_for(args)
+    # iptables-save runs while the model builds (host namespace only; needs root)
+    ipt = None
+    if getattr(args, "netns", None) is None and os.geteuid() == 0:
+        from inspectors.hostfacts import read_iptables
+
+        ipt = m.pool.submit(read_iptables)
     try:
         snap = m.build()
         inspects = m.container_inspects()  # the refs read from these: no engine call more
+        iptables = ipt.result() if ipt is not None and snap.engine.local else True
     finally:
         m.close()
     facts = gather_facts(
         snap,
+        iptables=iptables,
         proc_root=getattr(args, "proc_root", "/proc"),
         netns=getattr(args, "netns", None),
         resolv_conf=getattr(args, "resolv_conf", "/etc/resolv.conf"),
