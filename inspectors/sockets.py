@@ -1,8 +1,9 @@
 """Who listens where: host sockets (psutil) and a namespace's sockets (/proc).
 
-* :func:`process_table` - ONE pass over the processes (psutil), shared by the
-  listener owners here and the dockerd finder (:mod:`inspectors.daemon`):
-  both run during one snapshot build and reuse the same walk.
+* :func:`process_table` - ONE pass over the processes (psutil), shared by
+  whoever asks while it runs: the dockerd finder (:mod:`inspectors.daemon`) and
+  the owners of a container namespace's sockets. Host listener owners need no
+  pass of their own: ``psutil.net_connections`` names their pids.
 * :func:`read_listeners` - every listening TCP socket and bound (unconnected)
   UDP socket of the host network namespace, IPv4 and IPv6, with the owning
   pid, process name and command line. The socket list comes from the kernel's
@@ -211,19 +212,16 @@ class ListenerReader:
                 lst = by_addr.setdefault(_addr_key(li.protocol, li.family, li.ip, li.port), [])
                 if pid not in lst:
                     lst.append(pid)
-        table = process_table()
         for ino, li in wanted.items():
             pids = by_addr.get(_addr_key(li.protocol, li.family, li.ip, li.port))
             if not pids:
                 continue
             procs = []
             for pid in pids:
-                p = table.get(pid)
-                if p is None:
-                    try:
-                        p = psutil.Process(pid)
-                    except psutil.Error:
-                        continue
+                try:
+                    p = psutil.Process(pid)
+                except psutil.Error:
+                    continue
                 name, cmd = proc_name_cmdline(pid, {pid: p})
                 procs.append((p, name, cmd))
             if procs:
@@ -235,11 +233,10 @@ class ListenerReader:
         rows = _diag_table()
         if rows is None:  # no sock_diag: psutil alone, no inodes to remember
             out = []
-            table = process_table()
             for li, pid, _fd in _psutil_rows():
                 if pid is not None:
                     li.pid = pid
-                    li.process, li.cmdline = proc_name_cmdline(pid, table)
+                    li.process, li.cmdline = proc_name_cmdline(pid)
                 out.append(li)
             return self._finish(_dedupe(out), notes)
         live = {ino: li for li, ino in rows}
