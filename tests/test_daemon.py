@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import codecs
+import importlib
 import json
 import os
 import shutil
@@ -115,7 +116,7 @@ class FakeDockerd:
 
 @pytest.mark.engine
 def test_find_daemon_finds_the_test_dockerd(daemon):
-    import psutil  # noqa: F401  (import cost is not the function's)
+    importlib.import_module("psutil")  # import cost is not the function's
 
     runs = []
     for _ in range(5):
@@ -367,10 +368,8 @@ def test_log_source_pipe_without_service():
 def _as_nobody(fn):
     """Run ``fn()`` in a forked child with uid/gid 65534; return its JSON result.
     (psutil is imported before the fork: nobody cannot read root's site-packages.)"""
-    import psutil  # noqa: F401
-    import pwd  # noqa: F401
-
-    import inspectors.api  # noqa: F401
+    for mod in ("psutil", "pwd", "inspectors.api"):
+        importlib.import_module(mod)
 
     r, w = os.pipe()
     pid = os.fork()
@@ -429,9 +428,8 @@ def test_find_daemon_and_listeners_as_non_root(daemon):
 
         # the interpreter's stdlib lives under /root here, unreadable by nobody:
         # import what the probe imports lazily before dropping privileges
-        import psutil  # noqa: F401
-        import pyroute2  # noqa: F401
-
+        for mod in ("psutil", "pyroute2"):
+            importlib.import_module(mod)
         probe_warm = read_listeners()  # first use finishes pyroute2's lazy imports
         assert probe_warm is not None
         out = _as_nobody(probe)
