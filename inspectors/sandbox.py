@@ -509,7 +509,7 @@ def read_sandboxes(
 
 _CACHE_LOCK = threading.Lock()
 _CACHE: dict[tuple, tuple[float, SandboxInfo]] = {}
-CACHE_TTL = 10.0  # seconds a sandbox read may be reused by a warm rebuild
+CACHE_TTL = 30.0  # seconds a sandbox read may be reused by a warm rebuild
 
 
 def sandbox_token(container) -> tuple:
@@ -555,11 +555,13 @@ class SandboxReader:
                 hit = _CACHE.get(key)
             if hit is not None and time.monotonic() - hit[0] <= CACHE_TTL:
                 return _clone(hit[1])
-        # every read runs on ONE netns thread: the work is pyroute2 decoding
-        # under the GIL, and the engine's worker threads that call this mostly
-        # wait on the engine; 8 threads reading namespaces at once cost twice
-        # the CPU per namespace (measured), one thread keeps it at ~2 ms
-        info = _netns_thread().submit(self._read_now, pid, sandbox_key).result()
+        # one namespace read at a time, in the calling worker thread: the work
+        # is pyroute2 decoding under the GIL, and 8 engine threads reading
+        # namespaces at once cost twice the CPU per namespace (measured); a
+        # lock, not a hand-off to another thread, so a sequential caller pays
+        # no thread switch per container
+        with _READ_LOCK:
+            info = self._read_now(pid, sandbox_key)
         if key is not None and info.error is None:
             with _CACHE_LOCK:
                 now = time.monotonic()
@@ -578,21 +580,7 @@ class SandboxReader:
         self._r.close()
 
 
-_NETNS_POOL = None
-_NETNS_POOL_LOCK = threading.Lock()
-
-
-def _netns_thread():
-    """The one worker thread that enters namespaces for :class:`SandboxReader`
-    (created on first use, lives with the process; its event loop and host
-    socket are reused by every read)."""
-    global _NETNS_POOL
-    with _NETNS_POOL_LOCK:
-        if _NETNS_POOL is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _NETNS_POOL = ThreadPoolExecutor(1, thread_name_prefix="dockscope-netns")
-        return _NETNS_POOL
+_READ_LOCK = threading.Lock()
 
 
 def join_sandbox(info: SandboxInfo, links_by_index: dict[int, Link]) -> None:
