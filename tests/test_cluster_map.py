@@ -123,3 +123,43 @@ def test_several_hosts_map_cli(cluster, mtopo):
                        capture_output=True, text=True, timeout=180)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert f"{mtopo['mb']}@node3" in r.stdout and "overlays spanning nodes" in r.stdout
+
+
+async def test_console_rebuild_keeps_a_node_that_stops_answering(cluster, mtopo):
+    """The console of several hosts: `r` rebuilds in a worker; node3 stops
+    answering ssh (REJECT in its namespace) and stays on the map, stale, with
+    the containers it had."""
+    from inspectors.topology import MARK_STALE
+    from tui.panes.map import MapApp, MapTree
+
+    n3 = cluster.nodes[2]
+    targets = [NodeTarget(n.ssh_host) for n in cluster.nodes]
+    state = {"prev": build_cluster(targets)}
+
+    def rebuild():
+        snap = build_cluster(targets, previous=state["prev"])
+        state["prev"] = snap
+        return build_cluster_map(snap, run_cluster_doctor(snap)), "map"
+
+    root, _ = rebuild()
+    app = MapApp(root, "map", rebuild=rebuild)
+    rule = ["INPUT", "-p", "tcp", "--dport", "22", "-j", "REJECT"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        n3.iptables("-I", *rule)
+        try:
+            await pilot.press("r")
+            for _ in range(600):
+                await pilot.pause(0.1)
+                if (
+                    not app.building
+                    and MARK_STALE in (app.topo.find("node", "node3") or root).marks
+                ):
+                    break
+        finally:
+            n3.iptables("-D", *rule)
+        node3 = app.topo.find("node", "node3")
+        assert node3 is not None and MARK_STALE in node3.marks
+        assert app.topo.find("container", mtopo["mb"]) is not None  # last known, kept
+        tree = app.screen.query_one(MapTree)
+        labels = [str(n.label) for n in tree.root.children]
+        assert any("node3" in lbl and "STALE" in lbl for lbl in labels)

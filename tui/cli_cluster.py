@@ -427,8 +427,8 @@ def run_cluster_path(args: argparse.Namespace) -> int:
     return {"reachable": 0, "unreachable": 1}.get(p.verdict, 3)
 
 
-def _map_tree(args: argparse.Namespace):
-    """(topology, title) of one host or of the hosts named."""
+def _map_tree(args: argparse.Namespace, previous=None):
+    """(topology, title, cluster snapshot or None) of one host or of the hosts named."""
     from inspectors.topology import build_cluster_map, build_single, load_last_path
 
     last = load_last_path()
@@ -436,8 +436,9 @@ def _map_tree(args: argparse.Namespace):
         from inspectors.cluster_doctor import run_cluster_doctor as rcd
         from inspectors.cluster_model import build_cluster, targets_from_args
 
-        csnap = build_cluster(targets_from_args(args))
-        return build_cluster_map(csnap, rcd(csnap), last), f"map: {len(csnap.nodes)} nodes"
+        csnap = build_cluster(targets_from_args(args), previous=previous)
+        root = build_cluster_map(csnap, rcd(csnap, previous), last)
+        return root, f"map: {len(csnap.nodes)} nodes (r rebuilds)", csnap
     from inspectors.snapshot import Model
 
     m = Model()
@@ -452,7 +453,7 @@ def _map_tree(args: argparse.Namespace):
         findings = run_doctor(snap)
     except Exception:  # noqa: BLE001 - the map without findings
         pass
-    return build_single(snap, findings, last), "map: this host"
+    return build_single(snap, findings, last), "map: this host", None
 
 
 def run_map(args: argparse.Namespace) -> int:
@@ -461,7 +462,7 @@ def run_map(args: argparse.Namespace) -> int:
     from inspectors.topology import render_text
 
     try:
-        root, _title = _map_tree(args)
+        root, _title, _ = _map_tree(args)
     except ValueError as e:
         return _die(str(e))
     width = args.width or (
@@ -476,8 +477,15 @@ def run_map_console(args: argparse.Namespace) -> int:
     from tui.panes.map import MapApp
 
     try:
-        root, title = _map_tree(args)
+        root, title, csnap = _map_tree(args)
     except ValueError as e:
         return _die(str(e))
-    MapApp(root, title).run()
+    state = {"prev": csnap}
+
+    def rebuild():
+        root, title, snap = _map_tree(args, previous=state["prev"])
+        state["prev"] = snap
+        return root, title
+
+    MapApp(root, title, rebuild=rebuild, every=30.0).run()
     return 0

@@ -146,14 +146,48 @@ def open_map_screen(app) -> None:
 
 
 class MapApp(App):
-    """A console of its own for a map (several hosts: `dockscope -H .. -H ..`)."""
+    """A console of its own for a map (several hosts: `dockscope -H .. -H ..`).
+
+    ``rebuild`` (optional) reads everything again and returns ``(topology,
+    title)``; it runs in a thread worker on ``r`` and every ``every`` seconds.
+    Nodes that stop answering stay on the map, marked stale (the builder keeps
+    the previous snapshot for that)."""
 
     TITLE = "dockscope map"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", id="mapapp.quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="mapapp.quit"),
+        Binding("r", "rebuild", "Rebuild", id="mapapp.rebuild"),
+    ]
 
-    def __init__(self, root: TopoItem, title: str):
+    def __init__(self, root: TopoItem, title: str, rebuild=None, every: float = 0.0):
         super().__init__()
         self.topo, self.map_title = root, title
+        self.rebuild_fn, self.every = rebuild, every
+        self.building = False
 
     def on_mount(self) -> None:
         self.push_screen(MapScreen(self.topo, self.map_title))
+        if self.rebuild_fn and self.every:
+            self.set_interval(self.every, self.action_rebuild)
+
+    def action_rebuild(self) -> None:
+        if self.rebuild_fn is None or self.building:
+            return
+        self.building = True
+        self.run_worker(self._rebuild, thread=True, exclusive=True, group="map")
+
+    def _rebuild(self) -> None:
+        try:
+            root, title = self.rebuild_fn()
+        except Exception as e:  # noqa: BLE001 - keep the last map, say why
+            self.call_from_thread(self.notify, clean(str(e)), severity="warning", markup=False)
+        else:
+            self.call_from_thread(self._show, root, title)
+        finally:
+            self.building = False
+
+    def _show(self, root: TopoItem, title: str) -> None:
+        self.topo, self.map_title = root, title
+        if isinstance(self.screen, MapScreen):
+            self.screen.update_topology(root)
+            self.screen.query_one("#map-title", Static).update(Text(clean(title), no_wrap=True))
