@@ -91,7 +91,8 @@ def _mark(item: TopoItem, path: set, findings_by_obj: dict[str, list]) -> None:
     for i in item.walk():
         if (i.kind, i.key) in path or (i.kind == "remote" and ("container", i.key) in path):
             i.marks.append(MARK_PATH)
-        hits = findings_by_obj.get(i.key) if i.kind in ("node", "network", "container") else None
+        kinds = ("node", "network", "container", "service")
+        hits = findings_by_obj.get(i.key) if i.kind in kinds else None
         if hits:
             i.marks.append(MARK_FINDING)
             i.notes.extend(f"{f.severity}: {f.message}" for f in hits)
@@ -231,6 +232,26 @@ def build_cluster_map(csnap, findings=(), last_path: dict | None = None) -> Topo
                         key=on.node,
                     )
                 )
+    sw = csnap.swarm
+    if sw is not None and sw.services:
+        svcs = root.add(TopoItem("overlay", f"services  ({len(sw.services)}, from the manager)"))
+        for sv in sw.services:
+            reps = f"{sv.replicas_running if sv.replicas_running is not None else '?'}/{sv.replicas_desired}"
+            ports = " ".join(str(p) for p in sv.ports)
+            item = svcs.add(
+                TopoItem("service", f"{sv.name}  {sv.mode} {reps}  {ports}".rstrip(), key=sv.name)
+            )
+            if sv.replicas_desired is not None and (sv.replicas_running or 0) < sv.replicas_desired:
+                item.marks.append(MARK_DOWN)
+            for t in sw.tasks_of(sv.id):
+                if t.desired_state != "running" and t.state != "running":
+                    continue
+                label = f"{t.name}  {t.node or '-'}  {t.state}" + (
+                    f"  {t.error}" if t.error else ""
+                )
+                ti = item.add(TopoItem("task", label, key=t.name))
+                if t.state != "running":
+                    ti.marks.append(MARK_DOWN)
     _finish(root, findings, last_path)
     return root
 

@@ -163,3 +163,54 @@ async def test_console_rebuild_keeps_a_node_that_stops_answering(cluster, mtopo)
         tree = app.screen.query_one(MapTree)
         labels = [str(n.label) for n in tree.root.children]
         assert any("node3" in lbl and "STALE" in lbl for lbl in labels)
+
+
+async def test_console_service_branch_and_its_logs(cluster, mtopo):
+    """The map's services branch (mode, replicas, tasks with node and state) and
+    `l` on a service: its tasks' logs merged and followed, task@node | line."""
+    import time
+
+    from inspectors.swarm import service_log_lines
+    from tui.panes.map import MapApp, MapTree, ServiceLogScreen
+
+    n1 = cluster.manager
+    name = f"chat{os.urandom(3).hex()}"
+    n1.docker("service", "create", "-q", "--detach", "--no-resolve-image", "--name", name,
+              "--replicas", "2", IMAGE, "sh", "-c",
+              'while true; do echo "hi from $(hostname)"; sleep 0.5; done')  # fmt: skip
+    try:
+        for _ in range(120):
+            reps = n1.docker("service", "ls", "--filter", f"name={name}", "--format",
+                             "{{.Replicas}}").stdout.strip()  # fmt: skip
+            if reps == "2/2":
+                break
+            time.sleep(0.5)
+        snap = build_cluster([NodeTarget(n.ssh_host) for n in cluster.nodes])
+        root = build_cluster_map(snap)
+        svc = root.find("service", name)
+        assert svc is not None and "replicated 2/2" in svc.label
+        assert {t.label.split()[1] for t in svc.children} <= {"node1", "node2", "node3"}
+        client = n1.client()
+        app = MapApp(root, "map", service_lines=lambda s: service_log_lines(
+            client, s, tail=5, follow=True))  # fmt: skip
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            tree = app.screen.query_one(MapTree)
+            node = next(n for n in tree.root.children if n.data.label.startswith("services"))
+            node.expand()
+            await pilot.pause()
+            target = next(c for c in node.children if c.data.key == name)
+            tree.move_cursor(target)
+            await pilot.press("l")
+            await pilot.pause()
+            assert isinstance(app.screen, ServiceLogScreen)
+            log = app.screen.query_one("#slog")
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if log.line_count >= 4:
+                    break
+            lines = [str(x) for x in log.lines]
+            assert any(f"{name}." in ln and "@node" in ln and "| hi from" in ln for ln in lines)
+            await pilot.press("escape")
+    finally:
+        n1.docker("service", "rm", name, check=False)

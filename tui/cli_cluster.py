@@ -487,5 +487,15 @@ def run_map_console(args: argparse.Namespace) -> int:
         state["prev"] = snap
         return root, title
 
-    MapApp(root, title, rebuild=rebuild, every=30.0).run()
+    def service_lines(service: str):
+        from inspectors.swarm import service_log_lines
+
+        snap = state["prev"]
+        mgr = next((n for n in snap.nodes if n.reachable and n.is_manager), None) if snap else None
+        if mgr is None:
+            raise LookupError("no reachable manager among the hosts")
+        client = engine_client(None if mgr.host == "default" else mgr.host)
+        return service_log_lines(client, service, tail=200, follow=True)
+
+    MapApp(root, title, rebuild=rebuild, every=30.0, service_lines=service_lines).run()
     return 0

@@ -44,6 +44,8 @@ KIND = {
     "path": "",
     "hop": "",
     "cluster": "",
+    "service": "svc ",
+    "task": "",
 }
 
 
@@ -91,11 +93,28 @@ class MapTree(Tree):
 
 
 class MapScreen(Screen):
-    """The map as a screen (``esc`` goes back)."""
+    """The map as a screen (``esc`` goes back; ``l`` on a service: its logs)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="map.back"),
+        Binding("l", "service_logs", "Service logs", id="map.logs"),
     ]
+
+    def action_service_logs(self) -> None:
+        node = self.query_one(MapTree).cursor_node
+        item = node.data if node is not None else None
+        if isinstance(item, TopoItem) and item.kind == "task":
+            item = next(
+                (s for s in self.topo.walk() if s.kind == "service" and item in s.children), None
+            )
+        opener = getattr(self.app, "open_service_logs", None)
+        if not isinstance(item, TopoItem) or item.kind != "service" or opener is None:
+            self.notify(
+                "put the cursor on a service (several hosts: the services branch)", markup=False
+            )
+            return
+        opener(item.key)
+
     DEFAULT_CSS = """
     MapScreen #map-title { height: 1; background: $panel; }
     MapScreen MapTree { height: 1fr; }
@@ -145,6 +164,52 @@ def open_map_screen(app) -> None:
     )
 
 
+class ServiceLogScreen(Screen):
+    """`docker service logs -f` in the console: the tasks merged, task@node | line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="slog.back")
+    ]
+    DEFAULT_CSS = """
+    ServiceLogScreen #slog-title { height: 1; background: $panel; }
+    ServiceLogScreen Log { height: 1fr; }
+    """
+
+    def __init__(self, service: str, lines_fn):
+        super().__init__()
+        self.service, self.lines_fn = service, lines_fn
+        self.stopping = False
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Log
+
+        yield Static(
+            Text(f"service {clean(self.service)}: logs of every task (follow)", no_wrap=True),
+            id="slog-title",
+        )
+        yield Log(max_lines=5000, id="slog")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._follow, thread=True, exclusive=True, group="slog")
+
+    def on_unmount(self) -> None:
+        self.stopping = True
+
+    def _follow(self) -> None:
+        from textual.widgets import Log
+
+        log = self.query_one("#slog", Log)
+        try:
+            for ln in self.lines_fn(self.service):
+                if self.stopping:
+                    return
+                self.app.call_from_thread(log.write_line, f"{clean(ln.source)} | {clean(ln.text)}")
+        except Exception as e:  # noqa: BLE001 - say why in the pane
+            if not self.stopping:
+                self.app.call_from_thread(log.write_line, f"-- {clean(str(e))}")
+
+
 class MapApp(App):
     """A console of its own for a map (several hosts: `dockscope -H .. -H ..`).
 
@@ -159,11 +224,20 @@ class MapApp(App):
         Binding("r", "rebuild", "Rebuild", id="mapapp.rebuild"),
     ]
 
-    def __init__(self, root: TopoItem, title: str, rebuild=None, every: float = 0.0):
+    def __init__(
+        self, root: TopoItem, title: str, rebuild=None, every: float = 0.0, service_lines=None
+    ):
         super().__init__()
         self.topo, self.map_title = root, title
         self.rebuild_fn, self.every = rebuild, every
+        self.service_lines = service_lines  # service name -> iterator of ServiceLogLine
         self.building = False
+
+    def open_service_logs(self, service: str) -> None:
+        if self.service_lines is None:
+            self.notify("no swarm manager in view", markup=False)
+            return
+        self.push_screen(ServiceLogScreen(service, self.service_lines))
 
     def on_mount(self) -> None:
         self.push_screen(MapScreen(self.topo, self.map_title))
