@@ -301,6 +301,47 @@ Subsystem sftp internal-sftp
             time.sleep(0.2)
         raise RuntimeError(f"{self.name}: dockerd did not come up:\n{self.log_tail()}")
 
+    def start_dockerd(self, timeout: float = 90.0) -> None:
+        """Start the node's dockerd again (after :meth:`stop_dockerd`), inside the
+        namespaces its sshd still holds: same paths, same state, it rejoins."""
+        try:
+            sshd = int((self.dir / "sshd.pid").read_text().strip())
+        except (OSError, ValueError):
+            raise RuntimeError(f"{self.name}: no sshd holds the node's namespaces")
+        d = str(self.dir)
+        logf = open(self.log_file, "ab")
+        self.proc = subprocess.Popen(
+            [
+                "nsenter",
+                "-t",
+                str(sshd),
+                "-m",
+                "-n",
+                "-u",
+                "dockerd",
+                "--host",
+                "unix:///var/run/docker.sock",
+                "--host",
+                f"unix://{d}/docker.sock",
+                "--pidfile",
+                f"{d}/dockerd.pid",
+                *self.cluster.dockerd_args,
+            ],  # fmt: skip
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        logf.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name}: dockerd exited:\n{self.log_tail()}")
+            if self.docker("version", check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name}: dockerd did not come back:\n{self.log_tail()}")
+
     def log_tail(self, n: int = 30) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-n:])

@@ -250,3 +250,27 @@ def test_path_across_nodes_with_probe_and_underlay_fallback(cluster, dtopo):
         assert "answers but the overlay does not" in r.stdout
     finally:
         n3.iptables("-D", *rule)
+
+
+def test_node_down_while_a_task_is_pinned_to_it(cluster, dtopo):
+    """node3's dockerd stopped: the manager marks it down with the pinned task
+    still expected there; node3 is kept, stale. Started again, both go."""
+    n3 = cluster.nodes[2]
+    n3.stop_dockerd()
+    try:
+        got = wait_findings(
+            cluster, "cluster_node_unavailable",
+            lambda fs: any(f.objects[:1] == ["node3"] and "down" in f.message for f in fs),
+            timeout=90,
+        )  # fmt: skip
+        assert any(f.objects[:2] == ["node3", dtopo["pin"]] and "down" in f.message for f in got)
+        stale, snap = findings(cluster, "cluster_node_stale")
+        assert [f.objects for f in stale] == [[n3.ssh_host]] or [f.objects for f in stale] == [
+            ["node3"]
+        ]
+        assert not snap.node(n3.ssh_host).reachable
+    finally:
+        n3.start_dockerd()
+        cluster.wait_nodes_ready(90)
+    assert wait_findings(cluster, "cluster_node_unavailable", lambda fs: not fs, timeout=90) == []
+    assert findings(cluster, "cluster_node_stale")[0] == []
