@@ -201,6 +201,9 @@ async def test_follow_pauses_on_scroll_up_and_counts_new_lines(daemon, image, un
 async def test_save_writes_the_visible_filtered_lines(daemon, image, uniq, tmp_path):
     name = run_ctr(daemon, image, f"lv-save-{uniq}", NEEDLES)
     app = PaneApp(daemon)
+    said: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, **kw: (said.append(str(message)), notify(message, **kw))[1]
     async with app.run_test(size=SIZE) as pilot:
         pane = app.pane
         pane.open_container([name])
@@ -220,7 +223,8 @@ async def test_save_writes_the_visible_filtered_lines(daemon, image, uniq, tmp_p
             "needle 150",
             "needle 200",
         ]
-        assert any(str(out) in n.message for n in app._notifications)
+        assert any(str(out) in m for m in said)
+        assert (out.stat().st_mode & 0o777) == 0o600
         # esc cancels: nothing written
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, SaveLogScreen), what="save screen")

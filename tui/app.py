@@ -662,7 +662,7 @@ class DockscopeApp(App[int]):
             return True
         return False
 
-    def _names(self) -> tuple[str | None, str | None]:
+    def selected_names(self) -> tuple[str | None, str | None]:
         """(network name, container name) under the cursor."""
         sel = self.selection()
         snap = self.snapshot
@@ -692,7 +692,7 @@ class DockscopeApp(App[int]):
     def action_connect(self) -> None:
         if self._refuse_read_only("connecting a container"):
             return
-        net, ctr = self._names()
+        net, ctr = self.selected_names()
         if self.active_pane_id == "networks" and net:
             self._flows().open("ConnectScreen", network=net)  # a container onto this network
         elif ctr:
@@ -710,7 +710,7 @@ class DockscopeApp(App[int]):
     def action_disconnect(self) -> None:
         if self._refuse_read_only("disconnecting a container"):
             return
-        net, ctr = self._names()
+        net, ctr = self.selected_names()
         if net and not ctr:
             self._offer_containers(net)
             return
@@ -751,7 +751,7 @@ class DockscopeApp(App[int]):
     def action_remove_network(self) -> None:
         if self._refuse_read_only("removing a network"):
             return
-        net, _ = self._names()
+        net, _ = self.selected_names()
         if not net:
             self.notify(
                 "select a network first (pane 1)", title="remove", severity="warning", markup=False
@@ -770,7 +770,7 @@ class DockscopeApp(App[int]):
     def action_path(self) -> None:
         from tui.doctor_views import PathScreen
 
-        _, ctr = self._names()
+        _, ctr = self.selected_names()
         self.push_screen(PathScreen(snapshot=self.snapshot, host=self.host, source=ctr))
 
     def on_findings_pane_jump_to(self, msg: FindingsPane.JumpTo) -> None:

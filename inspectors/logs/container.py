@@ -305,7 +305,23 @@ class ContainerLogSource(LogSource):
         return LogStreamError(f"container {self.name}: {msg}", "engine")
 
     def _request(self, st: int, follow: bool, tail: int | str, since: float | None):
-        """One streaming logs request for stream ``st`` (1 stdout, 2 stderr, 3 both)."""
+        """One streaming logs request for stream ``st`` (1 stdout, 2 stderr, 3 both).
+
+        A TTY history is read in one piece: the SDK streams a TTY log a byte at a
+        time (``iter_content(1)``), a follow has to live with that."""
+        if st == 3 and not follow:
+            try:
+                data = self.client.api.logs(
+                    self.id,
+                    stdout=True,
+                    stderr=True,
+                    timestamps=True,
+                    tail=tail,
+                    since=since if since and since > 0 else None,
+                )
+            except Exception as e:
+                raise self._error(e) from None
+            return [data]
         try:
             stream = self.client.api.logs(
                 self.id,

@@ -168,7 +168,7 @@ def open_capture_screen(app) -> None:
     if app.snapshot is None:
         app.notify("no model yet", markup=False)
         return
-    net, ctr = app._names()
+    net, ctr = app.selected_names()
     target = ctr or net
     if not target:
         app.notify("select a container or a network to capture on", markup=False)

@@ -633,7 +633,7 @@ class LogPane(Vertical, PaneProtocol):
         m = self.model
         v = self.view
         if m.search_re is None:
-            self.notify("no search: press / first", severity="warning", timeout=2)
+            self.notify("no search: press / first", severity="warning", timeout=2, markup=False)
             return
         cur = v.current_seq
         if cur is None or m.row_of_seq(cur) is None:
@@ -643,11 +643,13 @@ class LogPane(Vertical, PaneProtocol):
             cur = None if start is None else (start - 1 if forward else start)
         seq, wrapped = m.next_match(cur, forward)
         if seq is None:
-            self.notify(f"no match for {m.search_text!r}", severity="warning", timeout=2)
+            self.notify(
+                f"no match for {m.search_text!r}", severity="warning", timeout=2, markup=False
+            )
             self._update_status()
             return
         if wrapped:
-            self.notify("search wrapped around", timeout=1.5)
+            self.notify("search wrapped around", timeout=1.5, markup=False)
         v.current_seq = seq
         r = m.row_of_seq(seq)
         v.strips.clear()
@@ -670,7 +672,9 @@ class LogPane(Vertical, PaneProtocol):
         m = self.model
         m.set_context(m.context + int(delta))
         if m.filter_re is None:
-            self.notify(f"context lines: {m.context} (used by the filter, &)", timeout=1.5)
+            self.notify(
+                f"context lines: {m.context} (used by the filter, &)", timeout=1.5, markup=False
+            )
         self._after_rebuild()
 
     def action_toggle_timestamps(self) -> None:
@@ -692,14 +696,14 @@ class LogPane(Vertical, PaneProtocol):
             return
         self._window = (self._window + 1) % len(WINDOWS)
         self._restart()
-        self.notify(f"showing {self._window_label()}", timeout=1.5)
+        self.notify(f"showing {self._window_label()}", timeout=1.5, markup=False)
 
     def action_cycle_level(self) -> None:
         m = self.model
         i = MIN_LEVELS.index(m.min_level) if m.min_level in MIN_LEVELS else 0
         m.set_min_level(MIN_LEVELS[(i + 1) % len(MIN_LEVELS)])
         self._after_rebuild()
-        self.notify(f"minimum level: {m.min_level or 'all'}", timeout=1.5)
+        self.notify(f"minimum level: {m.min_level or 'all'}", timeout=1.5, markup=False)
 
     def action_pause(self) -> None:
         v = self.view
@@ -785,6 +789,8 @@ class LogPane(Vertical, PaneProtocol):
         try:
             n = self.save(path)
         except OSError as e:
-            self.notify(f"cannot save to {path}: {e.strerror or e}", severity="error")
+            self.notify(f"cannot save to {path}: {e.strerror or e}", severity="error", markup=False)
             return
-        self.notify(f"saved {n:,} lines to {os.path.abspath(os.path.expanduser(path))}")
+        self.notify(
+            f"saved {n:,} lines to {os.path.abspath(os.path.expanduser(path))}", markup=False
+        )

@@ -366,5 +366,5 @@ def open_packet_screen(app) -> None:
     if app.snapshot is None:
         app.notify("no model yet", markup=False)
         return
-    net, ctr = app._names()
+    net, ctr = app.selected_names()
     app.push_screen(PacketScreen(app.snapshot, container=ctr, network=net))
