@@ -31,6 +31,7 @@ from inspectors.logs.lines import (
 )
 
 HISTORY_BATCH = 5000  # lines per list handed on while reading history
+REORDER_SECONDS = 0.05  # a follow of stdout + stderr waits this long to sort what came
 FUNNEL_LIMIT = 100_000  # readers pause while the consumer is this many lines behind
 _FAR = datetime.max.replace(tzinfo=UTC)
 
@@ -71,6 +72,13 @@ class Funnel:
         self.closed.set()
         self._room.set()
         self._ready.set()
+
+    def take_nowait(self) -> list[LogLine]:
+        """Whatever is there now (maybe nothing)."""
+        with self._lock:
+            batch, self._lines = self._lines, []
+            self._room.set()
+        return batch
 
     def take(self) -> list[LogLine] | None:
         """The next batch (blocks); None once every writer is done (or closed)."""
@@ -416,7 +424,12 @@ class ContainerLogSource(LogSource):
             threading.Thread(
                 target=pump, args=(st, stream), daemon=True, name=f"dockscope-logs-{self.name}"
             ).start()
+        several = len(requests) > 1
         while (batch := funnel.take()) is not None:
+            if several:  # stdout and stderr arrive on two connections: put them in time order
+                if not self._closed.wait(REORDER_SECONDS):
+                    batch.extend(funnel.take_nowait())
+                batch.sort(key=lambda ln: ln.timestamp or _FAR)
             yield batch
         if errors and not self._closed.is_set():
             raise errors[0]
