@@ -328,6 +328,10 @@ def _rm(args) -> int:
 
 
 def _engine_host(args) -> str | None:
+    """The engine main() resolved (``-H``/``--context``/env), as a host string."""
+    target = getattr(args, "target", None)
+    if target is not None:
+        return target.host
     from inspectors.api import resolve_target
 
     return resolve_target(getattr(args, "host", None), getattr(args, "context", None)).host
