@@ -420,3 +420,40 @@ def test_hung_engine_keeps_the_last_state_stale_and_recovers(tls_daemon, tls_env
         for t in threads:
             t.join(10)
         m.close()
+
+
+async def test_console_keeps_its_rows_while_the_engine_is_hung(tls_daemon, no_selection):
+    """Issue 14 item 5 in the real console: SIGSTOP the engine, no key pressed: the
+    engine is reported lost, the rows stay (marked stale), SIGCONT rebuilds."""
+    from inspectors.config import Settings
+    from inspectors.snapshot import Model
+    from tests.test_tui import SIZE, keys, loaded, table, wait_for
+    from tui.app import DockscopeApp
+
+    api.select_target(
+        api.Target(
+            host=tls_daemon.tcp_host,
+            tls=api._tls_files(str(tls_daemon.client_certs), True),
+            source="--host",
+        )
+    )
+    app = DockscopeApp(model=Model(timeout=4), settings=Settings())
+    pid = tls_daemon.pid()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            await wait_for(pilot, lambda: app.live.engine_up is True, 15)
+            t = table(app, "networks")
+            rows = keys(t)
+            assert len(rows) >= 3
+            os.kill(pid, signal.SIGSTOP)
+            await wait_for(pilot, lambda: app.engine_lost is not None, 15)
+            await wait_for(pilot, lambda: "stale" in app.painted, 15)  # Live's stale post
+            assert app.query_one("#tabs").has_class("-stale")
+            assert keys(t) == rows  # the last good state, not 0 rows
+            os.kill(pid, signal.SIGCONT)
+            await wait_for(pilot, lambda: app.engine_lost is None, 40)
+            await wait_for(pilot, lambda: not app.query_one("#tabs").has_class("-stale"), 10)
+            assert app.snapshot.engine.reachable and keys(t) == rows
+    finally:
+        os.kill(pid, signal.SIGCONT)
