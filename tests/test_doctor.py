@@ -1077,3 +1077,20 @@ def test_report_redacts_daemon_log_secrets_and_is_private(daemon, res, tmp_path)
         cfg.write_text(before if "debug" in before else '{"debug": false}\n')
         os.kill(daemon.pid(), signal.SIGHUP)
         time.sleep(0.5)
+
+
+def test_daemon_log_message_grouping_names_the_endpoint():
+    """The message of issue 10 (seen 104 times on a real host), as dockerd logs it:
+    grouped per object, counted, the object named. A parser test: no engine needed."""
+    from inspectors.doctor import rule_daemon_log_errors
+    from inspectors.hostfacts import HostFacts
+    from inspectors.model import Snapshot
+
+    ep = "3f1c2a9b8d7e"
+    msg = f"Inconsistent driver and libnetwork state for endpoint {ep}"
+    lines = [("error", msg)] * 104 + [("error", "other endpoint 999999999999 gone")] * 2
+    lines += [("info", "Loading containers: done.")] * 10
+    got = rule_daemon_log_errors(Snapshot(), HostFacts(daemon_log=lines))
+    assert len(got) == 1
+    assert got[0].objects == [ep] and "104 times" in got[0].message
+    assert "Inconsistent driver and libnetwork state" in got[0].message

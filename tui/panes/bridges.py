@@ -100,12 +100,17 @@ def bridge_note(b: Bridge, snap: Snapshot) -> Text:
     return out
 
 
-def port_note(p: BridgePort, b: Bridge) -> Text:
+def port_note(p: BridgePort, b: Bridge, snap: Snapshot | None = None) -> Text:
     out = Text()
     if (p.operstate or "").upper() in ("DOWN", "LOWERLAYERDOWN"):
         out.append("link down", style="red")
     elif p.kind == "veth" and not p.container and b.docker_owned:
-        out.append("no container (orphan veth?)", style="yellow")
+        if snap is not None:  # leftover pair, swarm sandbox...: inspectors.paths says which
+            from inspectors.paths import port_owner
+
+            out.append(clean(port_owner(snap, b.name, p.name)), style="yellow")
+        else:
+            out.append("no container (orphan veth?)", style="yellow")
     if p.mtu and b.mtu and p.mtu != b.mtu:
         if out.plain:
             out.append("; ")
@@ -160,7 +165,7 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
                         _oper(p.operstate),
                         Text(rx),
                         Text(tx),
-                        port_note(p, b),
+                        port_note(p, b, snap),
                     ),
                     search=" ".join([b.name, p.container_id or "", p.kind or ""]),
                 )
