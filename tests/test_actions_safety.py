@@ -716,3 +716,30 @@ def test_init_script_restart_only_with_its_pidfile(tmp_path):
             os.kill(pid, signal.SIGKILL)
     finally:
         shutil.rmtree(d)
+
+
+def test_hostile_names_never_reach_the_terminal(daemon, tmp_path):
+    """The engine accepts a network named with OSC 0 (window title) and BEL; every
+    line the action commands print (plan on a terminal, results, errors) is inert."""
+    from tests.harness import IMAGE
+
+    net = "t\x1b]0;TTL\x07x" + uuid.uuid4().hex[:4]
+    ctr = f"hn-{uuid.uuid4().hex[:6]}"
+    daemon.docker("network", "create", net)
+    daemon.docker("run", "-d", "--name", ctr, IMAGE, "sleep", "600")
+    try:
+        outs = [
+            dockscope(daemon, tmp_path, "network", "connect", net, ctr, "--yes"),
+            dockscope(daemon, tmp_path, "network", "connect", net, ctr, "--yes"),  # refused
+            on_a_terminal(daemon, tmp_path, "\n", "network", "disconnect", net, ctr),
+            dockscope(daemon, tmp_path, "network", "rm", net, "--yes"),  # has an endpoint
+            dockscope(daemon, tmp_path, "network", "disconnect", net, ctr, "--yes"),
+        ]
+        assert [r.returncode for r in outs] == [0, 2, 2, 2, 0], [r.stderr for r in outs]
+        assert "connected" in outs[0].stdout and " to tx" in outs[0].stdout  # the OSC is gone
+        for r in outs:
+            for stream in (r.stdout, r.stderr):
+                assert "\x1b]" not in stream and "\x07" not in stream, stream
+    finally:
+        daemon.docker("rm", "-f", ctr, check=False)
+        daemon.docker("network", "rm", net, check=False)
