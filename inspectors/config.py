@@ -4,8 +4,9 @@ Keys (all optional)::
 
     {
       "read_only": false,             # never change the host (also --read-only, DOCKSCOPE_READ_ONLY=1)
-      "restart_command": null,        # e.g. "systemctl restart docker"; default: detected
-      "reload_command": null,         # default: SIGHUP to the dockerd pid
+      "restart_command": null,        # e.g. "systemctl restart docker"; default: what
+                                      # inspectors/supervisor.py finds works here (or none)
+      "reload_command": null,         # default: the service manager's reload, else SIGHUP
       "log_buffer_lines": 50000,      # ring buffer per log pane
       "log_tail": 500,                # lines fetched when a log opens
       "daemon_log": null,             # a daemon log file to use instead of the detected source
