@@ -134,7 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         args.target = resolve_target(args.host, args.context)
     except EngineError as e:
         return engine_exit(e)
-    select_target(args.target)  # every later resolve_target() in this process agrees
+    select_target(args.target)  # every later resolve_target() in this run agrees
+    try:
+        return _run(args)
+    finally:
+        select_target(None)  # main() called again in-process resolves afresh
+
+
+def _run(args: argparse.Namespace) -> int:
+    from inspectors.api import EngineError
+
     if not args.command:
         from tui.app import run_app  # Textual only here
 
