@@ -245,8 +245,8 @@ def api_at_least(api_version: str | None, want: str) -> bool:
 # --------------------------------------------------------------------------- errors
 
 
-def _root_oserror(e: BaseException) -> OSError | None:
-    """The OSError under requests' and urllib3's wrappers, if any."""
+def _causes(e: BaseException) -> Iterator[BaseException]:
+    """``e`` and every exception under requests' and urllib3's wrappers."""
     seen: set[int] = set()
     todo: list = [e]
     while todo:
@@ -254,11 +254,13 @@ def _root_oserror(e: BaseException) -> OSError | None:
         if x is None or id(x) in seen or not isinstance(x, BaseException):
             continue
         seen.add(id(x))
-        if isinstance(x, OSError) and x.errno is not None:
-            return x
+        yield x
         todo.extend(a for a in getattr(x, "args", ()) if isinstance(a, BaseException))
         todo.extend([getattr(x, "reason", None), x.__cause__, x.__context__])
-    return None
+
+
+def _root_oserror(e: BaseException) -> OSError | None:
+    return next((x for x in _causes(e) if isinstance(x, OSError) and x.errno is not None), None)
 
 
 def _first_line(e: BaseException | str) -> str:
@@ -340,32 +342,16 @@ def map_error(e: BaseException, target: Target, timeout: float | None = None) ->
 def _is_ssl(e: BaseException) -> bool:
     import ssl
 
-    seen: set[int] = set()
-    x: BaseException | None = e
-    todo = [e]
-    while todo:
-        x = todo.pop(0)
-        if x is None or id(x) in seen or not isinstance(x, BaseException):
-            continue
-        seen.add(id(x))
-        if isinstance(x, ssl.SSLError):
-            return True
-        todo.extend(a for a in getattr(x, "args", ()) if isinstance(a, BaseException))
-        todo.extend([getattr(x, "reason", None), x.__cause__, x.__context__])
-    return False
+    return any(isinstance(x, ssl.SSLError) for x in _causes(e))
 
 
 def _ssl_reason(e: BaseException) -> str:
     s = str(e)
-    for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"):
-        if marker in s:
-            i = s.find("certificate verify failed")
-            if i >= 0:
-                return clean(s[i:].split(")")[0].split("'")[0].split('"')[0])
-            return "certificate verify failed"
-    for marker in ("TLSV1_ALERT", "SSLV3_ALERT", "alert"):
-        if marker in s:
-            return "the engine rejected our client certificate (" + _first_line(e)[-120:] + ")"
+    i = s.find("certificate verify failed")
+    if i >= 0:  # "...certificate verify failed: unable to get local issuer certificate (_ssl.c"
+        return clean(s[i:].split(" (_ssl")[0].split("'")[0].split('"')[0].rstrip(")"))
+    if "ALERT" in s or "alert" in s:
+        return "the engine refused our client certificate (" + _first_line(e)[-120:] + ")"
     return _first_line(e)
 
 
