@@ -114,6 +114,7 @@ def outside_in(
     firewall_driver: str | None = None,
 ) -> OutsideIn:
     from inspectors import firewall as fw
+    from inspectors import firewall_report as fwr
 
     c, pb = find_binding(snap, host_port, container, port, proto)
     rep = OutsideIn(host_port=host_port or (pb.host_port if pb else 0), proto=proto)
@@ -160,7 +161,7 @@ def outside_in(
             Hop("dnat", "skip", f"firewall not readable ({rs.error if rs else 'no backend'})")
         )
     else:
-        pp = fw.port_path(
+        pp = fwr.port_path(
             rs,
             c.name,
             rep.container_ip,
@@ -172,7 +173,7 @@ def outside_in(
             net.bridge if net else None,
             [s.subnet for s in net.subnets] if net else [],
             in_iface,
-            fw.local_interfaces(snap),
+            fwr.local_interfaces(snap),
         )
         if pp.dnat is not None:
             rep.hops.append(
@@ -204,32 +205,25 @@ def outside_in(
 
 def _chain_hops(rep: OutsideIn, w) -> None:
     """One hop per chain the packet visits, with that chain's verdict."""
-    by_chain: dict[str, list] = {}
-    for s in w.steps:
-        by_chain.setdefault(s.chain, []).append(s)
-    for chain in w.chains():
-        steps = by_chain[chain]
-        last = next((s for s in reversed(steps) if s.rule is not None), None)
-        decided = w.decided_by is not None and w.decided_by.chain == chain
-        if decided:
-            r = w.decided_by
-            st = "ok" if r.target in ("ACCEPT",) else "fail"
-            text = f"{chain}: {r.target} by #{r.index}{_fmt_counts(r)}"
-            detail = [r.line]
-        elif last is not None and last.action == "return":
-            text, st, detail = f"{chain}: RETURN (#{last.rule.index})", "ok", []
+    from inspectors.firewall import chain_summary
+
+    for chain, what, rule in chain_summary(w):
+        if what in ("DROP", "REJECT") or what.startswith("policy DROP"):
+            st = "fail"
         else:
-            text, st, detail = f"{chain}: no rule decided", "ok", []
-        for s in steps:
-            if s.action == "maybe" and s.rule is not None and s.rule.target in ("DROP", "REJECT"):
+            st = "ok"
+        by = f" by #{rule.index}{_fmt_counts(rule)}" if rule is not None else ""
+        detail = [rule.line] if rule is not None and st == "fail" else []
+        for s in w.steps:
+            if (
+                s.chain == chain
+                and s.action == "maybe"
+                and s.rule is not None
+                and s.rule.target in ("DROP", "REJECT")
+            ):
                 detail.append(f"may drop: {s.rule.line} (depends on the client's interface)")
                 st = "warn" if st == "ok" else st
-        if chain == w.chain and any(s.action == "policy" for s in steps):
-            pol = next(s for s in steps if s.action == "policy")
-            if w.decided_by is None:
-                st = "ok" if pol.note == "ACCEPT" else "fail"
-                text = f"{chain}: policy {pol.note} (no rule decided)"
-        rep.hops.append(Hop("chain", st, text, detail))
+        rep.hops.append(Hop("chain", st, f"{chain}: {what}{by}", detail))
 
 
 def _container_hop(rep: OutsideIn, c, port: int, proto: str) -> None:

@@ -88,16 +88,15 @@ def test_capture_cli_writes_pcap_tcpdump_reads(daemon, box, tmp_path):
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     try:
-        import time
-
-        time.sleep(2.0)  # the capture is open
+        first = p.stderr.readline()  # "capturing on ...": the socket is open
+        assert "capturing on" in first, first
         daemon.docker("exec", a, "ping", "-c", "2", "-W", "1", b)
         so, se = p.communicate(timeout=20)
     finally:
         if p.poll() is None:
             p.kill()
     assert p.returncode == 0, se
-    assert len(so.splitlines()) == 4 and "4 packets captured" in se
+    assert len(so.splitlines()) == 4 and "4 packets captured" in se, (so, se)
     r = subprocess.run(["tcpdump", "-n", "-r", str(out)], capture_output=True, text=True)
     assert len(r.stdout.splitlines()) == 4
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"

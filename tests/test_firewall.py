@@ -15,6 +15,7 @@ import pytest
 
 from inspectors import conntrack as ct
 from inspectors import firewall as fw
+from inspectors import firewall_report as fwr
 from inspectors.hostfacts import run_in_netns
 from tests.helpers import dock, sh, snapshot
 
@@ -86,7 +87,7 @@ def _read(ns: str):
 
 
 def _port(rs, in_iface="eth0"):
-    return fw.port_path(
+    return fwr.port_path(
         rs, "web", "172.30.0.2", 80, "tcp", "0.0.0.0", 8080, "net", "br-h6test",
         ["172.30.0.0/16"], in_iface,
     )  # fmt: skip
@@ -144,7 +145,7 @@ def test_wiped_chains_and_policy_drop(netns):
         ns, "nft", "*filter\n:FORWARD DROP [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n"
     )
     rs = _read(ns)["iptables-nft"]
-    codes = {f.code for f in fw.chain_flags(rs, True)}
+    codes = {f.code for f in fwr.chain_flags(rs, True)}
     assert "chains_missing" in codes
     p = _port(rs)
     codes = {f.code for f in p.flags}
@@ -156,7 +157,7 @@ def test_both_variants_holding_docker_chains_is_flagged(netns, daemon):
     _restore(ns, "nft", RULES.format(user=""))
     _restore(ns, "legacy", RULES.format(user=""))
     rss = run_in_netns(f"/run/netns/{ns}", fw.read_rulesets)
-    rep = fw.build_report(snapshot(daemon), rss)
+    rep = fwr.build_report(snapshot(daemon), rss)
     assert "variant_split" in {f.code for f in rep.flags}
 
 
@@ -185,7 +186,7 @@ table ip docker-bridges {
     fwd = rs.chain("ip docker-bridges", "filter-forward")
     assert fwd.hook == "forward" and fwd.rules[0].target == "ACCEPT"
     assert fwd.rules[0].packets == 0
-    p = fw.port_path(rs, "web", "172.30.0.2", 80, "tcp", None, 8080, "net", "br-h6test")
+    p = fwr.port_path(rs, "web", "172.30.0.2", 80, "tcp", None, 8080, "net", "br-h6test")
     assert p.dnat is not None and "dnat to 172.30.0.2:80" in p.dnat.spec
     assert fw.active_backend([rs], "nftables") == "nftables"
 
@@ -258,7 +259,7 @@ def _ready(daemon, name, iface):
     makes this engine program them again."""
     for _ in range(5):
         snap = snapshot(daemon)
-        rep = fw.build_report(snap, in_iface=iface)
+        rep = fwr.build_report(snap, in_iface=iface)
         p = next(x for x in rep.ports if x.container == name)
         if p.dnat is not None and p.forward.verdict == "ACCEPT":
             return snap, rep, p
@@ -288,7 +289,7 @@ def test_engine_port_drop_probe_and_conntrack(daemon, web, outside):
     sh("iptables", "-I", *rule)
     try:
         for _ in range(3):
-            rep = fw.build_report(snapshot(daemon), in_iface=outside.host_if)
+            rep = fwr.build_report(snapshot(daemon), in_iface=outside.host_if)
             p = next(x for x in rep.ports if x.container == web)
             f = [x for x in p.flags if x.code in ("drop_shadows_accept", "forward_drop")]
             assert f and f[0].rule == "filter DOCKER-USER #1" and cip in f[0].line

@@ -29,7 +29,7 @@ class Host(App):
         self.push_screen(self._first)
 
 
-async def wait_for(pilot, cond, timeout: float = 15.0) -> None:
+async def wait_for(pilot, cond, timeout: float = 40.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "firewall",
         help="per published port and network: DNAT, the FORWARD walk, MASQUERADE, counters",
     )
-    f.add_argument("target", nargs="?", metavar="PORT|CONTAINER|NETWORK")
+    f.add_argument("what", nargs="?", metavar="PORT|CONTAINER|NETWORK")
     f.add_argument(
         "--backend",
         choices=("iptables-nft", "iptables-legacy", "nftables"),
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.set_defaults(func=cmd_firewall)
 
     c = sub.add_parser("conntrack", help="live connections with their NAT translation")
-    c.add_argument("target", nargs="?", metavar="PORT|CONTAINER")
+    c.add_argument("what", nargs="?", metavar="PORT|CONTAINER")
     c.add_argument("--proto", choices=("tcp", "udp", "icmp"))
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=cmd_conntrack)
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_sockets)
 
     n = sub.add_parser("neigh", help="ARP/NDP entries per bridge or sandbox, FAILED flagged")
-    n.add_argument("target", nargs="?", metavar="CONTAINER|NETWORK")
+    n.add_argument("what", nargs="?", metavar="CONTAINER|NETWORK")
     n.add_argument("--json", action="store_true", help="machine-readable output")
     n.set_defaults(func=cmd_neigh)
 
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "capture",
         help="capture packets on a container, bridge network or host interface (like tcpdump)",
     )
-    p.add_argument("target", metavar="TARGET", help="CONTAINER[:IFACE], NETWORK or a host IFACE")
+    p.add_argument("what", metavar="TARGET", help="CONTAINER[:IFACE], NETWORK or a host IFACE")
     p.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets")
     p.add_argument("-w", "--write", metavar="FILE", help="write a pcap file (0600)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-packet lines")
@@ -129,16 +129,17 @@ def _firewall_driver(snap) -> str | None:
 
 def cmd_firewall(args) -> int:
     from inspectors import firewall as fw
+    from inspectors import firewall_report as fwr
 
     snap = _snapshot()
     if not _engine_ok(snap):
         return 2
     rss = fw.read_rulesets()
-    rep = fw.build_report(
+    rep = fwr.build_report(
         snap, rss, _firewall_driver(snap), in_iface=args.from_iface, backend=args.backend
     )
     ports, nets = rep.ports, rep.networks
-    t = args.target
+    t = args.what
     if t:
         if t.isdigit():
             ports = [p for p in ports if p.host_port == int(t) or p.container_port == int(t)]
@@ -171,26 +172,16 @@ def cmd_firewall(args) -> int:
         out.append(f"{p.label}  via {p.bridge or '?'}  verdict {p.verdict}")
         out.append(f"  DNAT        {_counts(p.dnat)}{p.dnat.line if p.dnat else 'MISSING'}")
         if p.forward is not None:
-            for chain in p.forward.chains():
-                steps = [s for s in p.forward.steps if s.chain == chain]
-                dec = p.forward.decided_by
-                if dec is not None and dec.chain == chain:
-                    out.append(
-                        f"  {chain:<11} {dec.target} by #{dec.index} {_counts(dec)}{dec.line}"
-                    )
-                else:
-                    ret = next((s for s in steps if s.action == "return"), None)
-                    pol = next((s for s in steps if s.action == "policy"), None)
-                    if pol is not None:
-                        out.append(f"  {chain:<11} policy {pol.note}")
-                    elif ret is not None:
-                        out.append(f"  {chain:<11} RETURN by #{ret.rule.index} {_counts(ret.rule)}")
-                    else:
-                        out.append(f"  {chain:<11} no match")
+            for chain, what, rule in fw.chain_summary(p.forward):
+                line = rule.line if rule is not None else ""
+                out.append(f"  {chain:<11} {what:<10} {_counts(rule)}{line}".rstrip())
                 if args.verbose:
-                    for s in steps:
-                        rl = s.rule.line if s.rule else ""
-                        out.append(f"      {s.action:<7} {_counts(s.rule)}{rl} {s.note}".rstrip())
+                    for s in p.forward.steps:
+                        if s.chain == chain:
+                            rl = s.rule.line if s.rule else ""
+                            out.append(
+                                f"      {s.action:<7} {_counts(s.rule)}{rl} {s.note}".rstrip()
+                            )
         out.append(
             f"  MASQUERADE  {_counts(p.masquerade)}{p.masquerade.line if p.masquerade else '-'}"
         )
@@ -233,7 +224,7 @@ def cmd_conntrack(args) -> int:
     except OSError as e:
         return _err(f"conntrack unreadable: {e}")
     name = None
-    t = args.target
+    t = args.what
     if t:
         if t.isdigit():
             conns = ct.for_port(conns, int(t), args.proto)
@@ -306,7 +297,7 @@ def cmd_neigh(args) -> int:
 
     snap = _snapshot()
     targets: list[tuple[str, str | None, str | None]] = []  # (label, netns, ifname)
-    t = args.target
+    t = args.what
     if t:
         c = snap.container(t)
         n = snap.network(t)
@@ -362,7 +353,7 @@ def cmd_capture(args) -> int:
         return _err("-c needs a positive count")
     snap = _snapshot()
     try:
-        target = cap.resolve_target(snap, args.target)
+        target = cap.resolve_target(snap, args.what)
     except ValueError as e:
         return _err(str(e))
     lock = threading.Lock()

@@ -369,7 +369,7 @@ def rule_container_not_listening(snap: Snapshot, facts: HostFacts) -> list[Findi
                         ],
                         fix="check the app's listen port/config (or it is still starting); "
                         "publish the port the app really uses",
-                        check=f"nsenter -t {c.pid} -n ss -ltnu",
+                        check=f"dockscope sockets {c.name} (nsenter -t {c.pid} -n ss -ltnu)",
                         ref="R13",
                     )
                 )
@@ -387,7 +387,7 @@ def rule_container_not_listening(snap: Snapshot, facts: HostFacts) -> list[Findi
                         evidence=[f"/proc/{c.pid}/net/{proto}: {l.ip}:{l.port}" for l in mine],
                         fix="make the app listen on 0.0.0.0 (e.g. --host 0.0.0.0, "
                         "bind-address=0.0.0.0)",
-                        check=f"nsenter -t {c.pid} -n ss -ltnu",
+                        check=f"dockscope sockets {c.name} (nsenter -t {c.pid} -n ss -ltnu)",
                         ref="R13",
                     )
                 )

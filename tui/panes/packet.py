@@ -114,7 +114,7 @@ class PacketScreen(Screen):
 
     def on_mount(self) -> None:
         cols = {
-            "fw-table": ("port", "step", "verdict", "rule", "pkts", "bytes", "pkts/s"),
+            "fw-table": ("port", "step", "verdict", "pkts", "bytes", "pkts/s", "rule"),
             "ct-table": ("proto", "state", "client", "via (host)", "to (container)", "who"),
             "sk-table": ("proto", "state", "local", "peer", "recv-q", "send-q", "process"),
             "nb-table": ("where", "ip", "mac", "iface", "state"),
@@ -133,10 +133,10 @@ class PacketScreen(Screen):
     # ------------------------------------------------------------------ workers
     @work(thread=True, exclusive=True, group="packet-fw")
     def read_firewall(self) -> None:
-        from inspectors import firewall as fw
+        from inspectors import firewall_report as fwr
 
         try:
-            rep = fw.build_report(self.snapshot)
+            rep = fwr.build_report(self.snapshot)
         except Exception as e:  # noqa: BLE001 - shown, not raised into the UI
             self.post_message(PacketData("error", f"firewall: {e}"))
             return
@@ -220,28 +220,20 @@ class PacketScreen(Screen):
                     rate = max(pk - prev[1], 0) / (now - prev[0])
                 self._prev_counts[key] = (now, pk, by or 0)
             v = verdict or (rule.target if rule is not None else "")
+            first = not rows or rows[-1][0].split("|", 1)[0] != label
             rows.append((key, (
-                _t(label), _t(step), _t(v, MARK.get(v, "")), _t(rule.line if rule else "-"),
+                _t(label if first else ""), _t(step), _t(v, MARK.get(v, "")),
                 _t("" if pk is None else pk), _t("" if by is None else by), _t(_rate(rate)),
+                _t(rule.line if rule else "-"),
             )))  # fmt: skip
+
+        from inspectors.firewall import chain_summary
 
         for p in self._ports(rep):
             add(p.label, "DNAT", p.dnat, "DNAT" if p.dnat else "MISSING")
             if p.forward is not None:
-                for chain in p.forward.chains():
-                    dec = p.forward.decided_by
-                    if dec is not None and dec.chain == chain:
-                        add(p.label, chain, dec)
-                    else:
-                        steps = [s for s in p.forward.steps if s.chain == chain]
-                        pol = next((s for s in steps if s.action == "policy"), None)
-                        ret = next((s for s in steps if s.action == "return"), None)
-                        if pol is not None and dec is None:
-                            add(p.label, chain, None, f"policy {pol.note}")
-                        elif ret is not None:
-                            add(p.label, chain, ret.rule, "RETURN")
-                        else:
-                            add(p.label, chain, None, "no match")
+                for chain, what, rule in chain_summary(p.forward):
+                    add(p.label, chain, rule, what)
             add(p.label, "MASQUERADE", p.masquerade, "MASQ" if p.masquerade else "-")
         if self.network is not None:
             v = next((n for n in rep.networks if n.network == self.network.name), None)
