@@ -376,6 +376,29 @@ def network_view(rs: Ruleset, net) -> NetworkView:
                     check="iptables -t nat -S POSTROUTING",
                 )
             )
+        for r in v.masquerade:
+            toks = _split(r.spec)
+            other = next(
+                (toks[i + 1] for i in range(1, len(toks) - 1)
+                 if toks[i] == "-o" and toks[i - 1] == "!"),
+                None,
+            )  # fmt: skip
+            if other and other != br:
+                v.flags.append(
+                    Flag(
+                        "warning",
+                        "masquerade_foreign",
+                        f"network {net.name}: {r.ref} `{r.line}` masquerades this subnet but "
+                        f"names bridge {other}, not {br}: a stale rule (a removed network, "
+                        "another engine); with br_netfilter, traffic between this network's "
+                        "containers is masqueraded to the gateway address",
+                        rule=r.ref,
+                        line=r.line,
+                        fix=f"iptables -t nat -D POSTROUTING {r.index}  (after checking {other} "
+                        "is gone)",
+                        check="iptables -t nat -S POSTROUTING; ip link show " + other,
+                    )
+                )
     return v
 
 

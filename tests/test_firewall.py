@@ -353,3 +353,29 @@ def test_outside_in_path_and_probe_from_a_client_namespace(daemon, web, outside)
     moved = " ".join(k for k, _dp, _db in res.moved)
     assert "DNAT" in moved and "filter DOCKER" in moved
     assert any(f":{pb.host_port} -> " in c for c in res.conntrack)
+
+
+def test_stale_masquerade_naming_another_bridge(netns):
+    from inspectors.model import Network, Subnet
+
+    ns = netns()
+    stale = (
+        RULES.format(user="")
+        .replace(
+            "-A DOCKER -i br-h6test -j RETURN\n",
+            "-A DOCKER -i br-h6test -j RETURN\n",
+        )
+        .replace(
+            "-A POSTROUTING -s 172.30.0.0/16 ! -o br-h6test -j MASQUERADE\n",
+            "-A POSTROUTING -s 172.30.0.0/16 ! -o br-h6test -j MASQUERADE\n"
+            "-A POSTROUTING -s 172.30.0.0/16 ! -o br-gone -j MASQUERADE\n",
+        )
+    )
+    _restore(ns, "nft", stale)
+    rs = _read(ns)["iptables-nft"]
+    net = Network(id="x" * 12, name="net", driver="bridge", bridge="br-h6test",
+                  subnets=[Subnet("172.30.0.0/16")])  # fmt: skip
+    v = fwr.network_view(rs, net)
+    assert len(v.masquerade) == 2
+    f = [x for x in v.flags if x.code == "masquerade_foreign"]
+    assert len(f) == 1 and f[0].rule == "nat POSTROUTING #2" and "br-gone" in f[0].message

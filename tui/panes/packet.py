@@ -245,9 +245,11 @@ class PacketScreen(Screen):
         t.clear()
         for key, cells in rows:
             t.add_row(*cells, key=key)
-        flags = [f for f in rep.flags if not self._ports(rep) or any(
-            f in p.flags for p in self._ports(rep)) or f.code in ("chains_missing",
-            "variant_split", "forward_unhooked")]  # fmt: skip
+        mine = [f for p in self._ports(rep) for f in p.flags]
+        if self.network is not None:
+            mine += [f for v in rep.networks if v.network == self.network.name for f in v.flags]
+        host_wide = ("chains_missing", "variant_split", "forward_unhooked")
+        flags = [f for f in rep.flags if any(f is m for m in mine) or f.code in host_wide]
         self.flags = flags
         txt = Text(f"backend {rep.active or 'none'}   ", style="bold")
         for f in flags:
