@@ -34,6 +34,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -366,29 +367,20 @@ def _ssh_dest(t: Target) -> str:
     return dest
 
 
-def _ssh_preflight(t: Target, timeout: float) -> None:
-    """Run what the bridge will run (``ssh HOST docker system dial-stdio``) once and wait
-    for it: ssh's own message (auth, host key, no docker on the remote) is the only
-    useful error line, and a broken connection later says nothing."""
-    if not shutil.which("ssh"):
-        raise EngineError("ssh:// needs the `ssh` client (apt-get install openssh-client)", "ssh")
-    argv = _ssh_argv(t, timeout)
-    try:
-        r = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout + 5
-        )
-    except subprocess.TimeoutExpired:
-        raise EngineError(
-            f"ssh to {clean(_ssh_dest(t))} not answering within {timeout + 5:g}s", "ssh"
-        ) from None
-    if r.returncode != 0:
-        lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "Warning:" not in ln]
-        why = clean(lines[-1]) if lines else f"exit {r.returncode}"
-        raise EngineError(
-            f"ssh to {clean(_ssh_dest(t))} failed: {why} "
-            f"(check `ssh {clean(_ssh_dest(t))} docker version`; key or agent auth is needed)",
-            "ssh",
-        )
+def _ssh_error(err: EngineError, bridge) -> EngineError:
+    """For ssh://, ssh's own last line (auth, host key, no docker on the remote) is the
+    only useful reason; a broken connection says nothing."""
+    if bridge is None or err.kind != "ssh":
+        return err
+    why = bridge.why()
+    if not why:
+        return err
+    dest = clean(_ssh_dest(bridge.target))
+    return EngineError(
+        f"ssh to {dest} failed: {clean(why)} (check `ssh {dest} docker version`; "
+        "key or agent auth is needed)",
+        "ssh",
+    )
 
 
 def _ssh_argv(t: Target, timeout: float) -> list[str]:
@@ -410,6 +402,7 @@ class _SSHBridge:
         import socket
         import tempfile
 
+        self.target = target
         self.argv = _ssh_argv(target, timeout)
         self.dir = tempfile.mkdtemp(prefix="dockscope-ssh-")
         self.path = os.path.join(self.dir, "engine.sock")
@@ -417,6 +410,7 @@ class _SSHBridge:
         self.sock.bind(self.path)
         self.sock.listen(16)
         self.procs: list[subprocess.Popen] = []
+        self.drains: list[threading.Thread] = []
         self.last_error = ""
         self._lock = threading.Lock()
         threading.Thread(target=self._serve, name="dockscope-ssh", daemon=True).start()
@@ -440,9 +434,11 @@ class _SSHBridge:
                 conn.close()
                 continue
             conn.close()  # ssh holds it now
+            t = threading.Thread(target=self._drain, args=(p,), daemon=True)
             with self._lock:
                 self.procs = [x for x in self.procs if x.poll() is None] + [p]
-            threading.Thread(target=self._drain, args=(p,), daemon=True).start()
+                self.drains = [x for x in self.drains if x.is_alive()] + [t]
+            t.start()
 
     def _drain(self, p: subprocess.Popen) -> None:
         err = p.stderr.read().decode(errors="replace")
@@ -450,6 +446,15 @@ class _SSHBridge:
         lines = [ln for ln in err.splitlines() if ln.strip() and "Warning:" not in ln]
         if p.returncode and lines:
             self.last_error = lines[-1]
+
+    def why(self, wait: float = 3.0) -> str:
+        """ssh's last error line, once the ssh that failed has exited."""
+        with self._lock:
+            drains = list(self.drains)
+        deadline = time.monotonic() + wait
+        for t in drains:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return self.last_error
 
     def close(self) -> None:
         import shutil as _shutil
@@ -495,12 +500,7 @@ class EngineAPI:
         except EngineError:
             raise
         except Exception as e:
-            err = map_error(e, self.target, self.timeout)
-            why = self._bridge.last_error if self._bridge is not None else ""
-            if err.kind == "ssh" and why:
-                dest = clean(_ssh_dest(self.target))
-                err = EngineError(f"ssh to {dest} failed: {clean(why)}", "ssh")
-            raise err from e
+            raise _ssh_error(map_error(e, self.target, self.timeout), self._bridge) from e
 
     # reads (the engine's JSON, as the inspectors expect it)
     def version(self) -> dict:
@@ -611,7 +611,10 @@ def open_engine(
     target = target or resolve_target(host, context)
     bridge = None
     if target.is_ssh:
-        _ssh_preflight(target, timeout)
+        if not shutil.which("ssh"):
+            raise EngineError(
+                "ssh:// needs the `ssh` client (apt-get install openssh-client)", "ssh"
+            )
         bridge = _SSHBridge(target, timeout)
     client = None
     try:
@@ -638,4 +641,4 @@ def open_engine(
             bridge.close()
         if isinstance(e, EngineError):
             raise
-        raise map_error(e, target, timeout) from e
+        raise _ssh_error(map_error(e, target, timeout), bridge) from e
