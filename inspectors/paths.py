@@ -272,14 +272,12 @@ def _overlay_path(p: EndpointPath, snap: Snapshot, c: Container, i: Interface, n
     )
     p.hops.append(Hop(f"vxlan VNI {vni or '?'}", "vxlan", note="UDP 4789"))
     me = snap.engine.swarm_node_addr
-    remotes = [x for x in n.peers if x.get("IP") and x.get("IP") != me]
+    peers = [
+        (x.get("name") or x.get("Name") or "?", x.get("ip") or x.get("IP") or "") for x in n.peers
+    ]
+    remotes = [(name, ip) for name, ip in peers if ip and ip != me]
     if remotes:
-        p.hops.append(
-            Hop(
-                "VTEPs " + ", ".join(f"{x.get('Name') or '?'} {x['IP']}" for x in remotes),
-                "vtep",
-            )
-        )
+        p.hops.append(Hop("VTEPs " + ", ".join(f"{nm} {ip}" for nm, ip in remotes), "vtep"))
     else:
         p.hops.append(Hop("no remote VTEP", "vtep", note="no other node on this overlay"))
     up = host_uplink(snap)

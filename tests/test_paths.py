@@ -215,3 +215,33 @@ def test_path_explainer_draws_driver_truth_for_macvlan(daemon, made, uniq):
     assert failing.kind == "host" and "macvlan" in failing.checks[0].detail
     iface = next(h for h in rep.hops if h.kind == "interface")
     assert any(ch.name == "driver path" and a in ch.detail for ch in iface.checks)
+
+
+def test_overlay_path_across_nodes_names_the_remote_vtep(cluster, uniq):
+    """On the 3-node swarm (tests/cluster.py): from node2, a container's overlay path
+    goes through the overlay namespace, br0 and the VNI to node3's VTEP."""
+    import json
+
+    n1, n2, n3 = cluster.nodes
+    net, a, b = f"pv{uniq}", f"pva{uniq}", f"pvb{uniq}"
+    n1.docker("network", "create", "-d", "overlay", "--attachable", net)
+    try:
+        n2.docker("run", "-d", "--name", a, "--network", net, IMAGE, "sleep", "600")
+        n3.docker("run", "-d", "--name", b, "--network", net, IMAGE, "sleep", "600")
+        assert n2.docker("exec", a, "ping", "-c", "1", "-W", "2", b, check=False).returncode == 0
+        ip_b = n3.docker(
+            "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", b
+        ).stdout.strip()
+        r = n2.ssh("dockscope", "path", a, ip_b, "--json", check=False)
+        rep = json.loads(r.stdout)
+        checks = [c for h in rep["hops"] for c in h["checks"] if c["name"] == "driver path"]
+        assert checks, rep
+        drawn = checks[0]["detail"]
+        assert "br0" in drawn and "vxlan VNI" in drawn and n3.ip in drawn, drawn
+        assert "/netns/1-" in drawn and "underlay" in drawn
+        says = [c["detail"] for h in rep["hops"] for c in h["checks"] if c["name"] == "overlay"]
+        assert any("docker_gwbridge" in s for s in says), says
+    finally:
+        n2.docker("rm", "-f", a, check=False)
+        n3.docker("rm", "-f", b, check=False)
+        n1.docker("network", "rm", net, check=False)
