@@ -191,23 +191,35 @@ class ServiceLogScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.run_worker(self._follow, thread=True, exclusive=True, group="slog")
+        from textual.widgets import Log
+
+        # the thread gets the app and the widget now: after the screen is gone
+        # neither may be looked up from the thread
+        log = self.query_one("#slog", Log)
+        self.run_worker(
+            lambda: self._follow(self.app, log), thread=True, exclusive=True, group="slog"
+        )
 
     def on_unmount(self) -> None:
         self.stopping = True
 
-    def _follow(self) -> None:
-        from textual.widgets import Log
+    def _follow(self, app, log) -> None:
+        def put(text: str) -> bool:
+            if self.stopping:
+                return False
+            try:
+                app.call_from_thread(log.write_line, text)
+            except Exception:  # noqa: BLE001 - the app or the screen went away
+                self.stopping = True
+                return False
+            return True
 
-        log = self.query_one("#slog", Log)
         try:
             for ln in self.lines_fn(self.service):
-                if self.stopping:
+                if not put(f"{clean(ln.source)} | {clean(ln.text)}"):
                     return
-                self.app.call_from_thread(log.write_line, f"{clean(ln.source)} | {clean(ln.text)}")
         except Exception as e:  # noqa: BLE001 - say why in the pane
-            if not self.stopping:
-                self.app.call_from_thread(log.write_line, f"-- {clean(str(e))}")
+            put(f"-- {clean(str(e))}")
 
 
 class MapApp(App):
