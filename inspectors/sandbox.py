@@ -122,17 +122,32 @@ def open_netns(path: str) -> int:
 _tls = threading.local()
 
 
+class _OwnedFd:
+    """An fd closed when the object goes (a thread's locals die with the thread)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
 def _home_fd() -> int:
     """This thread's own netns, opened once per thread (where in_netns returns to)."""
-    fd = getattr(_tls, "home", None)
-    if fd is None:
+    home = getattr(_tls, "home", None)
+    if home is None:
         path = (
             "/proc/thread-self/ns/net"
             if os.path.exists("/proc/thread-self")
             else f"/proc/self/task/{threading.get_native_id()}/ns/net"
         )
-        fd = _tls.home = open_netns(path)
-    return fd
+        home = _tls.home = _OwnedFd(open_netns(path))
+    return home.fd
 
 
 @contextmanager

@@ -556,3 +556,27 @@ def test_warm_rebuild_reuses_a_sandbox_read_until_the_engine_changes_it():
         assert first == build(None)  # no token: always read
     finally:
         lab.down()
+
+
+@root_only
+def test_run_in_netns_threads_leave_no_fd_behind():
+    """Each run_in_netns thread opens its home netns once; the fd goes with it."""
+    import gc
+
+    from inspectors.hostfacts import run_in_netns
+
+    lab = Lab(1)
+    try:
+        lab.up(sleepers=False)
+        path = f"/run/netns/{lab.ns[0]}"
+        run_in_netns(path, lambda: None)
+        gc.collect()
+        before = len(os.listdir("/proc/self/fd"))
+        got = [
+            run_in_netns(path, lambda: os.readlink("/proc/thread-self/ns/net")) for _ in range(20)
+        ]
+        gc.collect()
+        assert len(os.listdir("/proc/self/fd")) <= before
+        assert len(set(got)) == 1 and got[0] != os.readlink("/proc/thread-self/ns/net")
+    finally:
+        lab.down()
