@@ -74,6 +74,18 @@ def test_firewall_sockets_neigh_and_path(daemon, box):
     assert f"inside {a} (httpd" in r.stdout
     r = run(daemon, "path", "-", a, "--port", "80", "--json")
     assert '"container_port": 80' in r.stdout
+    # a connection to the published port through loopback: docker-proxy -> container
+    port = int(daemon.docker("port", a, "80/tcp").stdout.split(":")[-1].split()[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        s.recv(100)
+    r = run(daemon, "conntrack", a)
+    assert r.returncode == 0, r.stderr
+    assert f"-> [{a}]" in r.stdout and ":80" in r.stdout
+    assert any(ln.startswith("states: ") and "tcp " in ln for ln in r.stdout.splitlines())
+    assert f"who talks to {a}:" in r.stdout and " tcp/80 " in r.stdout
+    r = run(daemon, "firewall", a, "--json")
+    assert '"active": "iptables-' in r.stdout and '"container": "' + a in r.stdout
 
 
 def test_capture_cli_writes_pcap_tcpdump_reads(daemon, box, tmp_path):

@@ -255,7 +255,8 @@ def cmd_conntrack(args) -> int:
         for p in ct.talkers(conns, name):
             arrow = "->" if p.direction == "out" else "<-"
             st = ", ".join(f"{k} {v}" for k, v in p.states.items())
-            out.append(f"  {arrow} {p.peer} {p.proto}/{p.port}  {p.count} conn ({st})")
+            svc = p.proto if p.port is None else f"{p.proto}/{p.port}"
+            out.append(f"  {arrow} {p.peer} {svc}  {p.count} conn ({st})")
     _w(out)
     return 0
 

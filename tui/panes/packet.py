@@ -296,7 +296,8 @@ class PacketScreen(Screen):
             summ.append("\nwho talks to whom: ", style="bold")
             peers = ct.talkers(conns, c.name)[:6]
             summ.append(clean("; ".join(
-                f"{'->' if p.direction == 'out' else '<-'} {p.peer} {p.proto}/{p.port} x{p.count}"
+                f"{'->' if p.direction == 'out' else '<-'} {p.peer} {p.proto}"
+                f"{'' if p.port is None else '/' + str(p.port)} x{p.count}"
                 for p in peers) or "nobody"))  # fmt: skip
         if d.get("ct_error"):
             summ.append("\n" + clean(d["ct_error"]), style="red")
