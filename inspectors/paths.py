@@ -379,25 +379,33 @@ def container_paths(snap: Snapshot, c: Container) -> list[EndpointPath]:
             )
         ]
     if not ifaces:
+        read = has_lo and not c.sandbox_note  # the namespace was read: the interfaces are gone
         why = c.sandbox_note or (
-            "the sandbox holds no interface but the engine lists endpoints"
-            if has_lo
+            "the sandbox holds only lo although the engine lists endpoints"
+            if read
             else "the sandbox's interfaces were not read"
             + ("" if snap.is_root else " (needs root)")
         )
         out = []
         for e in c.endpoints:
             n = snap.network(e.network_id or e.network)
-            out.append(
-                EndpointPath(
-                    c.name,
-                    n.driver if n else "unknown",
-                    network=e.network,
-                    address=e.ipv4,
-                    hops=[Hop(f"? {e.ipv4 or '-'}", "iface", "unknown")],
-                    says=[why],
-                )
+            if n is not None and n.driver in ("host", "null"):
+                continue
+            p = EndpointPath(
+                c.name,
+                n.driver if n else "unknown",
+                network=e.network,
+                address=e.ipv4,
+                hops=[Hop(e.ipv4 or "?", "iface", "missing" if read else "unknown")],
+                says=[] if read else [why],
             )
+            if read:
+                p.breaks.append(
+                    f"no interface in the sandbox for the endpoint on {e.network} "
+                    f"({e.ipv4 or 'no IP'}): its veth was deleted from under the engine; "
+                    f"{c.name} is cut off from {e.network}"
+                )
+            out.append(p)
         return out or [EndpointPath(c.name, "unknown", says=[why])]
     out = []
     for i in ifaces:

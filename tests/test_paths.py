@@ -245,3 +245,32 @@ def test_overlay_path_across_nodes_names_the_remote_vtep(cluster, uniq):
         n2.docker("rm", "-f", a, check=False)
         n3.docker("rm", "-f", b, check=False)
         n1.docker("network", "rm", net, check=False)
+
+
+def test_host_veth_deleted_from_under_the_engine(daemon, made, uniq):
+    """`ip link del` of a container's host veth takes its eth0 with it: the engine still
+    lists the endpoint, and the doctor (a fresh process, as on a host) names the
+    container and draws what is gone."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    n, c = f"pd-{uniq}", f"pdc-{uniq}"
+    net(daemon, made, n)
+    run(daemon, made, c, "--network", n)
+    snap = snapshot(daemon)
+    veth = next(i.host_veth for i in snap.container(c).interfaces if i.host_veth)
+    sh("ip", "link", "del", veth)
+    r = subprocess.run(
+        [sys.executable, "-m", "tui", "doctor", "--json", "--rule", "endpoint_path_broken"],
+        capture_output=True,
+        text=True,
+        env=daemon.env(),
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    hit = [f for f in json.loads(r.stdout)["findings"] if c in f["objects"]]
+    assert hit and hit[0]["severity"] == "error", r.stdout
+    assert "MISSING" in " ".join(hit[0]["evidence"]) and "no interface" in hit[0]["message"]
+    assert "docker network connect" in hit[0]["fix"]
