@@ -93,6 +93,15 @@ def test_default_bridge_flags_and_gateway(daemon):
     assert "no-dns" in network_flags(nw)
     gw, src = effective_gateway(nw, snap)
     assert gw is not None, src
+    # the console's GATEWAY column and the CLI snapshot show it (with its source when
+    # IPAM lists none), and both draw FLAGS from the one decision
+    from tui.cli_snapshot import render_text
+    from tui.panes.networks import network_row
+
+    row = network_row(nw, snap)
+    assert row.cells[4].plain.startswith(gw) and "no-dns" in row.cells[6].plain
+    line = next(l for l in render_text(snap).splitlines() if l.startswith("bridge "))
+    assert gw in line and "no-dns" in line
 
 
 def test_none_and_host(daemon, made, uniq):

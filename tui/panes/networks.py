@@ -70,7 +70,22 @@ def attachments(n: Network, snap: Snapshot) -> list[tuple[Endpoint, str]]:
     return out
 
 
-def network_row(n: Network) -> Row:
+def _gateway_cell(n: Network, snap: Snapshot | None) -> Text:
+    """IPAM's gateways, else the effective one and its source (inspectors.paths)."""
+    gws = [s.gateway for s in n.subnets if s.gateway]
+    if gws or snap is None:
+        return dash(", ".join(gws))
+    from inspectors.paths import effective_gateway
+
+    gw, src = effective_gateway(n, snap)
+    if not gw:
+        return dash("")
+    out = Text(clean(gw))
+    out.append(f" ({clean(src)})", style="dim")
+    return out
+
+
+def network_row(n: Network, snap: Snapshot | None = None) -> Row:
     subnets = [s for s in n.subnets]
     dev = n.bridge or n.parent or ""
     return Row(
@@ -80,7 +95,7 @@ def network_row(n: Network) -> Row:
             txt(n.driver),
             txt(n.scope),
             dash(", ".join(s.subnet for s in subnets)),
-            dash(", ".join(s.gateway for s in subnets if s.gateway)),
+            _gateway_cell(n, snap),
             dash(dev),
             network_flags(n),
             Text(str(len(n.endpoints)), justify="right"),
@@ -314,7 +329,7 @@ class NetworksPane(Pane):
     def update_snapshot(self, snap: Snapshot) -> None:
         super().update_snapshot(snap)
         nets = sorted(snap.networks, key=lambda n: natural_key(n.name))  # lab-c2 before lab-c10
-        self.query_one("#list", DataView).set_rows([network_row(n) for n in nets])
+        self.query_one("#list", DataView).set_rows([network_row(n, snap) for n in nets])
         if self.view_name == "detail":
             self._fill_detail()
         self.refresh_title()
