@@ -322,7 +322,7 @@ def rule_container_not_listening(snap: Snapshot, facts: HostFacts) -> list[Findi
 
     DNAT and docker-proxy deliver to the container's eth0 address, so an app
     bound to loopback inside (or not listening) gives 'connection reset' or
-    'empty reply'. Reads ``/proc/<pid>/net/tcp*`` (udp*) of the container.
+    'empty reply'. Asks the container's namespace by sock_diag (inspectors.doctor.listen).
     """
     out = []
     if not snap.engine.local or os.geteuid() != 0:
@@ -363,7 +363,7 @@ def rule_container_not_listening(snap: Snapshot, facts: HostFacts) -> list[Findi
                         why="The published port forwards to the container's port; with no "
                         "listener clients get 'connection refused' or a reset.",
                         evidence=[
-                            f"/proc/{c.pid}/net/{proto}{{,6}}: no socket on port {cport}",
+                            f"sock_diag in the netns of pid {c.pid}: no {proto} socket on port {cport}",
                             "listening inside: "
                             + (", ".join(f"{l.ip}:{l.port}/{l.protocol}" for l in ls) or "nothing"),
                         ],
