@@ -1094,3 +1094,22 @@ def test_daemon_log_message_grouping_names_the_endpoint():
     assert len(got) == 1
     assert got[0].objects == [ep] and "104 times" in got[0].message
     assert "Inconsistent driver and libnetwork state" in got[0].message
+
+
+def test_listening_ports_read_by_sock_diag_in_each_namespace(daemon, res):
+    """inspectors.doctor.listen against `ss` run inside the same namespace: httpd's TCP
+    socket, and the embedded DNS server's UDP socket of a user-defined network."""
+    from inspectors.doctor.listen import container_listeners
+
+    net = res.net(res.name("sdn"))
+    c = res.run(res.name("sd"), "--network", net, cmd=("httpd", "-f", "-p", "8089"))
+    time.sleep(0.5)
+    snap = snapshot(daemon)
+    ct = snap.container(c)
+    got = container_listeners([(ct.id, ct.pid, True)])[ct.id]
+    assert any(port == 8089 and proto == "tcp" for _ip, port, proto in got), got
+    assert any(ip == "127.0.0.11" and proto == "udp" for ip, _port, proto in got), got
+    ss = sh("nsenter", "-t", str(ct.pid), "-n", "ss", "-ltnuH").stdout
+    for _ip, port, _proto in got:
+        assert f":{port}" in ss, (port, ss)
+    assert len(got) == len(ss.strip().splitlines()), (got, ss)

@@ -11,6 +11,7 @@ kernel walks the host-wide established hash for every namespace.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import struct
 import threading
@@ -43,6 +44,9 @@ def _dump(proto: int, family: int, states: int) -> list[tuple[str, int]]:
                 if typ == NLMSG_DONE or ln < _HDR.size:
                     return out
                 if typ == NLMSG_ERROR:
+                    err = -struct.unpack_from("=i", data, off + _HDR.size)[0]
+                    if err:  # e.g. udp_diag not loaded: the caller falls back to /proc
+                        raise OSError(err, f"sock_diag: {os.strerror(err)}")
                     return out
                 fam = data[off + 16]
                 sport = struct.unpack_from(">H", data, off + 16 + 4)[0]
@@ -83,9 +87,20 @@ def container_listeners(
                 with in_netns(f"/proc/{pid}/ns/net"):
                     got[cid] = listeners_in(pid, udp)
             except OSError:
-                got[cid] = None
+                got[cid] = _from_proc(pid)
 
     t = threading.Thread(target=walk, name="dockscope-listen", daemon=True)
     t.start()
     t.join(timeout)
     return got
+
+
+def _from_proc(pid: int) -> list[tuple[str, int, str]] | None:
+    """The slow way (``/proc/PID/net/*``) when sock_diag refuses; None if the process
+    is gone."""
+    from inspectors.sockets import read_netns_listeners
+
+    try:
+        return [(l.ip, l.port, l.protocol) for l in read_netns_listeners(pid, with_pids=False)]
+    except (OSError, ProcessLookupError):
+        return None
