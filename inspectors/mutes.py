@@ -11,7 +11,7 @@
 
 A key is a rule id (the whole rule) or ``rule:objects`` as
 :func:`inspectors.doctor.findings.finding_key` builds it. UI-free; the file is
-written 0600 through :func:`inspectors.report.write_private` (no symlinks followed).
+written 0600 through :func:`actions.files.write_private` (no symlinks followed).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class MuteStore:
             self.findings = {k: v for k, v in (data.get("findings") or {}).items() if _ok(v)}
 
     def save(self) -> None:
-        from inspectors.report import write_private
+        from actions.files import write_private  # the one private-file writer (0600)
 
         os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
         text = json.dumps(

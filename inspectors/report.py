@@ -86,19 +86,6 @@ def redact_text(line: str) -> str:
     )
 
 
-def write_private(path: str, text: str) -> None:
-    """The one private-file writer (``actions.files.write_private``: a new 0600 file
-    renamed into place, an existing symlink or a foreign symlinked parent refused);
-    its refusal is raised as OSError so callers keep one error path."""
-    from actions.files import write_private as _write
-    from actions.validate import ActionError
-
-    try:
-        _write(path, text)
-    except ActionError as e:
-        raise OSError(e.detail or e.title) from None
-
-
 def redact_labels(labels: dict[str, str] | None) -> dict[str, str]:
     return {k: (REDACTED if is_secret_key(k) else v) for k, v in (labels or {}).items()}
 
@@ -452,7 +439,6 @@ __all__ = [
     "build_report_data",
     "redact_labels",
     "redact_text",
-    "write_private",
     "is_secret_key",
     "REDACTED",
 ]

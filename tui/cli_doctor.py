@@ -248,10 +248,12 @@ def cmd_doctor(args) -> int:
     mutes = MuteStore()
     for key, state in ((args.mute, "muted"), (args.ack, "acked"), (args.unmute, None)):
         if key:
+            from actions.validate import ActionError
+
             try:
                 mutes.set(key, state)
                 mutes.save()
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, ActionError) as e:
                 print(f"dockscope: cannot save {mutes.path}: {e}", file=sys.stderr)
                 return 2
             print(f"{key}: {state or 'cleared'} ({mutes.path})", file=sys.stderr)
@@ -378,7 +380,7 @@ def daemon_log_tail(daemon, n: int) -> list[str]:
 
 def cmd_report(args) -> int:
     from inspectors.doctor import run_doctor
-    from inspectors.report import build_report, build_report_json, write_private
+    from inspectors.report import build_report, build_report_json
 
     snap, facts = _build(args)
     findings = run_doctor(snap, facts)
@@ -399,10 +401,13 @@ def cmd_report(args) -> int:
     else:
         text = build_report(snap, findings, events, logs, grouped=not args.all)
     if args.output:
+        from actions.files import save_private  # 0600, no symlinks, read-only aware
+        from actions.validate import ActionError
+
         try:
-            write_private(args.output, text if text.endswith("\n") else text + "\n")
-        except OSError as e:
-            print(f"dockscope: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+            save_private(args.output, text if text.endswith("\n") else text + "\n")
+        except (ActionError, OSError) as e:
+            print(f"dockscope: {safe(str(e))}", file=sys.stderr)
             return 2
         print(f"report written to {args.output} (mode 0600)", file=sys.stderr)
     else:
