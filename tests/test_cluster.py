@@ -130,3 +130,15 @@ def test_a_killed_run_is_swept_and_leaves_nothing(cluster):
     assert f"dockscope-cluster-{cid}" not in rules
     assert not (SSH_CONF_DIR / f"dockscope-cluster-{cid}.conf").exists()
     assert cluster.id in os.listdir(STATE)  # the live cluster was not touched
+
+
+def test_several_hosts_on_a_one_engine_command_is_one_line_exit_2():
+    """`-H a -H b snapshot`: one clear line on stderr, exit 2, nothing contacted."""
+    r = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "-H", "ssh://root@192.0.2.1", "-H",
+         "ssh://root@192.0.2.2", "snapshot"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "`snapshot` reads one engine" in lines[0] and "cluster" in lines[0]
