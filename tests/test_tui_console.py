@@ -273,3 +273,47 @@ def test_version_flag():
         env=dict(os.environ),
     )
     assert r.returncode == 0 and r.stdout.startswith("dockscope ")
+
+
+async def test_findings_grouped_by_rule_filtered_and_muted(tmp_path, monkeypatch):
+    from textual.widgets import DataTable
+
+    from tests.test_doctor_views import F, cell_texts
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("DOCKSCOPE_CONFIG", raising=False)
+    findings = [
+        F("info", "no_listener", [f"c{i}"], f"c{i} publishes 80 unheard") for i in (1, 2, 10)
+    ]
+    findings.append(F("error", "port_conflict", ["worker"], "worker cannot bind 5000"))
+    app = FixedApp(demo_snapshot(), settings=Settings(), findings=findings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("7")
+        await pilot.pause()
+        pane = app.query_one("#findings")
+        table = pane.query_one(DataTable)
+        rows = cell_texts(table)
+        # errors first; the three alike are one row with a count, closed
+        assert [r[0] for r in rows] == ["error", "info"]
+        assert "no_listener ×3" in rows[1][1]
+        await pilot.press("down", "enter")  # open the group
+        await pilot.pause()
+        rows = cell_texts(table)
+        assert [r[2] for r in rows[2:]] == ["c1", "c2", "c10"]
+        # / filters by rule, object or message
+        await pilot.press("slash", "c", "1", "0", "enter")
+        await pilot.pause()
+        assert [r[2] for r in cell_texts(table)] == ["c10"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(cell_texts(table)) == 5
+        # m on the group mutes the rule: hidden, and kept under the XDG config dir
+        table.move_cursor(row=1)
+        await pilot.press("m")
+        await pilot.pause()
+        assert [r[0] for r in cell_texts(table)] == ["error"]
+        saved = (tmp_path / "dockscope" / "mutes.json").read_text()
+        assert '"no_listener"' in saved and '"muted"' in saved
+        await pilot.press("h")  # show muted
+        await pilot.pause()
+        assert any("[muted]" in r[3] for r in cell_texts(table))

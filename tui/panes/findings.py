@@ -18,11 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from inspectors.doctor import SEVERITIES, SEVERITY_RANK, Finding
+from inspectors.doctor.findings import FindingGroup, finding_key, group_findings, matches
+from inspectors.mutes import MuteStore
 from inspectors.text import clean
-from tui.panes.common import copy_text
+from tui.panes.common import copy_text, natural_key
 from tui.panes.protocol import PaneProtocol
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -71,20 +73,35 @@ class FindingsPane(Vertical, PaneProtocol):
 
     PANE_ID = "findings"
     TITLE = "Findings"
-    HELP = "The doctor's findings, severity-sorted; enter selects the object in its pane."
+    HELP = (
+        "The doctor's findings grouped by rule (worst first, then the biggest groups). "
+        "enter opens a group, and on a finding selects its object in its pane; / filters by "
+        "rule, object or message; m mutes and a acknowledges the rule (on a group) or the "
+        "finding, kept in the config dir (mutes.json); h hides or shows what is muted."
+    )
 
     DEFAULT_CSS = """
     FindingsPane { height: 1fr; }
     FindingsPane > #findings-title { height: 1; padding: 0 1; background: $boost; }
     FindingsPane > DataTable { height: 2fr; }
     FindingsPane > #findings-detail { height: 1fr; min-height: 6; border-top: solid $primary; padding: 0 1; }
+    FindingsPane > #findings-filter { dock: bottom; display: none; }
+    FindingsPane > #findings-filter.-open { display: block; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "enter", "jump", "Jump to object", tooltip="select the finding's object in its pane"
+            "enter",
+            "jump",
+            "Open / jump",
+            tooltip="a group opens; a finding selects its object in its pane",
         ),
+        Binding("slash", "filter", "Filter", id="findings.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="findings.clear"),
         Binding("s", "cycle_severity", "Severity filter", tooltip="all -> warnings+ -> errors"),
+        Binding("m", "mark('muted')", "Mute", id="findings.mute"),
+        Binding("a", "mark('acked')", "Acknowledge", id="findings.ack"),
+        Binding("h", "toggle_muted", "Hide/show muted", id="findings.hide"),
         Binding("y", "copy_check", "Copy check", tooltip="copy the command that verifies it"),
     ]
 
@@ -108,6 +125,12 @@ class FindingsPane(Vertical, PaneProtocol):
         super().__init__(**kw)
         self.findings: list[Finding] = []
         self.shown: list[Finding] = []
+        # one entry per table row: (group, finding or None for a group's own row)
+        self.row_items: list[tuple[FindingGroup, Finding | None]] = []
+        self.expanded: set[str] = set()
+        self.filter_text = ""
+        self.hide_muted = True
+        self.mutes = MuteStore()
         self.snapshot = None
         self.min_severity = "info"
         self.facts_options = dict(facts_options or {})  # gather_facts(**options)
@@ -125,6 +148,10 @@ class FindingsPane(Vertical, PaneProtocol):
         yield t
         with VerticalScroll(id="findings-detail"):
             yield Static("", id="findings-detail-text")
+        yield Input(
+            placeholder="filter: rule, object or message  enter: keep  esc: clear",
+            id="findings-filter",
+        )
 
     # ------------------------------------------------------------------ data
     def update_snapshot(self, snap) -> None:
@@ -170,29 +197,70 @@ class FindingsPane(Vertical, PaneProtocol):
         self._fill()
         self.post_message(self.Updated(self.findings))
 
+    def _visible(self, f: Finding) -> bool:
+        if SEVERITY_RANK.get(f.severity, 9) > SEVERITY_RANK[self.min_severity]:
+            return False
+        if self.hide_muted and self.mutes.finding_state(f) == "muted":
+            return False
+        needle = self.filter_text.lower().strip()
+        if needle and not (
+            matches(f, rule=needle) or matches(f, obj=needle) or needle in clean(f.message).lower()
+        ):
+            return False
+        return True
+
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         keep = self.current()
         keep_key = (keep.rule, tuple(keep.objects), keep.message) if keep else None
-        limit = SEVERITY_RANK[self.min_severity]
-        self.shown = [f for f in self.findings if SEVERITY_RANK.get(f.severity, 9) <= limit]
+        self.shown = [f for f in self.findings if self._visible(f)]
+        groups = group_findings(self.shown, self.mutes)
         table.clear()
+        self.row_items = []
         row = 0
-        for i, f in enumerate(self.shown):
-            style = SEV_STYLE.get(f.severity, "")
-            table.add_row(
-                Text(f.severity, style=style),
-                plain(f.rule),
-                plain(", ".join(f.objects)),
-                plain(f.message, style if f.severity == "error" else ""),
-                key=str(i),
+        for g in groups:
+            single = g.count == 1
+            if not single:
+                style = SEV_STYLE.get(g.severity, "")
+                mark = "▾ " if g.rule in self.expanded else "▸ "
+                table.add_row(
+                    Text(g.severity, style=style),
+                    Text(mark + g.rule + f" ×{g.count}", style="bold"),
+                    plain(f"{g.count} objects"),
+                    plain(self._state_tag(g.state) + g.title, style="dim" if g.state else ""),
+                    key=f"g{len(self.row_items)}",
+                )
+                self.row_items.append((g, None))
+                if g.rule not in self.expanded:
+                    continue
+            alike = sorted(
+                g.findings,
+                key=lambda f: (SEVERITY_RANK.get(f.severity, 9), natural_key(",".join(f.objects))),
             )
-            if keep_key == (f.rule, tuple(f.objects), f.message):
-                row = i
-        if self.shown:
+            for f in alike:
+                state = self.mutes.finding_state(f)
+                style = SEV_STYLE.get(f.severity, "")
+                table.add_row(
+                    Text(f.severity, style=style),
+                    plain(f.rule if single else "  " + f.rule),
+                    plain(", ".join(f.objects)),
+                    plain(
+                        self._state_tag(state) + f.message,
+                        "dim" if state else (style if f.severity == "error" else ""),
+                    ),
+                    key=f"f{len(self.row_items)}",
+                )
+                if keep_key == (f.rule, tuple(f.objects), f.message):
+                    row = len(self.row_items)
+                self.row_items.append((g, f))
+        if self.row_items:
             table.move_cursor(row=row)
         self._title()
         self._detail()
+
+    @staticmethod
+    def _state_tag(state: str | None) -> str:
+        return f"[{state}] " if state else ""
 
     def _title(self) -> None:
         try:
@@ -217,21 +285,28 @@ class FindingsPane(Vertical, PaneProtocol):
             t.append(clean(self.error))
         title.update(t)
 
-    def current(self) -> Finding | None:
-        if not self.shown:
-            return None
+    def current_item(self) -> tuple[FindingGroup, Finding | None] | None:
         try:
             table = self.query_one(DataTable)
         except Exception:
             return None
         r = table.cursor_row
-        return self.shown[r] if 0 <= r < len(self.shown) else None
+        return self.row_items[r] if 0 <= r < len(self.row_items) else None
+
+    def current(self) -> Finding | None:
+        """The finding under the cursor (a group's row: its first finding)."""
+        item = self.current_item()
+        if item is None:
+            return None
+        g, f = item
+        return f if f is not None else (g.findings[0] if g.findings else None)
 
     def focus_main(self) -> None:
         self.query_one(DataTable).focus()
 
     def set_filter(self, text: str) -> None:
-        self.notify("the findings have no text filter yet: s cycles the severity", markup=False)
+        self.filter_text = text
+        self._fill()
 
     def set_stale(self, stale: bool) -> None:
         self.stale = stale
@@ -274,6 +349,12 @@ class FindingsPane(Vertical, PaneProtocol):
 
     # ------------------------------------------------------------------ actions
     def action_jump(self) -> None:
+        item = self.current_item()
+        if item is not None and item[1] is None:  # a group: open or close it
+            rule = item[0].rule
+            self.expanded.symmetric_difference_update({rule})
+            self._fill()
+            return
         f = self.current()
         if f is None or not f.objects:
             return
@@ -290,3 +371,55 @@ class FindingsPane(Vertical, PaneProtocol):
         if f is None or not f.check:
             return
         copy_text(self.app, f.check)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#findings-filter", Input)
+        box.value = self.filter_text
+        box.add_class("-open")
+        box.focus()
+
+    @on(Input.Changed, "#findings-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#findings-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#findings-filter", Input).remove_class("-open")
+        self.focus_main()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":  # esc goes on to the app unless a filter is there
+            return bool(self.filter_text) or self.query_one("#findings-filter").has_class("-open")
+        return True
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#findings-filter", Input).remove_class("-open")
+        self.set_filter("")
+        self.focus_main()
+
+    def action_mark(self, state: str) -> None:
+        """Mute or acknowledge the rule (group row) or the finding; again clears it."""
+        item = self.current_item()
+        if item is None:
+            return
+        g, f = item
+        key = g.rule if f is None else finding_key(f)
+        now = self.mutes.rule_state(g.rule) if f is None else self.mutes.findings.get(key)
+        if isinstance(now, dict):
+            now = now.get("state")
+        self.mutes.set(key, None if now == state else state)
+        try:
+            self.mutes.save()  # dockscope's own config dir: allowed in read-only mode too
+        except OSError as e:
+            self.notify(f"cannot save {self.mutes.path}: {e}", severity="error", markup=False)
+        self.notify(
+            f"{key}: {'cleared' if now == state else state}", title="findings", markup=False
+        )
+        self._fill()
+
+    def action_toggle_muted(self) -> None:
+        self.hide_muted = not self.hide_muted
+        self.notify("muted findings " + ("hidden" if self.hide_muted else "shown"), markup=False)
+        self._fill()
