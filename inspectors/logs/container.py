@@ -32,6 +32,7 @@ from inspectors.logs.lines import (
 
 HISTORY_BATCH = 5000  # lines per list handed on while reading history
 REORDER_SECONDS = 0.05  # a follow of stdout + stderr waits this long to sort what came
+FIRST_HOLD_SECONDS = 0.2  # ... and this long for its first batch (both histories)
 FUNNEL_LIMIT = 100_000  # readers pause while the consumer is this many lines behind
 _FAR = datetime.max.replace(tzinfo=UTC)
 
@@ -83,6 +84,10 @@ class Funnel:
     def take(self) -> list[LogLine] | None:
         """The next batch (blocks); None once every writer is done (or closed)."""
         while True:
+            with self._lock:
+                done = not self._lines and self._writers <= 0
+            if done or self.closed.is_set():
+                return None
             self._ready.wait()
             with self._lock:
                 batch, self._lines = self._lines, []
@@ -371,10 +376,10 @@ class ContainerLogSource(LogSource):
             f"container {self.name} ({self.driver or '?'} driver{', tty' if self.tty else ''}), "
             f"{window}{', following' if self.follow else ''}"
         )
-        # a TTY follow is one request; otherwise the history comes first
-        follow = self.follow and self.tty
+        # a follow is one request per stream (its history, then live: the engine
+        # reads a big log once); without follow, the history of both, merged
         self._first = [
-            (st, self._request(st, follow, self.tail, self.since)) for st in self._kinds()
+            (st, self._request(st, self.follow, self.tail, self.since)) for st in self._kinds()
         ]
         self._opened = True
         return self
@@ -425,44 +430,35 @@ class ContainerLogSource(LogSource):
                 target=pump, args=(st, stream), daemon=True, name=f"dockscope-logs-{self.name}"
             ).start()
         several = len(requests) > 1
+        hold = FIRST_HOLD_SECONDS  # the history of both comes first: wait a little longer
         while (batch := funnel.take()) is not None:
             if several:  # stdout and stderr arrive on two connections: put them in time order
-                if not self._closed.wait(REORDER_SECONDS):
+                if not self._closed.wait(hold):
                     batch.extend(funnel.take_nowait())
                 batch.sort(key=lambda ln: ln.timestamp or _FAR)
+                hold = REORDER_SECONDS
             yield batch
         if errors and not self._closed.is_set():
             raise errors[0]
 
     def _run(self, asm: LineAssembler) -> Iterator[list[LogLine]]:
-        t0 = time.time()
         first, self._first = self._first or [], None
-        if self.follow and self.tty:
+        if self.follow:
             yield from self._follow(first, asm)
             return
-        # history: the streams merged by time, in lists of HISTORY_BATCH
+        # no follow: the history of the streams merged by time, in lists of HISTORY_BATCH
         gens = [self._lines(st, s, asm) for st, s in first]
         merged = (
             heapq.merge(*gens, key=lambda ln: ln.timestamp or _FAR) if len(gens) > 1 else gens[0]
         )
-        last: datetime | None = None
         batch: list[LogLine] = []
         for ln in merged:
             batch.append(ln)
             if len(batch) >= HISTORY_BATCH:
-                last = _last_time(batch) or last
                 yield batch
                 batch = []
         if batch:
-            last = _last_time(batch) or last
             yield batch
-        if not self.follow or self._closed.is_set():
-            return
-        # then follow both from where the history ended (nothing twice)
-        since = last.timestamp() if last else (self.since if self.since is not None else t0)
-        asm.after = last or asm.after
-        follow = [(st, self._request(st, True, "all", since)) for st in self._kinds()]
-        yield from self._follow(follow, asm)
 
     def read(self) -> Iterator[list[LogLine]]:
         """Lists of lines as they arrive; at the end of a follow, a meta line
