@@ -23,6 +23,7 @@ Never imports textual.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable
 
 from .model import Bridge, BridgePort, FdbEntry, Link, LinkStats
@@ -350,9 +351,33 @@ def read_links(ipr=None) -> list[Link]:
     """
     with _Own(ipr) as r:
         return _build_links(
-            [link_record(m) for m in _dump(r.get_links)],
+            _link_records(_dump(r.get_links)),
             [addr_record(m) for m in _dump(r.get_addr)],
         )
+
+
+_RECS_LOCK = threading.Lock()
+_RECS: dict[int, tuple[bytes, dict]] = {}  # ifindex -> (message body, its record)
+
+
+def _link_records(msgs) -> list[dict]:
+    """:func:`link_record` of each message, reusing the record of a link whose
+    message body is byte for byte the one decoded last time (an idle link):
+    pyroute2's per-attribute decoding is most of the cost of a link dump, and
+    identical bytes decode to an identical record (records are never mutated)."""
+    with _RECS_LOCK:
+        prev = dict(_RECS)
+    out, seen = [], {}
+    for m in msgs:
+        body = bytes(m.data[m.offset + 16 : m.offset + m["header"]["length"]])  # no nlmsghdr
+        hit = prev.get(m["index"])
+        rec = hit[1] if hit is not None and hit[0] == body else link_record(m)
+        seen[m["index"]] = (body, rec)
+        out.append(rec)
+    with _RECS_LOCK:
+        _RECS.clear()
+        _RECS.update(seen)
+    return out
 
 
 @off_loop
