@@ -433,7 +433,7 @@ class Pane(Vertical, PaneProtocol):
     def on_mount(self) -> None:
         self.query_one("#filter", FilterInput).display = False
         self.query_one("#preview").display = False
-        self.refresh_title()
+        self.call_after_refresh(self.refresh_title)  # is_mounted is only true after this
 
     # preview ---------------------------------------------------------
     def update_preview(self) -> None:

@@ -124,6 +124,7 @@ class EventsPane(Pane):
     def update_snapshot(self, snap) -> None:
         super().update_snapshot(snap)
         self.names = {c.id: c.name for c in snap.containers}
+        self.refresh_title()
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
         if not events:
