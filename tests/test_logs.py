@@ -753,16 +753,3 @@ def test_syslog_file_keeps_only_dockerd_lines(tmp_path):
         ("info", "API listen on /run/docker.sock"),
     ]
     assert lines[0].timestamp == datetime(2026, 11, 27, 21, 0, 1, 500000, tzinfo=UTC)
-
-
-def test_funnel_ends_after_the_last_batch_of_finished_writers():
-    """Two readers put and finish before the consumer looks: it gets the lines, then None."""
-    from inspectors.logs import Funnel, LogLine
-
-    f = Funnel(2)
-    f.put([LogLine("a", "stdout", None, "1")])
-    f.put([LogLine("a", "stderr", None, "2")])
-    f.done()
-    f.done()
-    assert [ln.text for ln in f.take()] == ["1", "2"]
-    assert f.take() is None

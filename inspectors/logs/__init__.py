@@ -17,7 +17,7 @@ that interrupts a blocking read from another thread):
 * :class:`LogBuffer` (``ring``): the bounded ring a view keeps.
 """
 
-from inspectors.logs.container import ContainerLogSource, Funnel, LineAssembler
+from inspectors.logs.container import ContainerLogSource, LineAssembler
 from inspectors.logs.daemon import (
     KNOWN_DAEMON_LOGS,
     FileLogSource,
@@ -53,7 +53,6 @@ __all__ = [
     "MAX_LINE_CHARS",
     "ContainerLogSource",
     "FileLogSource",
-    "Funnel",
     "JournaldLogSource",
     "LineAssembler",
     "LogBuffer",

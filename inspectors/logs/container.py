@@ -1,19 +1,14 @@
-"""One container's log through the engine object's docker client (the SDK's
-public streaming API: ``client.api.logs(stream=True, ...)``), and the funnel
-that hands lines from reader threads to one consumer.
-
-stdout and stderr: the SDK's log stream yields each frame's payload without
-its stream id, so a non-TTY container is read as two requests (``stdout``
-only, ``stderr`` only): history merged by timestamp, then both followed. A TTY
-container has one stream (stdout).
+"""One container's log through the engine's docker client: one request
+(stdout and stderr told apart by the 8-byte frame headers; a TTY container's
+log is raw bytes, all stdout), history then live when following.
 """
 
 from __future__ import annotations
 
-import heapq
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from inspectors.logs.lines import (
@@ -30,79 +25,11 @@ from inspectors.logs.lines import (
     parse_timestamp,
 )
 
-HISTORY_BATCH = 5000  # lines per list handed on while reading history
-REORDER_SECONDS = 0.05  # a follow of stdout + stderr waits this long to sort what came
-FIRST_HOLD_SECONDS = 0.2  # ... and this long for its first batch (both histories)
-FUNNEL_LIMIT = 100_000  # readers pause while the consumer is this many lines behind
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
-class Funnel:
-    """Lines from several reader threads to one consumer, in arrival order.
-
-    Readers append under a lock; the consumer swaps the whole list out, so a
-    firehose costs one lock per line and one list per batch. Readers pause
-    while the consumer is more than ``limit`` lines behind (memory stays flat).
-    """
-
-    def __init__(self, writers: int, limit: int = FUNNEL_LIMIT):
-        self._lock = threading.Lock()
-        self._lines: list[LogLine] = []
-        self._ready = threading.Event()
-        self._room = threading.Event()
-        self._room.set()
-        self._writers = writers
-        self.limit = limit
-        self.closed = threading.Event()
-
-    def put(self, lines: list[LogLine]) -> None:
-        while not self._room.is_set() and not self.closed.is_set():
-            self._room.wait(0.2)
-        with self._lock:
-            self._lines.extend(lines)
-            if len(self._lines) > self.limit:
-                self._room.clear()
-        self._ready.set()
-
-    def done(self) -> None:
-        with self._lock:
-            self._writers -= 1
-        self._ready.set()
-
-    def close(self) -> None:
-        self.closed.set()
-        self._room.set()
-        self._ready.set()
-
-    def take_nowait(self) -> list[LogLine]:
-        """Whatever is there now (maybe nothing)."""
-        with self._lock:
-            batch, self._lines = self._lines, []
-            self._room.set()
-        return batch
-
-    def take(self) -> list[LogLine] | None:
-        """The next batch (blocks); None once every writer is done (or closed)."""
-        while True:
-            with self._lock:
-                done = not self._lines and self._writers <= 0
-            if done or self.closed.is_set():
-                return None
-            self._ready.wait()
-            with self._lock:
-                batch, self._lines = self._lines, []
-                self._ready.clear()
-                finished = self._writers <= 0
-                self._room.set()
-            if self.closed.is_set():
-                return None
-            if batch:
-                return batch
-            if finished:
-                return None
-
-
 STREAM_NAMES = {1: "stdout", 2: "stderr"}
+_HEADER = struct.Struct(">BxxxL").unpack_from
 
 
 class LineAssembler:
@@ -202,6 +129,28 @@ class LineAssembler:
         else:
             self.feed(st, data, out, True)
 
+    def frames(self, chunks: Iterable[bytes]) -> Iterator[list[LogLine]]:
+        """Multiplexed body (8-byte headers: stream, 0, 0, 0, big-endian length)
+        -> lists of lines, one list per chunk read."""
+        buf = b""
+        message = self.message
+        for chunk in chunks:
+            buf = buf + chunk if buf else chunk
+            n = len(buf)
+            pos = 0
+            out: list[LogLine] = []
+            while n - pos >= 8:
+                st, length = _HEADER(buf, pos)
+                end = pos + 8 + length
+                if end > n:
+                    break
+                if st <= 2:
+                    message(st or 1, buf[pos + 8 : end], out)
+                pos = end
+            buf = buf[pos:] if pos else buf
+            if out:
+                yield out
+
     def flush(self) -> list[LogLine]:
         out = []
         for st in (1, 2):
@@ -256,9 +205,8 @@ class ContainerLogSource(LogSource):
         self.id: str | None = None
         self.tty = False
         self.driver: str | None = None
-        self._streams: list = []  # the SDK streams open now (closed by close())
-        self._first: list[tuple[int, object]] | None = None  # requests made by open()
-        self._funnel: Funnel | None = None
+        self._streams: list = []  # the responses open now (closed by close())
+        self._first = None  # the request made by open()
         self._closed = threading.Event()
         self._opened = False
         self.reattach = reattach
@@ -317,49 +265,44 @@ class ContainerLogSource(LogSource):
             return LogStreamError(f"container {self.name}: {msg}", "unsupported")
         return LogStreamError(f"container {self.name}: {msg}", "engine")
 
-    def _request(self, st: int, follow: bool, tail: int | str, since: float | None):
-        """One streaming logs request for stream ``st`` (1 stdout, 2 stderr, 3 both).
+    def _request(self, follow: bool, tail: int | str, since: float | None):
+        """The logs request, stdout and stderr on one connection (frames say which).
 
-        A TTY history is read in one piece: the SDK streams a TTY log a byte at a
-        time (``iter_content(1)``), a follow has to live with that."""
-        if st == 3 and not follow:
-            try:
-                data = self.client.api.logs(
-                    self.id,
-                    stdout=True,
-                    stderr=True,
-                    timestamps=True,
-                    tail=tail,
-                    since=since if since and since > 0 else None,
-                )
-            except Exception as e:
-                raise self._error(e) from None
-            return [data]
+        Sent through the SDK's own session (``client.api``, a requests.Session:
+        same adapters, TLS and ssh) and read in 64 KiB chunks, not through
+        ``api.logs(stream=True)``: that reads every frame with two urllib3 reads
+        (6.8k lines/s against 66k for ``docker logs`` in bench/logs)."""
+        import docker.errors as derr
+        import requests
+
+        api = self.client.api
+        params: dict[str, object] = {
+            "stdout": 1,
+            "stderr": 1,
+            "timestamps": 1,
+            "follow": 1 if follow else 0,
+            "tail": tail,
+        }
+        if since is not None and since > 0:
+            params["since"] = f"{since:.9f}"
+        url = f"{api.base_url}/v{api.api_version}/containers/{self.id}/logs"
         try:
-            stream = self.client.api.logs(
-                self.id,
-                stdout=st in (1, 3),
-                stderr=st in (2, 3),
-                stream=True,
-                follow=follow,
-                timestamps=True,
-                tail=tail,
-                since=since if since and since > 0 else None,
-            )
+            res = api.get(url, params=params, stream=True)
+            try:
+                res.raise_for_status()
+            except requests.HTTPError as e:
+                raise derr.create_api_error_from_http_exception(e) from None
         except Exception as e:
             raise self._error(e) from None
         with self._lock:
-            self._streams.append(stream)
+            self._streams.append(res)
             closed = self._closed.is_set()
         if closed:
-            stream.close()
-        return stream
-
-    def _kinds(self) -> tuple[int, ...]:
-        return (3,) if self.tty else (1, 2)
+            _cancel(res)
+        return res
 
     def open(self) -> ContainerLogSource:
-        """Inspect and start the first request(s); raises :class:`LogStreamError`."""
+        """Inspect and start the request; raises :class:`LogStreamError`."""
         if self._opened:
             return self
         self.inspect()
@@ -376,89 +319,33 @@ class ContainerLogSource(LogSource):
             f"container {self.name} ({self.driver or '?'} driver{', tty' if self.tty else ''}), "
             f"{window}{', following' if self.follow else ''}"
         )
-        # a follow is one request per stream (its history, then live: the engine
-        # reads a big log once); without follow, the history of both, merged
-        self._first = [
-            (st, self._request(st, self.follow, self.tail, self.since)) for st in self._kinds()
-        ]
+        self._first = self._request(self.follow, self.tail, self.since)
         self._opened = True
         return self
 
     # ---------------------------------------------------------------- read
-    def _lines(self, st: int, stream, asm: LineAssembler) -> Iterator[LogLine]:
-        out: list[LogLine] = []
+    def _chunks(self, res) -> Iterator[bytes]:
         try:
-            for data in stream:
-                if st == 3:  # TTY: raw bytes, all stdout
-                    asm.feed(1, data, out, False)
-                else:
-                    asm.message(st, data, out)
-                if out:
-                    yield from out
-                    out.clear()
-        except Exception as e:
+            for chunk in res.iter_content(65536):  # chunked: each chunk as it arrives
+                if chunk:
+                    yield chunk
+        except Exception:
             if self._closed.is_set():
                 return
-            import docker.errors as derr
-
-            if isinstance(e, derr.APIError):  # a TTY stream reports its status late
-                raise self._error(e) from None
             raise
 
-    def _follow(
-        self, requests: list[tuple[int, object]], asm: LineAssembler
-    ) -> Iterator[list[LogLine]]:
-        """Read each request in a thread of its own; lines in arrival order."""
-        funnel = Funnel(len(requests))
-        with self._lock:
-            self._funnel = funnel
-            if self._closed.is_set():
-                funnel.close()
-        errors: list[BaseException] = []
-
-        def pump(st: int, stream) -> None:
-            try:
-                for ln in self._lines(st, stream, asm):
-                    funnel.put([ln])
-            except BaseException as e:  # handed to the consumer
-                errors.append(e)
-            finally:
-                funnel.done()
-
-        for st, stream in requests:
-            threading.Thread(
-                target=pump, args=(st, stream), daemon=True, name=f"dockscope-logs-{self.name}"
-            ).start()
-        several = len(requests) > 1
-        hold = FIRST_HOLD_SECONDS  # the history of both comes first: wait a little longer
-        while (batch := funnel.take()) is not None:
-            if several:  # stdout and stderr arrive on two connections: put them in time order
-                if not self._closed.wait(hold):
-                    batch.extend(funnel.take_nowait())
-                batch.sort(key=lambda ln: ln.timestamp or _FAR)
-                hold = REORDER_SECONDS
-            yield batch
-        if errors and not self._closed.is_set():
-            raise errors[0]
-
     def _run(self, asm: LineAssembler) -> Iterator[list[LogLine]]:
-        first, self._first = self._first or [], None
-        if self.follow:
-            yield from self._follow(first, asm)
+        res, self._first = self._first, None
+        if res is None:
+            res = self._request(self.follow, self.tail, self.since)
+        if self.tty:  # raw bytes, all stdout
+            for chunk in self._chunks(res):
+                out: list[LogLine] = []
+                asm.feed(1, chunk, out, False)
+                if out:
+                    yield out
             return
-        # no follow: the history of the streams merged by time, in lists of HISTORY_BATCH
-        gens = [self._lines(st, s, asm) for st, s in first]
-        merged = (
-            heapq.merge(*gens, key=lambda ln: ln.timestamp or _FAR) if len(gens) > 1 else gens[0]
-        )
-        batch: list[LogLine] = []
-        for ln in merged:
-            batch.append(ln)
-            if len(batch) >= HISTORY_BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        yield from asm.frames(self._chunks(res))
 
     def read(self) -> Iterator[list[LogLine]]:
         """Lists of lines as they arrive; at the end of a follow, a meta line
@@ -665,14 +552,8 @@ class ContainerLogSource(LogSource):
     def _shutdown(self) -> None:
         with self._lock:
             streams, self._streams = self._streams, []
-            funnel = self._funnel
-        if funnel is not None and self._closed.is_set():
-            funnel.close()
-        for s in streams:
-            try:
-                s.close()  # CancellableStream.close(): interrupts a blocked read
-            except Exception:
-                pass
+        for res in streams:
+            _cancel(res)
 
     def close(self) -> None:
         """Stop reading; safe from any thread, interrupts a blocking read (and
@@ -686,6 +567,20 @@ class ContainerLogSource(LogSource):
                 waiter.close()
             except Exception:
                 pass
+
+
+def _cancel(res) -> None:
+    """Close a streaming response from any thread, interrupting a blocked read
+    (the SDK's CancellableStream shuts the socket down)."""
+    from docker.types.daemon import CancellableStream
+
+    try:
+        CancellableStream(iter(()), res).close()
+    except Exception:
+        try:
+            res.close()
+        except Exception:
+            pass
 
 
 def _last_time(batch: list[LogLine]) -> datetime | None:
