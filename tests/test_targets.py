@@ -298,7 +298,7 @@ async def test_console_updates_live_over_a_tls_context(
         nid = tls_daemon.docker("network", "create", f"tlslive-{uniq}").stdout.strip()
         try:
             t = table(app, "networks")
-            await wait_for(pilot, lambda: nid in keys(t), 10)
+            await wait_for(pilot, lambda: nid in keys(t), 20)
         finally:
             tls_daemon.docker("network", "rm", nid, check=False)
 
@@ -408,8 +408,8 @@ def test_hung_engine_keeps_the_last_state_stale_and_recovers(tls_daemon, tls_env
         lv.request("rebuild")
         time.sleep(1)
         os.kill(pid, signal.SIGCONT)
-        wait(lambda: any(isinstance(x, L.EngineBack) for x in got), 20)
-        wait(lambda: not m.snapshot.stale and m.snapshot.engine.reachable, 10)
+        wait(lambda: any(isinstance(x, L.EngineBack) for x in got), 40)
+        wait(lambda: not m.snapshot.stale and m.snapshot.engine.reachable, 20)
         assert len(m.snapshot.networks) == nets
         rebuilt = [x for x in got if isinstance(x, L.LiveUpdate) and x.reason == "rebuild"]
         for x in rebuilt:  # a rebuild during the hang published the kept state

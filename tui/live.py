@@ -388,11 +388,18 @@ class Live:
             self._publish("stale", events, False, t0)
             return
         if "back" in kinds or "rebuild" in kinds:
-            m.build()
             after = next((a for k, a in batch if k == "back"), None)
-            self._publish("reconnect" if after is not None else "rebuild", events, True, t0)
-            if after is not None:
-                self.post(EngineBack(after))
+            try:
+                m.build()  # fails softly: keeps the last good state, marked stale
+                self._publish("reconnect" if after is not None else "rebuild", events, True, t0)
+            finally:
+                if after is not None and getattr(m.snapshot, "stale", False):
+                    # it answered a ping but not the rebuild: the next answer tries again
+                    with self._state_lock:
+                        self.engine_up = False
+                        self.down_since = time.time() - after
+                elif after is not None:
+                    self.post(EngineBack(after))
             return
         nets: list[str] = []
         ctrs: list[str] = []
