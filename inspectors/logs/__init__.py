@@ -8,7 +8,7 @@ Sources (``describe``, ``read()`` -> iterator of *lists* of lines, ``close()``
 that interrupts a blocking read from another thread):
 
 * :class:`ContainerLogSource` (``container``): one container through the
-  engine's docker client (the SDK's streaming logs API).
+  engine's docker client (one request on the SDK's session, demuxed by frame).
 * :class:`MergedLogSource` (``merge``): several containers, history merged by
   timestamp, then followed live; every line tagged with its container name.
 * :class:`FileLogSource`, :class:`JournaldLogSource` (``daemon``): the one
