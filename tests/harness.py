@@ -130,7 +130,11 @@ class TestDaemon:
 
     __test__ = False  # a fixture class, not a test class
 
-    def __init__(self, base: str | None = None):
+    def __init__(self, base: str | None = None, iptables: bool = True):
+        # A dockerd starting with iptables on removes and re-creates the shared DOCKER
+        # chains (libnetwork's bridge driver configure), wiping the rules of every other
+        # engine on the host: extra test engines run with --iptables=false.
+        self.iptables = iptables
         self.id = uuid.uuid4().hex[:6]
         self.root = Path(base or tempfile.mkdtemp(prefix=f"dockscope-{self.id}-"))
         self.socket = self.root / "docker.sock"
@@ -174,7 +178,7 @@ class TestDaemon:
             self.bridge,
             "--default-address-pool",
             f"base={self.pool},size=24",
-        ]
+        ] + ([] if self.iptables else ["--iptables=false"])
 
     def start(self, timeout: float = 60.0) -> TestDaemon:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -462,7 +466,7 @@ class TLSDaemon(TestDaemon):
     __test__ = False
 
     def __init__(self, base: str | None = None):
-        super().__init__(base)
+        super().__init__(base, iptables=False)  # a second engine: leave the host's chains alone
         self.port = _free_port()
         self.certs = self.root / "certs"
         self.client_certs = self.certs / "client"

@@ -329,7 +329,7 @@ async def test_engine_stop_shows_stale_banner_and_reconnects():
     """A dedicated engine: stopping the session's would disturb other tests."""
     if os.geteuid() != 0:
         pytest.skip("needs root to run a dockerd")
-    d = TestDaemon()
+    d = TestDaemon(iptables=False)  # a second engine: leave the session engine's chains alone
     try:
         d.start()
         d.docker("network", "create", "stale-net")
