@@ -385,7 +385,7 @@ class Cluster:
         self.nodes = [Node(self, i) for i in range(1, n + 1)]
         self.dockerd_args: list[str] = []
         self.ssh_conf = SSH_CONF_DIR / f"dockscope-cluster-{self.id}.conf"
-        self.ssh_home = self.dir / "home"  # HOME for paramiko (it reads ~/.ssh by $HOME)
+        self.ssh_home = self.dir / "home"  # HOME for ssh (it reads ~/.ssh by $HOME)
         self.swarm_token: str | None = None
 
     @property
