@@ -45,21 +45,9 @@ def parse(raw: bytes, path: str) -> tuple[dict | None, str | None]:
             f"{path}: line 1 column 1: starts with a {kind} byte-order mark, which dockerd "
             "20.10 rejects: save it as UTF-8 without a BOM"
         )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        return None, f"{path}: line {line} column {col}: not valid UTF-8"
-    if not text.strip():
-        return {}, None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, f"{path}: line {e.lineno} column {e.colno}: {e.msg}"
-    if not isinstance(data, dict):
-        return None, f"{path}: line 1 column 1: the top level must be a JSON object"
-    return data, None
+    from inspectors.daemon import parse_daemon_json  # the one daemon.json decoder
+
+    return parse_daemon_json(raw, path)
 
 
 def read(path: str) -> tuple[bytes, bool]:

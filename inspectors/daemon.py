@@ -220,6 +220,11 @@ def read_daemon_config(path: str) -> tuple[dict | None, str | None]:
         return {}, None
     except OSError as e:
         return None, f"cannot read {path}: {e.strerror or e}"
+    return parse_daemon_json(raw, path)
+
+
+def parse_daemon_json(raw: bytes, path: str) -> tuple[dict | None, str | None]:
+    """The bytes of daemon.json as dockerd decodes them: ``(config, None)`` or ``(None, error)``."""
     try:
         if raw.startswith(b"\xef\xbb\xbf"):
             text = raw[3:].decode("utf-8")

@@ -31,7 +31,6 @@ Never imports Textual. Never writes anything.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import re
 import shutil
@@ -365,28 +364,9 @@ def _daemon_part(facts: HostFacts, snap: Snapshot) -> None:
                 + (f" ({d.note})" if d.note else "")
             )
         return
-    try:
-        from inspectors.daemon import read_daemon_config
-    except ImportError:  # pragma: no cover
-        read_daemon_config = _read_json
+    from inspectors.daemon import read_daemon_config
+
     facts.daemon_config, facts.daemon_config_error = read_daemon_config(path)
-
-
-def _read_json(path: str) -> tuple[dict | None, str | None]:  # pragma: no cover - fallback
-    try:
-        with open(path) as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        return {}, None
-    except OSError as e:
-        return None, str(e)
-    if not text.strip():
-        return {}, None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, f"{path}: line {e.lineno} column {e.colno}: {e.msg}"
-    return (data, None) if isinstance(data, dict) else (None, "top level must be an object")
 
 
 # --------------------------------------------------------------------------- container refs
