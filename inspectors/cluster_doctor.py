@@ -14,20 +14,15 @@ import ipaddress
 import re
 
 from .doctor.findings import Finding, sort_findings
+from .doctor.findings import _f as _doctor_f  # the doctor rules import it too
 
 RX_STUCK_MIN_TX = 5  # vxlan TX packets with RX still 0 before we call it stuck
 
 
 def _f(rule: str, severity: str, kind: str, objects, message: str, **kw) -> Finding:
-    return Finding(
-        rule=rule,
-        severity=severity,
-        kind=kind,
-        objects=[o for o in objects if o],
-        message=message,
-        ref=kw.pop("ref", "R22"),
-        **kw,
-    )
+    """The doctor's constructor, with the cluster catalog entry (R22) as the default ref."""
+    kw.setdefault("ref", "R22")
+    return _doctor_f(rule, severity, kind, objects, message, **kw)
 
 
 def _live(snap):
