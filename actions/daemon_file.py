@@ -291,31 +291,16 @@ def _why(e: OSError, path: str) -> str:
 
 def write_temp(directory: str, data: bytes, mode: int, uid: int, gid: int) -> str:
     """A new file (O_EXCL, never through a symlink) in ``directory``, fsynced."""
-    for n in range(100):
-        tmp = os.path.join(directory, f".daemon.json.{os.getpid()}.{time.monotonic_ns()}.{n}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            break
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise ActionError("cannot write daemon.json", _why(e, directory)) from None
-    else:  # pragma: no cover
-        raise ActionError("cannot write daemon.json", f"no temporary name free in {directory}")
+    from actions.files import new_temp  # the one temporary-file writer
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            try:
-                os.fchown(fh.fileno(), uid, gid)
-            except PermissionError:
-                pass
-            os.fsync(fh.fileno())
+        return new_temp(directory, "daemon.json", data, mode, (uid, gid))
+    except FileExistsError:  # pragma: no cover
+        raise ActionError(
+            "cannot write daemon.json", f"no temporary name free in {directory}"
+        ) from None
     except OSError as e:
-        _unlink(tmp)
         raise ActionError("cannot write daemon.json", _why(e, directory)) from None
-    return tmp
 
 
 def _unlink(path: str | None) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 from actions import guard
 from actions.validate import ActionError
@@ -50,6 +51,44 @@ def _check_parent(parent: str) -> None:
             )
 
 
+def new_temp(
+    directory: str, name: str, data: bytes, mode: int = 0o600, owner: tuple[int, int] | None = None
+) -> str:
+    """A new file ``.{name}.<pid>.<n>.tmp`` in ``directory`` holding ``data``, fsynced.
+
+    Created O_EXCL|O_NOFOLLOW at 0600 (never through a symlink), then given ``mode`` and, when
+    allowed, ``owner`` (uid, gid). Raises OSError with the temporary file removed, or
+    FileExistsError when no name is free. The one temporary-file writer of actions/.
+    """
+    for n in range(100):
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}.{time.monotonic_ns()}.{n}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no temporary name free in {directory}")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            if owner is not None:
+                try:
+                    os.fchown(fh.fileno(), *owner)
+                except PermissionError:
+                    pass
+            os.fsync(fh.fileno())
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return tmp
+
+
 def write_private(path: str, data: bytes | str) -> str:
     """Write ``data`` to ``path`` as a new 0600 file; returns the absolute path."""
     path = os.path.abspath(os.path.expanduser(path))
@@ -69,24 +108,13 @@ def write_private(path: str, data: bytes | str) -> str:
         raise UnsafePath("not a regular file", f"{path} exists and is not a regular file")
     if isinstance(data, str):
         data = data.encode("utf-8", errors="replace")
-    base = os.path.basename(path)
-    for n in range(100):
-        tmp = os.path.join(parent, f".{base}.{os.getpid()}.{n}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            break
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise ActionError("cannot write", f"{parent}: {e.strerror or e}") from None
-    else:  # pragma: no cover
-        raise ActionError("cannot write", f"no temporary name free in {parent}")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp = new_temp(parent, os.path.basename(path), data)
+    except FileExistsError:  # pragma: no cover
+        raise ActionError("cannot write", f"no temporary name free in {parent}") from None
+    except OSError as e:
+        raise ActionError("cannot write", f"{parent}: {e.strerror or e}") from None
+    try:
         os.replace(tmp, path)
     except OSError as e:
         try:
