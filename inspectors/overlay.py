@@ -317,6 +317,7 @@ def read_overlay(
     """Engine view + this node's kernel view of one overlay (``raw``: the
     ``network inspect --verbose`` dict). Needs root to enter the namespaces."""
     from inspectors.hostfacts import run_in_netns
+    from inspectors.kernel import _STATS_KEYS  # the one list of link counters
 
     d = from_network(raw)
     d.underlay_addr = node_addr
@@ -362,19 +363,7 @@ def read_overlay(
                     port=x["port"],
                     mtu=x["mtu"],
                     operstate=x["operstate"],
-                    **{
-                        k: st.get(k, 0)
-                        for k in (
-                            "rx_packets",
-                            "tx_packets",
-                            "rx_bytes",
-                            "tx_bytes",
-                            "rx_errors",
-                            "tx_errors",
-                            "rx_dropped",
-                            "tx_dropped",
-                        )  # fmt: skip
-                    },
+                    **{k: st.get(k, 0) for k in _STATS_KEYS},
                 )
             )
         vx_idx = {x["index"] for x in vx}
