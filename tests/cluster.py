@@ -149,16 +149,11 @@ class Node:
     def docker(
         self, *args: str, check=True, input=None, timeout=120
     ) -> subprocess.CompletedProcess:
-        r = subprocess.run(
-            ["docker", "-H", self.host, *args],
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=timeout,
+        from tests.harness import docker_cli  # the one way tests run the docker CLI
+
+        return docker_cli(
+            self.host, *args, check=check, input=input, timeout=timeout, who=f"{self.name}: "
         )
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{self.name}: docker {' '.join(args)} failed: {r.stderr.strip()}")
-        return r
 
     def dockerd_pid(self) -> int | None:
         try:

@@ -125,6 +125,27 @@ class _ExternalProcess:
         self.send_signal(signal.SIGKILL)
 
 
+def docker_cli(
+    host: str,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    timeout: float = 120,
+    who: str = "",
+) -> subprocess.CompletedProcess:
+    """``docker -H host args...``; with ``check`` a failure raises RuntimeError naming it."""
+    r = subprocess.run(
+        ["docker", "-H", host, *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+    )
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{who}docker {' '.join(args)} failed: {r.stderr.strip()}")
+    return r
+
+
 class TestDaemon:
     """One dockerd owned by the test run."""
 
@@ -354,16 +375,7 @@ done
     def docker(
         self, *args: str, check: bool = True, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess:
-        r = subprocess.run(
-            ["docker", "-H", self.host, *args],
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=timeout,
-        )
-        if check and r.returncode != 0:
-            raise RuntimeError(f"docker {' '.join(args)} failed: {r.stderr.strip()}")
-        return r
+        return docker_cli(self.host, *args, check=check, input=input, timeout=timeout)
 
     def client(self, **kw):
         import docker  # lazy
