@@ -21,6 +21,8 @@ import shlex
 import stat
 from dataclasses import dataclass, field
 
+from inspectors.daemon import _read_pidfile as _read_int  # the one pidfile reader
+
 TRUSTED_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
@@ -82,14 +84,6 @@ def _pid1_is_systemd() -> bool:
         return psutil.Process(1).name() == "systemd" and os.path.isdir("/run/systemd/system")
     except Exception:
         return False
-
-
-def _read_int(path: str) -> int | None:
-    try:
-        with open(path) as fh:
-            return int(fh.read().strip() or "0") or None
-    except (OSError, ValueError):
-        return None
 
 
 def _in_container(pid: int) -> str | None:
