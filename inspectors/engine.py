@@ -23,18 +23,27 @@ THREADS = 8
 # --------------------------------------------------------------------------- engine
 
 
-def read_engine(api: EngineAPI, info: dict | None = None) -> Engine:
-    v = getattr(api, "server_version_info", None) or api.version()
-    info = info if info is not None else api.info()
-    swarm = info.get("Swarm") or {}
-    sec = info.get("SecurityOptions") or []
+def engine_header(api: EngineAPI, version: dict, **more) -> Engine:
+    """The reachable engine as its target and version show it (no info() call)."""
     return Engine(
         host=api.target.host,
         context=api.target.context,
         reachable=True,
         local=api.target.is_local,
-        server_version=v.get("Version"),
+        server_version=version.get("Version"),
         api_version=api.api_version,
+        **more,
+    )
+
+
+def read_engine(api: EngineAPI, info: dict | None = None) -> Engine:
+    v = getattr(api, "server_version_info", None) or api.version()
+    info = info if info is not None else api.info()
+    swarm = info.get("Swarm") or {}
+    sec = info.get("SecurityOptions") or []
+    return engine_header(
+        api,
+        v,
         min_api_version=v.get("MinAPIVersion"),
         os=info.get("OperatingSystem"),
         kernel_version=info.get("KernelVersion"),

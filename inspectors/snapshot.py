@@ -141,15 +141,7 @@ class Model:
             )
             return snap
         try:
-            v = getattr(api, "server_version_info", None) or {}
-            snap.engine = Engine(
-                host=api.target.host,
-                context=api.target.context,
-                reachable=True,
-                local=api.target.is_local,
-                server_version=v.get("Version"),
-                api_version=api.api_version,
-            )
+            snap.engine = eng.engine_header(api, getattr(api, "server_version_info", None) or {})
             snap.networks = sorted(
                 (eng.parse_network(n) for n in api.networks()), key=lambda n: n.name
             )
