@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 
 from inspectors.snapshot import Model
@@ -36,3 +38,17 @@ def dock(daemon, *args: str) -> None:
         if args[0] == "run":
             daemon.docker("rm", "-f", args[args.index("--name") + 1], check=False)
         time.sleep(1)
+
+
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """``python -m tui.cli args...`` from the repository root, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )

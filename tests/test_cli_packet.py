@@ -10,21 +10,13 @@ import sys
 
 import pytest
 
-from tests.helpers import dock
+from tests.helpers import dock, run_cli
 
 pytestmark = pytest.mark.engine
 
 
 def run(daemon, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = daemon.env()
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    )
+    return run_cli(*args, env=daemon.env(), timeout=timeout)
 
 
 @pytest.fixture

@@ -20,20 +20,14 @@ import pytest
 
 from inspectors import api
 from tests.harness import IMAGE, SSHNode, TLSDaemon, make_certs
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.engine
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def ds(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
+    return run_cli(*args, env=env, timeout=timeout)
 
 
 def one_line_error(r: subprocess.CompletedProcess) -> str:
