@@ -52,3 +52,12 @@ def run_cli(
         timeout=timeout,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
+
+
+def engine_info(daemon) -> dict:
+    """``docker info`` of the test daemon, through a client closed afterwards."""
+    c = daemon.client()
+    try:
+        return c.info()
+    finally:
+        c.close()

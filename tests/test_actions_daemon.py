@@ -19,16 +19,9 @@ from inspectors.config import Settings
 from inspectors.daemon import find_daemon, parse_flags
 from inspectors.model import DaemonProcess
 from tests.harness import IMAGE
+from tests.helpers import engine_info as _info
 
 pytestmark = pytest.mark.engine
-
-
-def _info(daemon) -> dict:
-    c = daemon.client()
-    try:
-        return c.info()
-    finally:
-        c.close()
 
 
 def _wait_debug(daemon, value: bool, timeout: float = 10) -> bool:

@@ -30,6 +30,7 @@ from actions.networks import (
     validate_create,
 )
 from actions.validate import ActionError, ValidationFailed
+from tests.helpers import engine_info as _info
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,14 +83,6 @@ def on_a_terminal(daemon, tmp_path, answer: str, *argv):
         text=True,
         timeout=120,
     )
-
-
-def _info(daemon) -> dict:
-    c = daemon.client()
-    try:
-        return c.info()
-    finally:
-        c.close()
 
 
 def _set_debug_false(daemon, raw: bytes) -> None:
