@@ -219,6 +219,23 @@ def _ports(raw_ports: dict | None, requested: bool = False) -> list[PortBinding]
     return out
 
 
+def _endpoint(c: Container, network: str, ep: dict, **more) -> Endpoint:
+    """One entry of NetworkSettings.Networks (inspect or list call) as an Endpoint."""
+    return Endpoint(
+        container=c.name,
+        container_id=c.id,
+        network=network,
+        network_id=ep.get("NetworkID") or "",
+        endpoint_id=ep.get("EndpointID") or None,
+        ipv4=ep.get("IPAddress") or None,
+        ipv4_prefixlen=ep.get("IPPrefixLen") or None,
+        ipv6=ep.get("GlobalIPv6Address") or None,
+        mac=ep.get("MacAddress") or None,
+        gateway=ep.get("Gateway") or None,
+        **more,
+    )
+
+
 def parse_container(raw: dict, summary: dict | None = None) -> Container:
     """From a container inspect (``raw``)."""
     ns = raw.get("NetworkSettings") or {}
@@ -248,17 +265,10 @@ def parse_container(raw: dict, summary: dict | None = None) -> Container:
         ip4 = ep.get("IPAddress") or None
         aliases = [a for a in (ep.get("Aliases") or [])]
         c.endpoints.append(
-            Endpoint(
-                container=c.name,
-                container_id=c.id,
-                network=name,
-                network_id=ep.get("NetworkID") or "",
-                endpoint_id=ep.get("EndpointID") or None,
-                ipv4=ip4,
-                ipv4_prefixlen=ep.get("IPPrefixLen") or None,
-                ipv6=ep.get("GlobalIPv6Address") or None,
-                mac=ep.get("MacAddress") or None,
-                gateway=ep.get("Gateway") or None,
+            _endpoint(
+                c,
+                name,
+                ep,
                 aliases=aliases,
                 dns_names=list(ep.get("DNSNames") or []),
                 attached=bool(running and ep.get("EndpointID")),
@@ -287,21 +297,7 @@ def parse_summary(s: dict) -> Container:
     )
     for name, ep in sorted(ns.items()):
         c.networks.append(name)
-        c.endpoints.append(
-            Endpoint(
-                container=c.name,
-                container_id=c.id,
-                network=name,
-                network_id=ep.get("NetworkID") or "",
-                endpoint_id=ep.get("EndpointID") or None,
-                ipv4=ep.get("IPAddress") or None,
-                ipv4_prefixlen=ep.get("IPPrefixLen") or None,
-                ipv6=ep.get("GlobalIPv6Address") or None,
-                mac=ep.get("MacAddress") or None,
-                gateway=ep.get("Gateway") or None,
-                attached=c.state == "running",
-            )
-        )
+        c.endpoints.append(_endpoint(c, name, ep, attached=c.state == "running"))
     seen = set()
     for p in s.get("Ports") or []:
         if not p.get("PublicPort"):
