@@ -216,24 +216,25 @@ def _read_ns(path: str) -> dict:
     """Inside the overlay namespace: links (with vxlan data and stats) and the FDB."""
     from pyroute2 import IPRoute
 
+    from inspectors.kernel import _STATS_KEYS, link_record  # the one link decoder
+
     with IPRoute() as ipr:
         links = []
         for m in ipr.get_links():
-            info = m.get("IFLA_LINKINFO")
-            kind = info.get("IFLA_INFO_KIND") if info is not None else None
+            r = link_record(m)
+            info = m.get("IFLA_LINKINFO") if r["kind"] == "vxlan" else None
             data = info.get("IFLA_INFO_DATA") if info is not None else None
-            stats = m.get("IFLA_STATS64") or {}
             links.append(
                 {
-                    "index": m["index"],
-                    "name": m.get("IFLA_IFNAME"),
-                    "kind": kind,
-                    "mtu": m.get("IFLA_MTU"),
-                    "master": m.get("IFLA_MASTER"),
-                    "operstate": m.get("IFLA_OPERSTATE"),
-                    "vni": data.get("IFLA_VXLAN_ID") if kind == "vxlan" and data else None,
-                    "port": data.get("IFLA_VXLAN_PORT") if kind == "vxlan" and data else None,
-                    "stats": {k: int(stats.get(k, 0)) for k in stats} if stats else {},
+                    "index": r["index"],
+                    "name": r["name"],
+                    "kind": r["kind"],
+                    "mtu": r["mtu"],
+                    "master": r["master"],
+                    "operstate": r["operstate"],
+                    "vni": data.get("IFLA_VXLAN_ID") if data else None,
+                    "port": data.get("IFLA_VXLAN_PORT") if data else None,
+                    "stats": dict(zip(_STATS_KEYS, r["stats"])) if r["stats"] else {},
                 }
             )
         fdb = [
