@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
 
 from tests.cluster import cluster  # noqa: E402,F401  (the 3-node swarm fixture)
 from tests.harness import IMAGE, TestDaemon  # noqa: E402
+from tests.helpers import started  # noqa: E402
 
 
 def _why_no_engine() -> str | None:
@@ -34,14 +35,7 @@ def daemon():
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the engine tests: {why}")
         pytest.skip(why)
-    d = TestDaemon()
-    try:
-        d.start()
-    except Exception:
-        d.stop()
-        raise
-    yield d
-    d.stop()
+    yield from started(TestDaemon())
 
 
 @pytest.fixture(scope="session")

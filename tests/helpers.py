@@ -61,3 +61,15 @@ def engine_info(daemon) -> dict:
         return c.info()
     finally:
         c.close()
+
+
+def started(thing):
+    """For a fixture: ``yield from started(TestDaemon())``: start it (stopping what a failed
+    start left behind), hand it to the tests, stop it afterwards."""
+    try:
+        thing.start()
+    except Exception:
+        thing.stop()
+        raise
+    yield thing
+    thing.stop()

@@ -20,7 +20,7 @@ import pytest
 
 from inspectors import api
 from tests.harness import IMAGE, SSHNode, TLSDaemon, make_certs
-from tests.helpers import run_cli
+from tests.helpers import run_cli, started
 
 pytestmark = pytest.mark.engine
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -41,14 +41,7 @@ def one_line_error(r: subprocess.CompletedProcess) -> str:
 def tls_daemon(daemon):  # after the session daemon: never two dockerds starting at once
     if not os.path.exists(SYSTEM_BUNDLE):
         pytest.fail(f"{SYSTEM_BUNDLE} is missing (ca-certificates)")
-    d = TLSDaemon()
-    try:
-        d.start()
-    except Exception:
-        d.stop()
-        raise
-    yield d
-    d.stop()
+    yield from started(TLSDaemon())
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +62,7 @@ def context_config(tls_daemon, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ssh_node(daemon):
-    node = SSHNode(daemon.host)
-    try:
-        node.start()
-    except Exception:
-        node.stop()
-        raise
-    yield node
-    node.stop()
+    yield from started(SSHNode(daemon.host))
 
 
 @pytest.fixture
