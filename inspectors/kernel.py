@@ -101,6 +101,7 @@ def off_loop(fn):
     return wrapper
 
 
+@off_loop
 def open_ipr():
     """A pyroute2 ``IPRoute`` for the calling thread's netns (the host's).
 

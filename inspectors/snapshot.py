@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from inspectors import engine as eng
 from inspectors.api import EngineAPI, EngineError, open_engine, resolve_target
+from inspectors.kernel import off_loop  # netlink calls must leave a running asyncio loop
 from inspectors.model import (
     Bridge,
     Container,
@@ -154,6 +155,7 @@ class Model:
         return snap
 
     # ------------------------------------------------------------------ full build
+    @off_loop
     def build(self) -> Snapshot:
         with self._lock:
             snap = Snapshot(taken_at=time.time(), is_root=self.is_root)
@@ -341,6 +343,7 @@ class Model:
         return self._daemon
 
     # ------------------------------------------------------------------ targeted updates
+    @off_loop
     def refresh_container(self, cid: str) -> Snapshot:
         """After a container event: one inspect, one namespace read, the container's own
         host veths fetched by ifindex, and an in-memory join. No dumps, no lists."""
@@ -428,6 +431,7 @@ class Model:
             br.interfaces = [p.name for p in br.ports]
         return names
 
+    @off_loop
     def refresh_network(self, nid: str) -> Snapshot:
         with self._lock:
             snap = self.snapshot
@@ -453,6 +457,7 @@ class Model:
             join(snap)
             return snap
 
+    @off_loop
     def refresh_listeners(self) -> Snapshot:
         with self._lock:
             snap = self.snapshot
@@ -460,6 +465,7 @@ class Model:
             join(snap)
             return snap
 
+    @off_loop
     def refresh_kernel(self) -> Snapshot:
         with self._lock:
             snap = self.snapshot

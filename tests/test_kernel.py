@@ -405,8 +405,10 @@ def test_format_brctl_showmacs(lab):
         m_ref, t_ref = _mask_timers(ref)
         assert m_mine == m_ref
         assert len(t_mine) == len(t_ref) == len(b0.fdb)
-        for a, b in zip(t_mine, t_ref):  # same rows, read a few ms apart
-            assert abs(a - b) < 0.1 + slack
+        for a, b in zip(t_mine, t_ref):  # same rows; ours read after brctl's
+            # an ageing timer grows by the time between the reads, or restarts from 0
+            # when the lab's own traffic refreshes the entry in between
+            assert 0 <= a <= b + 0.1 + slack
         assert kernel.brctl_showmacs([b1], name) == (mine, "", 0)
 
 

@@ -517,18 +517,23 @@ def test_daemon_debug_lines_are_read_with_their_level(daemon, client):
     f = Follower(src)
     try:
         _set_debug(daemon, True)
+
+        def api_debug(ln) -> bool:
+            return ln.level == "debug" and (
+                "Calling" in ln.text or "/info" in ln.text or "reload" in ln.text.lower()
+            )
+
+        # wait for the API call lines themselves: a daemon in swarm mode logs other
+        # debug lines first
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not any(ln.level == "debug" for ln in f.lines):
+        while time.monotonic() < deadline and not any(api_debug(ln) for ln in f.lines):
             client.ping()  # with debug on, every API call is logged at debug level
             client.api.info()
             time.sleep(0.2)
         debug = [ln for ln in f.lines if ln.level == "debug"]
         assert debug, f"no debug line; last: {[ln.text for ln in f.lines[-5:]]}"
         assert all(ln.timestamp is not None and ln.stream == "daemon" for ln in debug)
-        assert any(
-            "Calling" in ln.text or "/info" in ln.text or "reload" in ln.text.lower()
-            for ln in debug
-        )
+        assert any(api_debug(ln) for ln in debug)
         assert not any(ln.text.startswith("time=") for ln in f.lines)  # parsed, not raw
     finally:
         _set_debug(daemon, False)
