@@ -378,7 +378,7 @@ def plan_daemon_key(
         changes=changes,
         command=edit + (f" && {shown_apply}" if shown_apply else ""),
         undo=(
-            f"set {key} back to {json.dumps(undo_value)} (u)"
+            f"{undo_text(key, old, present)} (u)"
             if reversible
             else "nothing to undo"
             if unchanged
@@ -421,6 +421,15 @@ def plan_debug(enabled: bool, **kw) -> Plan:
 
 
 # --------------------------------------------------------------------------- the run
+
+
+def undo_text(key: str, old, present: bool) -> str:
+    """What undo does, in daemon.json's words (JSON values, never Python's None/True)."""
+    if present:
+        return f"set {key} back to {json.dumps(old)}"
+    if key == "debug":  # absent leaves debug on after a reload: undo writes false
+        return f"set {key} back to false (it was absent)"
+    return f"set {key} back to absent"
 
 
 def _run(
@@ -467,7 +476,7 @@ def _run(
             if undo is not None:
                 res.undo_plan = lambda c=None: undo()
                 res.undo = lambda c=None: execute(undo())
-                res.undo_description = f"set {key} back to {res.old_value!r}"
+                res.undo_description = undo_text(key, res.old_value, key in cfg)
         if not apply:
             res.message = "written; takes effect on the next reload or restart of dockerd"
             return res

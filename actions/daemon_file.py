@@ -319,7 +319,8 @@ def backup(fs: FileState) -> str | None:
     while os.path.lexists(dest):
         n += 1
         dest = f"{fs.path}.bak.{ts}.{n}"
-    tmp = write_temp(os.path.dirname(fs.path), fs.raw, fs.mode, fs.uid, fs.gid)
+    # a backup is a file we create: 0600 whatever the original's mode (it may hold secrets)
+    tmp = write_temp(os.path.dirname(fs.path), fs.raw, 0o600, fs.uid, fs.gid)
     try:
         os.rename(tmp, dest)
     except OSError as e:

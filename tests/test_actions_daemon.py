@@ -445,3 +445,20 @@ def test_cli_daemon_debug_and_status(daemon, cfg, monkeypatch, tmp_path, capsys)
     cfg.write_text('{"debug": tru}\n')
     assert main(["daemon", "debug", "on", "--yes"]) == 2
     assert "line 1 column 11" in capsys.readouterr().err
+
+
+def test_debug_toggle_backup_is_0600_and_undo_speaks_json(daemon, cfg):
+    """Walk L6 + 10: the backup is a file we create (0600 even when daemon.json is
+    0644), and the undo description says false/true, never Python's None/True."""
+    cfg.write_text('{\n    "labels": ["dockscope-test=1"]\n}\n')
+    os.chmod(cfg, 0o644)
+    res = set_debug(True, engine_host=daemon.host, settings=S)
+    assert res.ok and res.backup
+    assert os.stat(res.backup).st_mode & 0o7777 == 0o600
+    assert os.stat(cfg).st_mode & 0o7777 == 0o644  # the config keeps its own mode
+    assert res.undo_description == "set debug back to false (it was absent)"
+    res = set_debug(False, engine_host=daemon.host, settings=S)
+    assert res.ok and res.undo_description == "set debug back to true"
+    assert os.stat(res.backup).st_mode & 0o7777 == 0o600
+    for r in (res.undo_description,):
+        assert "None" not in r and "True" not in r

@@ -736,3 +736,30 @@ def test_hostile_names_never_reach_the_terminal(daemon, tmp_path):
     finally:
         daemon.docker("rm", "-f", ctr, check=False)
         daemon.docker("network", "rm", net, check=False)
+
+
+def test_console_read_only_refusals_are_grammatical():
+    """Walk 11: the guard says "refusing to <what>": every console caller passes a
+    verb phrase in the infinitive ("create a network"), never a gerund."""
+    import ast
+    import re as _re
+
+    src = Path(__file__).resolve().parent.parent / "tui" / "app_actions.py"
+    whats = [
+        n.args[0].value
+        for n in ast.walk(ast.parse(src.read_text()))
+        if isinstance(n, ast.Call)
+        and getattr(n.func, "attr", "") == "_refuse_read_only"
+        and n.args
+        and isinstance(n.args[0], ast.Constant)
+    ]
+    assert "create a network" in whats and "change the daemon configuration" in whats
+    for w in whats:
+        assert not _re.match(r"\w+ing\b", w), w
+        guard.set_read_only(True, "--read-only")
+        try:
+            with pytest.raises(ReadOnlyError) as ei:
+                guard.check_writable(w)
+            assert str(ei.value).count("refusing to ") == 1
+        finally:
+            guard.set_read_only(False)

@@ -46,11 +46,11 @@ class ActionKeys:
         return (net.name if net else sel.get("network"), ctr.name if ctr else sel.get("container"))
 
     def action_new_network(self) -> None:
-        if not self._refuse_read_only("creating a network"):
+        if not self._refuse_read_only("create a network"):
             self._flows().open("CreateNetworkScreen")
 
     def action_connect(self) -> None:
-        if self._refuse_read_only("connecting a container"):
+        if self._refuse_read_only("connect a container"):
             return
         net, ctr = self.selected_names()
         if self.active_pane_id == "networks" and net:
@@ -68,7 +68,7 @@ class ActionKeys:
             )
 
     def action_disconnect(self) -> None:
-        if self._refuse_read_only("disconnecting a container"):
+        if self._refuse_read_only("disconnect a container"):
             return
         net, ctr = self.selected_names()
         if net and not ctr:
@@ -109,7 +109,7 @@ class ActionKeys:
         self.push_screen(PickScreen(f"Disconnect from {net_name}", names), chosen)
 
     def action_remove_network(self) -> None:
-        if self._refuse_read_only("removing a network"):
+        if self._refuse_read_only("remove a network"):
             return
         net, _ = self.selected_names()
         if not net:
@@ -120,7 +120,7 @@ class ActionKeys:
         self._flows().open("remove_network", network=net)
 
     def action_daemon_debug(self) -> None:
-        if not self._refuse_read_only("changing the daemon configuration"):
+        if not self._refuse_read_only("change the daemon configuration"):
             self._flows().open("DaemonDebugScreen")
 
     def action_undo(self) -> None:
