@@ -607,3 +607,28 @@ async def test_pause_key_search_state_per_source_and_one_key_filter_clear(daemon
         assert pane.model.filter_text == "" and len(texts(pane)) == 200
         assert pane.model.search_text == "needle"
     daemon.docker("rm", "-f", a, check=False)
+
+
+async def test_filter_matches_the_level_as_displayed(daemon):
+    """`&` WARN / warn / warning find every level=warning line of the real
+    daemon log (the level is shown as a WARN badge, not in the message)."""
+    app = PaneApp(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        pane.open_daemon()
+        await wait_until(pilot, lambda: len(pane.model.buffer) > 5, what="daemon lines")
+        await pilot.pause(0.5)
+        lines = list(pane.model.buffer)
+        warns = [ln for ln in lines if ln.level == "warning"]
+        assert warns, "the harness dockerd logs warnings at start"
+        for word in ("WARN", "warn", "warning", "Warning"):
+            await pilot.press("ampersand", *word, "enter")
+            shown = list(pane.model.visible_lines())
+            for ln in warns:
+                assert ln in shown, (word, ln.text)
+            assert all(ln.level == "warning" or "warn" in ln.text.lower() for ln in shown), word
+            await pilot.press("escape")
+        # the message is matched without regard to case too
+        word = warns[0].text.split()[0]
+        await pilot.press("ampersand", *word.upper(), "enter")
+        assert warns[0] in list(pane.model.visible_lines())

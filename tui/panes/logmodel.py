@@ -62,12 +62,13 @@ S_MATCH_CURRENT = Style(color="black", bgcolor="dark_orange", bold=True)
 S_SEPARATOR = Style(dim=True)
 
 
-def _smart_regex(pattern: str) -> re.Pattern | None:
+def _smart_regex(pattern: str, ignore_case: bool = False) -> re.Pattern | None:
     """A regex (literal when it does not compile); case-insensitive unless the
     pattern has an upper-case letter (smart case, like less -i / vim)."""
     if not pattern:
         return None
-    flags = 0 if any(c.isupper() for c in pattern) else re.IGNORECASE
+    smart = any(c.isupper() for c in pattern) and not ignore_case
+    flags = 0 if smart else re.IGNORECASE
     try:
         return re.compile(pattern, flags)
     except re.error:
@@ -154,7 +155,17 @@ class LogModel:
                     yield ln
 
     def is_match(self, line: LogLine) -> bool:
-        return self.filter_re is None or self.filter_re.search(line.text) is not None
+        return self.filter_re is None or self.filter_hit(self.filter_re, line)
+
+    @staticmethod
+    def filter_hit(flt: re.Pattern, line: LogLine) -> bool:
+        """The ``&`` filter sees the line as shown: the message and, for a line
+        with a level, the level badge and name ("WARN warning"), so WARN, warn
+        and warning all find a level=warning line."""
+        if flt.search(line.text) is not None:
+            return True
+        lvl = line.level
+        return lvl is not None and flt.search(f"{LEVEL_TAG.get(lvl, '')} {lvl}") is not None
 
     # ---------------------------------------------------------------- change
     def _level_ok(self, line: LogLine) -> bool:
@@ -183,7 +194,7 @@ class LogModel:
                 rows.append(seq)
                 self._last_row_seq = seq
                 continue
-            if flt.search(line.text) is not None:
+            if self.filter_hit(flt, line):
                 first = seq
                 if k:
                     ctx = []
@@ -301,7 +312,9 @@ class LogModel:
 
     def set_filter(self, text: str, context: int | None = None) -> None:
         self.filter_text = text
-        self.filter_re = _smart_regex(text)
+        # case-insensitive always: the filter matches the text as displayed
+        # (a WARN badge is the level "warning"); search keeps smart case
+        self.filter_re = _smart_regex(text, ignore_case=True)
         if context is not None:
             self.context = max(0, min(99, context))
         self.rebuild()
