@@ -356,10 +356,24 @@ def resolve_target(snap, target: str) -> Target:
 # --------------------------------------------------------------------------- pcap
 
 
+def check_pcap_path(path: str) -> None:
+    """Refuse a pcap file in read-only mode (outside dockscope's own directories):
+    the one read-only check for files (actions.files.check_save), as a CaptureError."""
+    from actions.files import check_save
+    from actions.validate import ActionError
+
+    try:
+        check_save(path)
+    except ActionError as e:
+        raise CaptureError(str(e)) from None
+
+
 def open_pcap(path: str, snaplen: int = 262144):
     """A dpkt pcap writer on a new 0600 file; never through a symlink, never
     onto something that is not a regular file."""
     import dpkt
+
+    check_pcap_path(path)
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
@@ -462,6 +476,8 @@ class Capture:
         import dpkt  # load the decoder when a capture starts, not before
 
         self._dpkt = dpkt
+        if self.pcap_path:
+            check_pcap_path(self.pcap_path)  # before the socket: nothing to clean up
         self._sock = open_socket(self.target)
         # a kernel receive timeout on a blocking socket: one syscall per packet
         # (Python's settimeout() would add a poll() before each recv)
@@ -651,6 +667,8 @@ class ProcessCapture:
         self._local_dropped = 0
 
     def start(self, timeout: float = 15.0) -> ProcessCapture:
+        if self.pcap_path:
+            check_pcap_path(self.pcap_path)  # the child does not know the read-only switch
         cfg = {
             "target": dataclasses.asdict(self.target),
             "filter": self.filter_text,

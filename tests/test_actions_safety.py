@@ -763,3 +763,28 @@ def test_console_read_only_refusals_are_grammatical():
             assert str(ei.value).count("refusing to ") == 1
         finally:
             guard.set_read_only(False)
+
+
+def test_read_only_cli_refuses_report_and_pcap_files(daemon, uniq, tmp_path):
+    """Walk 5: `--read-only` reached only the action commands; `report -o` and
+    `capture -w` wrote files. Now: one line on stderr, exit 2, no file."""
+    from tests.helpers import dock, run_cli
+
+    name = f"haro{uniq}"
+    dock(daemon, "run", "-d", "--name", name, "dockscope-busybox:test", "sleep", "600")
+    try:
+        rep, pcap = tmp_path / "x.md", tmp_path / "x.pcap"
+        for args, out in (
+            (["--read-only", "report", "-o", str(rep)], rep),
+            (["--read-only", "capture", name, "-c", "1", "-w", str(pcap)], pcap),
+        ):
+            r = run_cli(*args, env=daemon.env(), timeout=90)
+            assert r.returncode == 2, (args, r.stdout, r.stderr)
+            assert not out.exists(), args
+            lines = r.stderr.strip().splitlines()
+            assert len(lines) == 1 and "read-only" in lines[0], r.stderr
+        env = {**daemon.env(), "DOCKSCOPE_READ_ONLY": "1"}
+        r = run_cli("report", "-o", str(rep), env=env, timeout=90)
+        assert r.returncode == 2 and not rep.exists(), r.stderr
+    finally:
+        daemon.docker("rm", "-f", name, check=False)

@@ -148,6 +148,11 @@ def _run(args: argparse.Namespace) -> int:
         from tui.app import run_app  # Textual only here
 
         return run_app(host=args.target.host, read_only=read_only(args)) or 0
+    from actions import guard
+    from inspectors.config import load_settings
+
+    # the read-only switch for every command (report -o, capture -w write files too)
+    guard.init(load_settings(), read_only(args))
     try:
         if args.command in ENGINE_FIRST:
             engine(args)
