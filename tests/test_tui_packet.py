@@ -106,11 +106,18 @@ async def test_capture_screen_follows_pauses_filters(daemon, pair):
         inp.value = ""
         await pilot.press(*"port 9", "enter")
         await wait_for(pilot, lambda: scr.filter_text == "port 9" and scr.capture is not None)
+        # the icmp lines captured before are gone: what is shown matches the filter
+        assert scr.shown == 0 and not any("ICMP" in ln for ln in log.lines), list(log.lines)
+        await asyncio.to_thread(daemon.docker, "exec", a, "ping", "-c", "1", "-W", "1", b_ip)
+        await pilot.pause(1.0)
+        assert not any("ICMP" in ln for ln in log.lines)
         await pilot.press("f")
         inp.value = ""
         await pilot.press(*"bogus", "enter")
         await wait_for(pilot, lambda: scr.error is not None)
         assert "unknown word" in scr.error
+        # a bad filter keeps the good one running
+        assert scr.filter_text == "port 9" and scr.capture is not None
         await pilot.press("escape")
 
 

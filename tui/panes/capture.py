@@ -67,11 +67,20 @@ class CaptureScreen(Screen):
     def _start(self, ftext: str) -> None:
         from inspectors import capture as cap
 
+        try:
+            flt = cap.parse_filter(ftext)
+        except ValueError as e:
+            # a bad filter keeps the capture (and the lines) of the good one
+            self.error = str(e)
+            self._status()
+            return
         if self.capture is not None:
             self.capture.stop()
             self.capture = None
+        if self.is_mounted:
+            # lines of the previous filter go: what is shown always matches the filter
+            self.action_clear()
         try:
-            flt = cap.parse_filter(ftext)
             target = self.target_name
             if not isinstance(target, cap.Target):
                 target = cap.resolve_target(self.snapshot, target)
