@@ -42,31 +42,50 @@ class TopoItem:
 # ---------------------------------------------------------------------------- last path
 
 
-def last_path_file() -> str:
+def engine_key(hosts) -> str:
+    """The engines a path belongs to: their targets (``-H``/context endpoint), sorted."""
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    return "|".join(sorted({h or "default" for h in hosts}))
+
+
+def last_path_file(key: str) -> str:
+    """One state file per engine (set): another engine's path is never shown."""
+    import hashlib
+
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(
         os.path.expanduser("~"), ".local", "state"
     )
-    return os.path.join(base, "dockscope", "last-path.json")
+    tag = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return os.path.join(base, "dockscope", f"last-path-{tag}.json")
 
 
-def save_last_path(data: dict) -> None:
-    """Remember the last `path` query for the map (0600, never through a symlink)."""
+def save_last_path(data: dict, hosts) -> None:
+    """Remember the last `path` query of these engines for the map (0600, never
+    through a symlink), tagged with the engines it was asked of."""
     from actions.files import write_private
 
-    path = last_path_file()
+    key = engine_key(hosts)
+    path = last_path_file(key)
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        write_private(path, json.dumps(data))
+        write_private(path, json.dumps({"engines": key, "path": data}))
     except Exception:  # noqa: BLE001 - the map just shows no path
         pass
 
 
-def load_last_path() -> dict | None:
+def load_last_path(hosts) -> dict | None:
+    """The last path asked of exactly these engines, or None (a file from another
+    engine, or of the old untagged format, is ignored)."""
+    key = engine_key(hosts)
     try:
-        with open(last_path_file()) as f:
-            return json.load(f)
+        with open(last_path_file(key)) as f:
+            got = json.load(f)
     except (OSError, ValueError):
         return None
+    if not isinstance(got, dict) or got.get("engines") != key:
+        return None
+    return got.get("path") if isinstance(got.get("path"), dict) else None
 
 
 # ---------------------------------------------------------------------------- build

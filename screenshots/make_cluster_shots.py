@@ -36,7 +36,9 @@ def main() -> int:
 
     hosts = sys.argv[1:]
     snap = build_cluster([NodeTarget(h) for h in hosts])
-    root = build_cluster_map(snap, run_cluster_doctor(snap), load_last_path())
+    root = build_cluster_map(
+        snap, run_cluster_doctor(snap), load_last_path([n.host for n in snap.nodes])
+    )
     title = f"map: {len(snap.nodes)} nodes"
     asyncio.run(shot_map(root, title, (80, 24), "10-cluster-map-80x24.svg"))
     asyncio.run(shot_map(root, title, (120, 40), "10b-cluster-map.svg"))

@@ -19,6 +19,29 @@ from tests.harness import IMAGE, TestDaemon  # noqa: E402
 from tests.helpers import started  # noqa: E402
 
 
+_XDG_KEYS = ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+_xdg_dir: str | None = None
+
+
+def pytest_configure(config):
+    """Tests never read or write the real home's dockscope files (settings, mutes,
+    last path, cache): every XDG base points into a private temp dir for the whole
+    session, inherited by every CLI the tests start (daemon.env() copies os.environ)."""
+    global _xdg_dir
+    import tempfile
+
+    _xdg_dir = tempfile.mkdtemp(prefix="dockscope-tests-xdg-")
+    for key in _XDG_KEYS:
+        d = os.path.join(_xdg_dir, key.lower())
+        os.makedirs(d, mode=0o700)
+        os.environ[key] = d
+
+
+def pytest_unconfigure(config):
+    if _xdg_dir:
+        shutil.rmtree(_xdg_dir, ignore_errors=True)
+
+
 def _why_no_engine() -> str | None:
     if os.geteuid() != 0:
         return "engine tests need root (dockerd, namespaces, netlink writes)"

@@ -419,7 +419,7 @@ def run_cluster_path(args: argparse.Namespace) -> int:
         probe_cluster_path(snap, p)
     from inspectors.topology import save_last_path
 
-    save_last_path(to_jsonable(p))
+    save_last_path(to_jsonable(p), [n.host for n in snap.nodes])
     if getattr(args, "json", False):
         print(json.dumps(to_jsonable(p), indent=2))
     else:
@@ -431,12 +431,12 @@ def _map_tree(args: argparse.Namespace, previous=None):
     """(topology, title, cluster snapshot or None) of one host or of the hosts named."""
     from inspectors.topology import build_cluster_map, build_single, load_last_path
 
-    last = load_last_path()
     if args.hosts and (len(args.hosts) + len(args.contexts) > 1) or getattr(args, "swarm", False):
         from inspectors.cluster_doctor import run_cluster_doctor as rcd
         from inspectors.cluster_model import build_cluster, targets_from_args
 
         csnap = build_cluster(targets_from_args(args), previous=previous)
+        last = load_last_path([n.host for n in csnap.nodes])
         root = build_cluster_map(csnap, rcd(csnap, previous), last)
         return root, f"map: {len(csnap.nodes)} nodes (r rebuilds)", csnap
     from inspectors.snapshot import Model
@@ -453,7 +453,7 @@ def _map_tree(args: argparse.Namespace, previous=None):
         findings = run_doctor(snap)
     except Exception:  # noqa: BLE001 - the map without findings
         pass
-    return build_single(snap, findings, last), "map: this host", None
+    return build_single(snap, findings, load_last_path(snap.engine.host)), "map: this host", None
 
 
 def run_map(args: argparse.Namespace) -> int:

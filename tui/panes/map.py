@@ -160,7 +160,10 @@ def open_map_screen(app) -> None:
     pane = app.pane("findings") if hasattr(app, "pane") else None
     findings = list(getattr(pane, "findings", None) or [])
     app.push_screen(
-        MapScreen(build_single(app.snapshot, findings, load_last_path()), "map: this host")
+        MapScreen(
+            build_single(app.snapshot, findings, load_last_path(app.snapshot.engine.host)),
+            "map: this host",
+        )
     )
 
 
