@@ -370,10 +370,16 @@ def test_cli_path_bad_input_is_one_line_exit_2(daemon, topo):
     r = _cli(daemon, "path", "no-such-container-xyz", a)
     assert r.returncode == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "no-such-container-xyz" in r.stderr
+    # B missing: the same one line, exit 2 (was a partial path, exit 3: walk 6)
+    r = _cli(daemon, "path", a, "no-such-container-xyz")
+    assert r.returncode == 2 and r.stdout == "", (r.stdout, r.stderr)
+    assert len(r.stderr.strip().splitlines()) == 1 and "no-such-container-xyz" in r.stderr
     for port in ("99999", "70000", "-1", "0", "http"):
         r = _cli(daemon, "path", a, "host", "--port", port)
         assert r.returncode == 2, (port, r.stdout, r.stderr)
         assert "port" in r.stderr and r.stdout == ""
+        # argparse's own errors too: one line, no usage block (walk 8)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_host_port_uses_the_containers_real_route_not_an_internal_network(daemon, topo):

@@ -34,8 +34,19 @@ def _version() -> str:
         return "(not installed)"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: ONE line on stderr and exit 2 (argparse prints its usage block
+    too). Sub-parsers inherit the class (add_subparsers' default parser_class)."""
+
+    def error(self, message: str):
+        from inspectors.text import clean
+
+        print(f"{self.prog}: {clean(message)} (--help lists the arguments)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="dockscope",
         description="See and fix Docker networking on this host. "
         "Without a command, opens the console.",

@@ -211,9 +211,8 @@ def _run(args, make_plan) -> int:
         _err(f"dockscope: {e.detail}")
         return 2
     except ValidationFailed as e:
-        for fe in e.errors:
+        for fe in e.errors:  # one line per problem (exit 2 says nothing was changed)
             _err(f"invalid {fe.field}: {fe.message}")
-        _err("nothing was changed")
         return 2
     except EngineRefused as e:
         _err(f"Error response from daemon: {e.detail}")

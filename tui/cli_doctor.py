@@ -335,6 +335,16 @@ def cmd_path(args) -> int:
     if snap.container(args.src) is None:
         print(f"dockscope: no container {clean(args.src)!r} on this engine", file=sys.stderr)
         return 2
+    from inspectors.reachmodel import parse_target
+
+    kind, _b, ip, _p, by_name = parse_target(snap, args.dst, args.port)
+    if kind == "address" and by_name:  # neither a container, the host nor an address
+        print(
+            f"dockscope: no container {clean(args.dst)!r} on this engine "
+            "(B is a container, host[:PORT] or an IP address)",
+            file=sys.stderr,
+        )
+        return 2
     rep = explain_path(
         snap, args.src, args.dst, port=args.port, proto=args.proto, probe=args.probe, facts=facts
     )
