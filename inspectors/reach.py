@@ -261,6 +261,15 @@ def _routing_hop(
         for br in {na.bridge, nb.bridge if nb else None} - {None}:
             if facts.forwarding.get(br) == 0:
                 h.add("forwarding", FAIL, f"net.ipv4.conf.{br}.forwarding = 0")
+    if nb is not None and nb.driver in ("macvlan", "ipvlan") and na.driver != nb.driver:
+        h.add(
+            nb.driver,
+            FAIL,
+            f"{nb.name} is a {nb.driver} network on {nb.parent or 'its parent'}: the host does "
+            f"not forward into it from {na.name} (the host cannot reach its own {nb.driver} "
+            "containers; the kernel filters parent <-> child traffic)",
+        )
+    _host_route_check(h, snap, nb, rep.dst_ip)
     if nb is not None and na.driver == "bridge" and nb.driver == "bridge":
         rules = (
             facts.iptables.rules.get("filter", [])
@@ -305,6 +314,35 @@ def _routing_hop(
                 "reload or another dockerd?): traffic may pass" + fix,
             )
     return h
+
+
+def _host_route_check(h: Hop, snap: Snapshot, nb: Network | None, dst: str | None) -> None:
+    """The host's own route lookup for the destination (``ip route get``, the one
+    host-route reader): a packet routed by the host leaves where this says."""
+    if not dst or _ip(dst) is None:
+        return
+    if not snap.engine.local:
+        h.add("!host route", SKIP, "the engine is not on this host: its routes are not read")
+        return
+    try:
+        from inspectors.routes import route_get as host_route_get
+
+        r = host_route_get(dst)
+    except Exception as e:  # noqa: BLE001 - netlink unavailable: say so
+        h.add("!host route", SKIP, f"host route lookup failed: {e}")
+        return
+    if r is None:
+        h.add("host route", FAIL, f"the host has no route to {dst} (ip route get {dst})")
+        return
+    via = f" via {r.gateway}" if r.gateway else ""
+    text = f"ip route get {dst}: dev {r.dev or '?'}{via}"
+    want = nb.bridge if nb is not None and nb.driver == "bridge" else None
+    if nb is not None and nb.driver in ("macvlan", "ipvlan"):
+        h.add("host route", FAIL, f"{text}: not into {nb.name} (the host has no way in)")
+    elif want and r.dev != want:
+        h.add("host route", FAIL, f"{text}, not {want}: the host sends it elsewhere")
+    else:
+        h.add("host route", OK if want else INFO, text)
 
 
 def _listener_hop(rep: PathReport, c: Container, ip: str | None, port: int, proto: str) -> None:
@@ -568,6 +606,11 @@ def explain_path(
                 h.add("networks", FAIL, f"{a.name if not a_nets else b.name} has no network")
                 return rep.finish()
             na, nb = a_nets[0], b_nets[0]
+            if ip:  # addressed by IP: the network that holds it
+                nb = next(
+                    (n for n in b_nets if (_endpoint(b, n) or None) and _endpoint(b, n).ipv4 == ip),
+                    nb,
+                )
             eb = _endpoint(b, nb)
             rep.dst_ip = ip or (eb.ipv4 if eb else None)
             _side_hops(rep, snap, a, na, rep.dst_ip, facts, True)
