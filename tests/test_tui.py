@@ -648,3 +648,29 @@ async def test_enter_on_a_finding_selects_its_object():
         await pilot.pause()
         assert app.active_pane_id == "bridges"
         assert table(app, "bridges").current_key() == "br:br-dead00beef00"
+
+
+async def test_events_pane_opens_on_the_recent_past(daemon, uniq):
+    """Events made before the console starts are on the timeline (read once
+    with since/until on the model's engine), each once, then new ones follow."""
+    before, after = f"early-{uniq}", f"late-{uniq}"
+    daemon.docker("network", "create", before)
+    daemon.docker("network", "rm", before)
+    time.sleep(1.1)  # the backlog ends where the follow starts: nothing lost, nothing twice
+    app = make_app(daemon.host)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            ev = table(app, "events")
+
+            def actions(name: str) -> list[str]:
+                return [r.cells[2].plain for r in ev.all_rows if r.cells[3].plain == name]
+
+            await wait_for(pilot, lambda: actions(before) == ["destroy", "create"], 10)
+            await wait_for(pilot, lambda: app.live.engine_up is True, 10)
+            daemon.docker("network", "create", after)
+            await wait_for(pilot, lambda: actions(after) == ["create"], 10)
+            await pilot.pause(0.5)
+            assert actions(before) == ["destroy", "create"]
+    finally:
+        daemon.docker("network", "rm", before, after, check=False)

@@ -63,6 +63,11 @@ NETWORK_ACTIONS = {"create", "destroy", "connect", "disconnect", "remove", "upda
 LISTENER_ACTIONS = {"start", "die", "destroy", "stop", "restart", "pause", "unpause"}
 
 
+def _ev_key(ev: dict) -> tuple:
+    """An event's identity: `since` replays the ones already seen."""
+    return (ev.get("timeNano"), ev.get("Action"), (ev.get("Actor") or {}).get("ID"))
+
+
 def clone(snap: Snapshot) -> Snapshot:
     """A private deep copy for the UI (pickle is ~4x faster than deepcopy here)."""
     return pickle.loads(pickle.dumps(snap, protocol=pickle.HIGHEST_PROTOCOL))
@@ -229,10 +234,21 @@ class Live:
         recent: collections.deque[tuple] = collections.deque()
         backoff = BACKOFF_MIN
         filters = {"type": ["container", "network", "daemon"]}
+        backlog_done = False
         while not self.stop.is_set():
             err, kind = "", "unreachable"
             try:
                 eng = self._connect()
+                if not backlog_done:  # once: the recent past, then follow (tui/panes/events.py)
+                    from tui.panes.events import read_backlog
+
+                    backlog_done = True
+                    backlog = read_backlog(eng, self.started_at)
+                    for ev in backlog[-512:]:
+                        seen.add(_ev_key(ev))
+                        recent.append(_ev_key(ev))
+                    if backlog and not self.stop.is_set():
+                        self.post(LiveUpdate(None, events=backlog, reason="backlog"))
                 with eng.errors():
                     # events since the last one seen: nothing is lost across a reconnect
                     stream = eng.client.events(decode=True, filters=filters, since=f"{since:.9f}")
@@ -248,11 +264,7 @@ class Live:
                             break
                         if not isinstance(ev, dict):
                             continue
-                        key = (
-                            ev.get("timeNano"),
-                            ev.get("Action"),
-                            (ev.get("Actor") or {}).get("ID"),
-                        )
+                        key = _ev_key(ev)
                         if key in seen:  # replayed by `since` after a reconnect
                             continue
                         seen.add(key)

@@ -24,6 +24,26 @@ EV_COLS = [
     ("details", "DETAILS", 60),
 ]
 MAX_EVENTS = 2000
+BACKLOG_SECONDS = 15 * 60  # the pane opens on the recent past, not on "no events yet"
+EVENT_TYPES = ["container", "network", "daemon"]
+
+
+def read_backlog(engine, until: float, window: float = BACKLOG_SECONDS) -> list[dict]:
+    """The engine's events of the ``window`` seconds before ``until``, oldest
+    first: one bounded read (``until`` ends the stream) on the one engine object,
+    before the console follows from ``until`` on."""
+    with engine.errors():
+        stream = engine.client.events(
+            decode=True,
+            filters={"type": EVENT_TYPES},
+            since=f"{until - window:.9f}",
+            until=f"{until:.9f}",
+        )
+        try:
+            return [ev for ev in stream if isinstance(ev, dict)][-MAX_EVENTS:]
+        finally:
+            stream.close()
+
 
 ACTION_STYLE = {
     "die": "red",
@@ -119,7 +139,7 @@ class EventsPane(Pane):
         yield DataView(EV_COLS, id="list", stick_top=True)
 
     def empty_message(self) -> str:
-        return "no events yet: they appear here as the engine reports them"
+        return "no events in the last 15 minutes: new ones appear here as the engine reports them"
 
     def update_snapshot(self, snap) -> None:
         super().update_snapshot(snap)
