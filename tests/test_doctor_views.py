@@ -248,3 +248,64 @@ async def test_path_screen_validates_the_form():
         await pilot.pause()
         assert "1-65535" in str(screen.query_one("#path-status", Static).render())
         assert screen.report is None
+
+
+@pytest.fixture
+def web_db(daemon, uniq):
+    net, web, db = f"dwn{uniq}", f"web{uniq}", f"db{uniq}"
+    daemon.docker("network", "create", net)
+    for n in (web, db):
+        daemon.docker("run", "-d", "--name", n, "--network", net, IMAGE, "sleep", "3600")
+    yield web, db
+    daemon.docker("rm", "-f", web, db, check=False)
+    daemon.docker("network", "rm", net, check=False)
+
+
+def burst(app, keys: list[str]) -> None:
+    """Post keys the way the terminal driver does for a fast burst: all queued
+    before the app has handled the first."""
+    from textual import events
+
+    for k in keys:
+        app.post_message(events.Key(k, k if len(k) == 1 else None))
+
+
+@pytest.mark.engine
+async def test_path_form_takes_a_fast_burst_of_keys(daemon, web_db):
+    """web, tab, db, tab, 8080 typed in one burst land in A, B and the port:
+    tab moves the focus before the next key is handed to a field."""
+    web, db = web_db
+    screen = PathScreen(snapshot=snapshot(daemon))
+    app = PathHost(screen)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await pilot.pause()
+        assert screen.focused is screen.query_one("#path-src", Input)
+        # pilot.press waits for the app between keys; a terminal burst does not:
+        # the driver posts every key at once, as here
+        burst(app, [*web, "tab", *db, "tab", *"8080"])
+        await pilot.pause(0.3)
+        assert screen.query_one("#path-src", Input).value == web
+        assert screen.query_one("#path-dst", Input).value == db
+        assert screen.query_one("#path-port", Input).value == "8080"
+        assert screen.focused is screen.query_one("#path-port", Input)
+
+
+async def test_path_form_error_focuses_the_first_empty_field():
+    from inspectors.model import Snapshot
+
+    screen = PathScreen(snapshot=Snapshot())
+    app = PathHost(screen)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press(*"a", "ctrl+e")
+        await pilot.pause()
+        assert "both needed" in str(screen.query_one("#path-status", Static).render())
+        dst = screen.query_one("#path-dst", Input)
+        assert screen.focused is dst
+        await pilot.press(*"b")
+        assert dst.value == "b"
+        screen.query_one("#path-src", Input).value = ""
+        screen.query_one("#path-view").focus()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert screen.focused is screen.query_one("#path-src", Input)

@@ -674,3 +674,42 @@ async def test_events_pane_opens_on_the_recent_past(daemon, uniq):
             assert actions(before) == ["destroy", "create"]
     finally:
         daemon.docker("network", "rm", before, after, check=False)
+
+
+async def test_palette_question_fills_in_the_path_form(daemon, uniq):
+    """ "why can't web reach db on 8080" in the palette opens the path form with
+    A=web, B=db and the port, when web and db name containers of the snapshot."""
+    from textual.widgets import Input
+
+    from tui.doctor_views import PathScreen
+
+    web, db = f"web{uniq}", f"db{uniq}"
+    for n in (web, db):
+        daemon.docker("run", "-d", "--name", n, IMAGE, "sleep", "3600")
+    app = make_app(daemon.host)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            for question, port in (
+                (f"why can't {web} reach {db} on 8080", "8080"),
+                (f"why can't {web} reach {db} port 9090", "9090"),
+                (f"why can't {web} reach {db}", ""),
+            ):
+                await pilot.press("ctrl+p")
+                await pilot.pause(0.2)
+                keys = [
+                    "space" if ch == " " else ("apostrophe" if ch == "'" else ch) for ch in question
+                ]
+                await pilot.press(*keys)
+                await pilot.pause(0.5)
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: isinstance(app.screen, PathScreen), 5)
+                scr = app.screen
+                await pilot.pause(0.1)
+                assert scr.query_one("#path-src", Input).value == web
+                assert scr.query_one("#path-dst", Input).value == db
+                assert scr.query_one("#path-port", Input).value == port
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: not isinstance(app.screen, PathScreen), 5)
+    finally:
+        daemon.docker("rm", "-f", web, db, check=False)

@@ -104,11 +104,47 @@ class DockscopeCommands(Provider):
             yield DiscoveryHit(title, cb, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        app: DockscopeApp = self.app  # type: ignore[assignment]
+        snap = getattr(app, "snapshot", None)
+        names = [c.name for c in snap.containers if c.name] if snap is not None else []
+        src, dst, port, rest = path_prefill(query, names)
         matcher = self.matcher(query)
         for title, cb, help_text in self.entries():
-            score = max(matcher.match(title), word_score(query, f"{title} {help_text}"))
+            if cb == app.action_path and (src or dst):
+                from tui.doctor_views import open_path
+
+                # "why can't web reach db on 8080": the form opens filled in
+                cb = partial(open_path, app, src, dst, port)
+                words = rest
+            else:
+                words = query
+            score = max(matcher.match(title), word_score(words, f"{title} {help_text}"))
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def path_prefill(query: str, names: list[str]) -> tuple[str | None, str | None, int | None, str]:
+    """A, B and the port named in a palette question: the first two words that
+    are container names of the snapshot, and a number (1-65535) after them;
+    plus the question without those words (for scoring)."""
+    by_lower = {n.lower(): n for n in names}
+    found: list[str] = []
+    port: int | None = None
+    rest: list[str] = []
+    for tok in _TOKEN.findall(query):
+        name = by_lower.get(tok.lower())
+        if name is not None and len(found) < 2 and name not in found:
+            found.append(name)
+        elif tok.isdigit() and found and 0 < int(tok) < 65536 and port is None:
+            port = int(tok)
+        elif tok.lower() not in ("on", "port"):
+            rest.append(tok)
+    src = found[0] if found else None
+    dst = found[1] if len(found) > 1 else None
+    return src, dst, port, " ".join(rest)
 
 
 _WORD = re.compile(r"[a-z0-9]+")

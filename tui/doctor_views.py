@@ -80,6 +80,11 @@ class PathScreen(Screen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
+        # priority: the app moves the focus before it hands the next key of a
+        # fast burst (web TAB db TAB 8080) to a field; as a plain binding, tab
+        # waits in field A's queue behind the keys already forwarded to it
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
         Binding(
             "ctrl+e",
             "explain",
@@ -175,7 +180,10 @@ class PathScreen(Screen):
         if self.snapshot is None:
             self._status("reading the engine…")
             self.run_worker(self._load, thread=True, exclusive=True, group="path")
-        target = "#path-dst" if self.source else "#path-src"
+        if not self.source:
+            target = "#path-src"
+        else:
+            target = "#path-port" if self.destination else "#path-dst"
         self.query_one(target, Input).focus()
 
     def _load(self) -> None:
@@ -208,6 +216,7 @@ class PathScreen(Screen):
         proto = self.query_one("#path-proto", Select).value
         if not src or not dst:
             self._status("A and B are both needed", "bold red")
+            self.query_one("#path-src" if not src else "#path-dst", Input).focus()
             return None
         port = None
         if port_s:
@@ -282,4 +291,17 @@ class PathScreen(Screen):
         self.post_message(self.Explained(rep))
 
 
-__all__ = ["PathScreen", "path_diagram"]
+def open_path(app, source=None, destination=None, port=None) -> None:
+    """The path screen, A/B/port filled in (the palette's "why can't web reach db")."""
+    app.push_screen(
+        PathScreen(
+            snapshot=app.snapshot,
+            host=app.host,
+            source=source,
+            destination=destination,
+            port=port,
+        )
+    )
+
+
+__all__ = ["PathScreen", "open_path", "path_diagram"]
