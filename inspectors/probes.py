@@ -174,16 +174,32 @@ def run_probes(
 ) -> list:
     """All probes from inside ``netns_path`` (a thread setns()-es there)."""
     from inspectors.hostfacts import run_in_netns
-    from inspectors.reachmodel import FAIL, OK, WARN, Check
+    from inspectors.reachmodel import FAIL, OK, SKIP, WARN, Check
 
     def work():
+        nonlocal ip
         out = []
+        target = ip
         if dns_name:
             ok, ips, detail = probe_dns(dns_name)
             c = Check("dns query", OK if ok else FAIL, detail)
             if ok and ip and ip not in ips:
                 c.status, c.detail = WARN, detail + f" (expected {ip})"
             out.append(c)
+            if not target and ok:  # a name alone: probe the address it resolves to
+                target = next((x for x in ips if ":" not in x), None)
+        ip = target
+        if not ip:
+            # no address at all: say what was (not) probed; never "reachable (probed)"
+            out.append(
+                Check(
+                    "reachability",
+                    SKIP,
+                    ("name resolves; " if dns_name else "") + "no address to send to: "
+                    "reachability not probed",
+                    True,
+                )
+            )
         if ip:
             ok, detail = probe_ping(ip)
             # without a port the echo is the reachability test; with one, ICMP may be filtered

@@ -415,3 +415,33 @@ def test_loopback_inside_a_container_is_the_container_itself(daemon, topo):
     assert checks(rep, "probe")["tcp connect"] == "ok"
     rep = explain_path(snap, a, "127.0.0.1:8082")
     assert rep.verdict == "unreachable"
+
+
+def test_probe_without_a_port_pings_or_says_it_did_not(daemon, topo):
+    """Walk 16: a probe with no port said "reachable (probed)" after only a DNS query.
+    Without a port the address is pinged; when nothing but the name could be tried,
+    the report says reachability was not probed."""
+    net = topo.net("np")
+    b = topo.run("nps", "--network", net)
+    a = topo.run("npc", "--network", net)
+    time.sleep(0.3)
+    rep = explain_path(snapshot(daemon), a, b, probe=True)
+    got = checks(rep, "probe")
+    assert got.get("dns query") == "ok" and got.get("ping") == "ok", rep.to_dict()
+    assert rep.verdict == "reachable" and rep.probed
+    # only a name to go on (a model without B's address, as a quick console model
+    # can be): the address the name resolves to is pinged
+    from inspectors.reach import _probe
+    from inspectors.reachmodel import PathReport
+
+    snap = snapshot(daemon)
+    rep = PathReport(src=a, dst=b)
+    _probe(rep, snap, snap.container(a), None, None, "tcp", b)
+    got = {c.name: c for c in rep.hops[-1].checks}
+    assert got["dns query"].status == "ok" and got["ping"].status == "ok", got
+    # a name that does not resolve and no address: never "reachable (probed)"
+    rep = PathReport(src=a, dst="nosuch")
+    _probe(rep, snap, snap.container(a), None, None, "tcp", "nosuch-np")
+    rep.finish()
+    assert rep.verdict != "reachable", rep.to_dict()
+    assert any(c.name == "reachability" and "not probed" in c.detail for c in rep.hops[-1].checks)
