@@ -46,3 +46,19 @@ def test_this_hosts_map_ignores_another_engines_path(daemon):
     save_last_path(PATH, daemon.host)
     r = run_cli("map", "--width", "200", env=daemon.env(), timeout=120)
     assert "last path: ma -> mb: unreachable" in r.stdout, r.stdout[-2000:]
+
+
+def test_console_choices_go_through_the_private_writer(tmp_path, monkeypatch):
+    """Every file dockscope writes goes through actions.files.write_private: 0600,
+    never through (or over) a symlink."""
+    from tui.settings import load_ui, save_ui, ui_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert save_ui(theme="nord") and load_ui() == {"theme": "nord"}
+    assert os.stat(ui_path()).st_mode & 0o777 == 0o600
+    os.unlink(ui_path())
+    victim = tmp_path / "victim"
+    victim.write_text("{}")
+    os.symlink(victim, ui_path())
+    assert save_ui(theme="x") is False
+    assert os.path.islink(ui_path()) and victim.read_text() == "{}"

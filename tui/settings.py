@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
 
 KEYS = ("theme", "pane")
@@ -35,19 +34,12 @@ def save_ui(**choices: str) -> bool:
     data = load_ui()
     data.update({k: v for k, v in choices.items() if k in KEYS and isinstance(v, str)})
     path = ui_path()
+    from actions.files import write_private  # the one private-file writer (0600, no symlinks)
+    from actions.validate import ActionError
+
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".ui-", suffix=".json")
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        write_private(path, json.dumps(data, indent=2))
+    except (OSError, ActionError):
         return False
     return True
