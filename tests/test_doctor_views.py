@@ -309,3 +309,23 @@ async def test_path_form_error_focuses_the_first_empty_field():
         await pilot.press("ctrl+e")
         await pilot.pause()
         assert screen.focused is screen.query_one("#path-src", Input)
+
+
+@pytest.mark.engine
+async def test_network_form_takes_a_fast_burst_of_keys(daemon):
+    """The same class of bug in the action forms (tui/forms.py): keys after a
+    tab in a burst land in the next field, not in the first."""
+    from tui.forms import CreateNetworkScreen
+
+    links = ["lo"]
+    screen = CreateNetworkScreen(lambda s: [], links=links)
+    app = PathHost(screen)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        name = screen.query_one("#name", Input)
+        name.focus()
+        await pilot.pause()
+        burst(app, [*"n1", "tab", *"xyz"])
+        await pilot.pause(0.3)
+        assert name.value == "n1"
+        assert screen.focused is not name

@@ -20,6 +20,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Select, Static
 
 from inspectors.text import clean
+from tui.fastkeys import FOCUS_BINDINGS
 from tui.panes.findings import SEV_STYLE, STATUS_MARK, VERDICT_STYLE, plain  # noqa: F401
 
 # --------------------------------------------------------------------------- path
@@ -80,11 +81,7 @@ class PathScreen(Screen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
-        # priority: the app moves the focus before it hands the next key of a
-        # fast burst (web TAB db TAB 8080) to a field; as a plain binding, tab
-        # waits in field A's queue behind the keys already forwarded to it
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+        *FOCUS_BINDINGS,  # a fast burst (web TAB db TAB 8080) lands field by field
         Binding(
             "ctrl+e",
             "explain",

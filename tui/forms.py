@@ -21,12 +21,13 @@ rendered with ``markup=False``: it can never inject markup.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from collections.abc import Callable, Iterable
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
@@ -41,6 +42,7 @@ from actions.networks import (
     create_command,
 )
 from actions.validate import FieldError, split_words
+from tui.fastkeys import FOCUS_BINDINGS
 
 Validator = Callable[[object], list[FieldError]]
 
@@ -121,6 +123,7 @@ class _FormScreen(ModalScreen):
 
     DEFAULT_CSS = _FORM_CSS
     SCOPED_CSS = False
+    BINDINGS: ClassVar[list[BindingType]] = [*FOCUS_BINDINGS]  # fast typing: tui/fastkeys.py
 
     def __init__(self) -> None:
         super().__init__(classes="dsform")
