@@ -293,3 +293,32 @@ def _self_loopback(rep: PathReport, a: Container, ip: str, port, proto: str) -> 
         if got
         else f"nothing in {a.name} listens on {ip}:{port}/{proto}",
     )
+
+
+def _host_route_check(h: Hop, snap: Snapshot, nb: Network | None, dst: str | None) -> None:
+    """The host's own route lookup for the destination (``ip route get``, the one
+    host-route reader): a packet routed by the host leaves where this says."""
+    if not dst or _ip(dst) is None:
+        return
+    if not snap.engine.local:
+        h.add("!host route", SKIP, "the engine is not on this host: its routes are not read")
+        return
+    try:
+        from inspectors.routes import route_get as host_route_get
+
+        r = host_route_get(dst)
+    except Exception as e:  # noqa: BLE001 - netlink unavailable: say so
+        h.add("!host route", SKIP, f"host route lookup failed: {e}")
+        return
+    if r is None:
+        h.add("host route", FAIL, f"the host has no route to {dst} (ip route get {dst})")
+        return
+    via = f" via {r.gateway}" if r.gateway else ""
+    text = f"ip route get {dst}: dev {r.dev or '?'}{via}"
+    want = nb.bridge if nb is not None and nb.driver == "bridge" else None
+    if nb is not None and nb.driver in ("macvlan", "ipvlan"):
+        h.add("host route", FAIL, f"{text}: not into {nb.name} (the host has no way in)")
+    elif want and r.dev != want:
+        h.add("host route", FAIL, f"{text}, not {want}: the host sends it elsewhere")
+    else:
+        h.add("host route", OK if want else INFO, text)
