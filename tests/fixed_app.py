@@ -34,7 +34,10 @@ class FixedApp(DockscopeApp):
     def make_pane(self, pane_id: str):
         if pane_id == "findings":
             return FixedFindingsPane(self.fixed_findings, id="findings")
-        return super().make_pane(pane_id)
+        pane = super().make_pane(pane_id)
+        if pane_id == "ports":
+            pane.live_doctor = False  # the demo's containers are not on this host
+        return pane
 
     def on_mount(self) -> None:
         super().on_mount()

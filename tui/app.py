@@ -47,7 +47,7 @@ from tui.panes.events import EventsPane
 from tui.panes.findings import FindingsPane
 from tui.panes.logs import LogPane
 from tui.panes.networks import NetworksPane
-from tui.panes.ports import PortsPane
+from tui.panes.ports import PORT_RULES, PortsPane
 from tui.panes.protocol import PaneProtocol
 from tui.settings import load_ui, save_ui
 
@@ -590,6 +590,18 @@ class DockscopeApp(ActionKeys, App[int]):
     def action_help(self) -> None:
         from tui.help import HelpScreen, collect_bindings
 
+        scr = self.screen
+        if scr is not self.screen_stack[0]:  # a pushed screen (packet path, ...): its own keys
+            title = getattr(scr, "HELP_TITLE", "") or type(scr).__name__
+            doc = (scr.__doc__ or "").strip()
+            self.push_screen(
+                HelpScreen(
+                    collect_bindings(self),
+                    title=f"Keys: {title}",
+                    pane_help=getattr(scr, "HELP", "") or doc,
+                )
+            )
+            return
         w = self.active_pane()
         title = dict(self.PANES).get(self.active_pane_id, "")
         pane_help = w.HELP if w is not None else ""
@@ -660,6 +672,26 @@ class DockscopeApp(ActionKeys, App[int]):
 
         _, ctr = self.selected_names()
         self.push_screen(PathScreen(snapshot=self.snapshot, host=self.host, source=ctr))
+
+    def on_findings_pane_updated(self, msg: FindingsPane.Updated) -> None:
+        # the Ports pane judges published ports by the doctor's own findings
+        w = self.pane("ports")
+        if isinstance(w, PortsPane):
+            w.set_findings([f for f in msg.findings if f.rule in PORT_RULES])
+
+    def on_open_container(self, msg) -> None:
+        """enter on a row standing for a container (a port, a network's endpoint):
+        its endpoint detail in pane 3."""
+        w = self.pane("endpoints")
+        if isinstance(w, EndpointsPane) and self.snapshot is not None:
+            if w.dirty:
+                w.update_snapshot(self.snapshot)
+                w.dirty = False
+            if self.snapshot.container(msg.container_id) is None:
+                self.notify("that container is gone", title="open", markup=False)
+                return
+            self.action_pane("endpoints")
+            w.open_detail(self.snapshot.container(msg.container_id).id)
 
     def on_findings_pane_jump_to(self, msg: FindingsPane.JumpTo) -> None:
         """enter on a finding: select its object in its pane."""

@@ -23,6 +23,20 @@ def important(note: str) -> bool:
     )
 
 
+def host_label(host: str, context: str | None, room: int) -> str:
+    """The engine as it fits in ``room`` columns: whole, else the context name,
+    else the tail of the path/URL from a ``/`` (``…/docker.sock``), never its middle."""
+    if len(host) <= room:
+        return host
+    if context and context != "default":
+        return elide(clean(context), room)
+    keep = host[len(host) - (room - 1) :]
+    cut = keep.find("/")
+    if 0 <= cut < len(keep) - 1:
+        keep = keep[cut:]
+    return "…" + keep
+
+
 def status_text(self, width: int) -> Text:
     """The one-line header: engine, version, debug, counts, last event, badges."""
     snap = self.snapshot
@@ -66,11 +80,11 @@ def status_text(self, width: int) -> Text:
         tail.append("  NOT ROOT", style="bold yellow")
     if self.read_only:
         tail.append("  READ-ONLY ", style="bold reverse")
-    room = max(12, width - 12 - len(tail.plain))
+    room = max(14, width - 12 - len(tail.plain))
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(" dockscope ", style="bold reverse")
     out.append(" ")
-    out.append(elide(host, room))
+    out.append(host_label(host, e.context if e else None, room))
     out.append(tail)
     return out
 

@@ -79,10 +79,19 @@ class Rates:
         return human_rate(r[0]), human_rate(r[1])
 
 
+def other_engines(snap: Snapshot | None) -> int:
+    """Other dockerd processes on this host (the fact the doctor's orphan_bridge uses)."""
+    d = snap.engine.daemon if snap is not None and snap.engine else None
+    return len(d.others or []) if d is not None else 0
+
+
 def bridge_note(b: Bridge, snap: Snapshot) -> Text:
     notes: list[tuple[str, str]] = []
-    if b.orphan:
-        notes.append(("orphan: no docker network uses it (leftover?)", "bold red"))
+    if b.orphan and other_engines(snap):
+        # the doctor's fact (R5): other dockerds run here and may own it
+        notes.append((f"another engine's? ({other_engines(snap)} other dockerd)", "dim"))
+    elif b.orphan:
+        notes.append(("leftover? no network of this engine uses it", "bold red"))
     elif not b.network and not b.docker_owned:
         notes.append(("not docker's", "dim"))
     if (b.operstate or "").upper() == "DOWN":
@@ -122,7 +131,8 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
     rows: list[Row] = []
     for b in snap.bridges:
         rx, tx = rates.get(b.name)
-        net = b.network or ("(orphan)" if b.orphan else "")
+        other = b.orphan and other_engines(snap) > 0
+        net = b.network or (("(other engine?)" if other else "(orphan)") if b.orphan else "")
         rows.append(
             Row(
                 key=f"br:{b.name}",
@@ -130,7 +140,9 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
                     txt(b.name, "bold"),
                     txt(b.bridge_id),
                     txt("yes" if b.stp_enabled else "no"),
-                    txt(net, "red" if b.orphan else "bold") if net else dash(""),
+                    txt(net, "dim" if other else ("red" if b.orphan else "bold"))
+                    if net
+                    else dash(""),
                     Text(f"{len(b.ports)} port(s)", style="dim"),
                     Text(""),
                     txt(b.mtu or ""),

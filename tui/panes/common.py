@@ -86,6 +86,14 @@ def elide(s: str, width: int) -> str:
 # --------------------------------------------------------------------------- table
 
 
+class OpenContainer(Message):
+    """enter on a row that stands for a container: the app opens its endpoint detail."""
+
+    def __init__(self, container_id: str) -> None:
+        super().__init__()
+        self.container_id = container_id
+
+
 @dataclass
 class Row:
     key: str
@@ -152,6 +160,13 @@ class DataView(DataTable):
         Binding("S", "sort_reverse", "Reverse sort", show=False, id="table.sort_reverse"),
         Binding("y", "copy", "Copy cell", show=False, id="table.copy"),
     ]
+
+    opens = True  # enter opens the row (False: "Open" is not advertised, enter does nothing)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "select_cursor" and not self.opens:
+            return False
+        return super().check_action(action, parameters)
 
     class Filtered(Message):
         """The rows shown changed (counts for the pane title)."""

@@ -18,12 +18,27 @@ from tui.panes.common import DataView, Pane, Row, clean, dash, natural_key, shor
 CT_COLS = [
     ("name", "CONTAINER"),
     ("state", "STATE"),
-    ("nets", "NETWORK  IP", 44),
-    ("veths", "IFACE:HOST VETH", 36),
+    ("nets", "NETWORK", 16),
+    ("ips", "IP", 15),
+    ("veths", "IFACE:HOST SIDE", 18),
     ("netns", "SANDBOX"),
     ("pid", "PID"),
     ("id", "ID"),
 ]
+
+PARENT_DRIVERS = ("macvlan", "ipvlan")
+
+
+def iface_link(i: Interface, snap: Snapshot | None) -> tuple[str, str, str]:
+    """(relation, host-side name, driver) of a container interface: ("peer", veth, "")
+    for a veth, ("parent", parent, "macvlan") for macvlan/ipvlan, which have no
+    peer (the kernel's iflink there names the parent, not a veth)."""
+    n = snap.network(i.network) if (snap is not None and i.network) else None
+    driver = i.kind if i.kind in PARENT_DRIVERS else (n.driver if n is not None else "")
+    if driver in PARENT_DRIVERS:
+        parent = (n.parent or n.options.get("parent")) if n is not None else None
+        return "parent", parent or i.host_veth or "?", driver
+    return "peer", i.host_veth or "?", ""
 
 
 def state_text(state: str) -> Text:
@@ -38,14 +53,14 @@ def state_text(state: str) -> Text:
     return txt(state, style)
 
 
-def container_row(c: Container) -> Row:
-    nets = Text()
+def container_row(c: Container, snap: Snapshot | None = None) -> Row:
+    nets, ips = Text(), Text()
     for i, e in enumerate(c.endpoints):
         if i:
             nets.append(", ")
+            ips.append(", ")
         nets.append(clean(e.network), style="bold")
-        nets.append(" ")
-        nets.append(
+        ips.append(
             clean(e.ipv4) or ("-" if e.attached else "(not attached)"),
             style="" if e.attached else "dim",
         )
@@ -55,9 +70,13 @@ def container_row(c: Container) -> Row:
     for i, iface in enumerate(x for x in c.interfaces if x.name != "lo"):
         if i:
             veths.append(" ")
+        rel, other, driver = iface_link(iface, snap)
         veths.append(clean(iface.name))
-        veths.append(":", style="dim")
-        veths.append(clean(iface.host_veth) or "?")
+        if rel == "parent":
+            veths.append(f" ({driver} on {clean(other)})", style="dim")
+        else:
+            veths.append(":", style="dim")
+            veths.append(clean(other))
     sandbox = (c.sandbox_key or "").rsplit("/", 1)[-1]
     return Row(
         key=c.id,
@@ -65,6 +84,7 @@ def container_row(c: Container) -> Row:
             txt(c.name, "bold"),
             state_text(c.state),
             nets,
+            ips if ips.plain else dash(""),
             veths if veths.plain else dash(""),
             dash(sandbox),
             dash(c.pid),
@@ -126,13 +146,16 @@ def path_lines(c: Container, snap: Snapshot) -> Text:
     return out
 
 
-def _iface_line(i: Interface) -> Text:
+def _iface_line(i: Interface, snap: Snapshot | None = None) -> Text:
     out = Text("  ")
     out.append(clean(i.name).ljust(8), style="bold")
     out.append(f" {clean(i.operstate) or '?':<8} mtu {i.mtu or '?':<6} ")
     out.append(clean(i.mac) or "-", style="dim")
     out.append("  " + (" ".join(clean(a) for a in i.addresses) or "-"))
-    if i.host_veth:
+    rel, other, driver = iface_link(i, snap)
+    if rel == "parent":
+        out.append(f"  parent {clean(other)} ({driver})", style="dim")
+    elif i.host_veth:
         out.append(f"  peer {clean(i.host_veth)}", style="dim")
     return out
 
@@ -180,7 +203,14 @@ def container_detail(c: Container, snap: Snapshot) -> Text:
         out.append(", ".join(clean(a) for a in e.aliases) or "-")
         out.append("  dns names ", style="dim")
         out.append(", ".join(clean(a) for a in e.dns_names) or "-")
-        if e.sandbox_ifname or e.host_veth:
+        n = snap.network(e.network_id or e.network)
+        if n is not None and n.driver in PARENT_DRIVERS:  # no veth: a child of the parent
+            out.append("  ", style="dim")
+            out.append(
+                f"{clean(e.sandbox_ifname) or '?'}: parent "
+                f"{clean(n.parent or n.options.get('parent')) or '?'} ({n.driver})"
+            )
+        elif e.sandbox_ifname or e.host_veth:
             out.append("  ", style="dim")
             out.append(f"{clean(e.sandbox_ifname) or '?'} <-> {clean(e.host_veth) or '?'}")
         if not e.attached:
@@ -193,7 +223,7 @@ def container_detail(c: Container, snap: Snapshot) -> Text:
     _section(out, "INTERFACES")
     if c.interfaces:
         for i in c.interfaces:
-            out.append(_iface_line(i))
+            out.append(_iface_line(i, snap))
             out.append("\n")
     else:
         out.append(
@@ -339,7 +369,7 @@ class EndpointsPane(Pane):
     def update_snapshot(self, snap: Snapshot) -> None:
         super().update_snapshot(snap)
         ctrs = sorted(snap.containers, key=lambda c: natural_key(c.name))  # lab-c2 before lab-c10
-        self.query_one("#list", DataView).set_rows([container_row(c) for c in ctrs])
+        self.query_one("#list", DataView).set_rows([container_row(c, snap) for c in ctrs])
         if self.view_name == "detail":
             self._fill_detail()
         self.refresh_title()

@@ -12,7 +12,17 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from inspectors.model import Endpoint, Network, Snapshot
-from tui.panes.common import DataView, Pane, Row, clean, dash, natural_key, short_id, txt
+from tui.panes.common import (
+    DataView,
+    OpenContainer,
+    Pane,
+    Row,
+    clean,
+    dash,
+    natural_key,
+    short_id,
+    txt,
+)
 
 NET_COLS = [
     ("name", "NAME"),
@@ -81,7 +91,7 @@ def _gateway_cell(n: Network, snap: Snapshot | None) -> Text:
     if not gw:
         return dash("")
     out = Text(clean(gw))
-    out.append(f" ({clean(src)})", style="dim")
+    out.append("*", style="dim")  # not IPAM's: the source is in the detail view (enter)
     return out
 
 
@@ -140,11 +150,20 @@ def network_detail(n: Network, snap: Snapshot) -> Text:
     out.append("\n")
     if not n.subnets:
         out.append("  no subnet\n", style="dim")
+    eff = None
+    if not any(s.gateway for s in n.subnets):
+        from inspectors.paths import effective_gateway
+
+        eff = effective_gateway(n, snap)
     for s in n.subnets:
         out.append("  subnet ", style="dim")
         out.append(clean(s.subnet), style="bold")
         out.append("  gateway ", style="dim")
-        out.append(clean(s.gateway) or "-")
+        if not s.gateway and eff and eff[0]:
+            out.append(f"{clean(eff[0])}*")
+            out.append(f" (* not in IPAM: {clean(eff[1])})", style="dim")
+        else:
+            out.append(clean(s.gateway) or "-")
         if s.ip_range:
             out.append("  range ", style="dim")
             out.append(clean(s.ip_range))
@@ -247,6 +266,13 @@ def network_preview(n: Network, snap: Snapshot) -> Text:
         out.append(f"  {clean(s.subnet)}", style="bold")
         if s.gateway:
             out.append(f" gw {clean(s.gateway)}")
+    if n.subnets and not any(s.gateway for s in n.subnets):
+        from inspectors.paths import effective_gateway
+
+        gw, src = effective_gateway(n, snap)
+        if gw:
+            out.append(f" gw {clean(gw)}*")
+            out.append(f" (* {clean(src)})", style="dim")
     if n.bridge:
         out.append("  bridge ", style="dim")
         out.append(clean(n.bridge))
@@ -358,7 +384,10 @@ class NetworksPane(Pane):
 
     @on(DataTable.RowSelected, "#net-endpoints")
     def _open_endpoint(self, event: DataTable.RowSelected) -> None:
+        """enter on an endpoint: that container's endpoint detail (pane 3)."""
         event.stop()
+        if event.row_key.value:
+            self.post_message(OpenContainer(event.row_key.value))
 
     def open_detail(self, network_id: str | None) -> None:
         if not network_id:

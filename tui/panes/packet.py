@@ -54,6 +54,13 @@ class PacketData(Message):
 class PacketScreen(Screen):
     """Firewall / Conntrack / Sockets / Neighbours / Counters for a selection."""
 
+    HELP_TITLE = "Packet path"
+    HELP = (
+        "The packet path of the selection (container, network or published port): the "
+        "firewall rules it meets, its conntrack entries, the sockets, neighbours and "
+        "interface counters. r: read again now; C: capture here; esc: back."
+    )
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back", id="packet.close"),
         Binding("r", "refresh", "Read now", id="packet.refresh"),

@@ -3,6 +3,7 @@ host side, and conflicts; ``a`` switches to every listening socket of the host."
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from inspectors.model import Container, Listener, PortBinding, Snapshot
-from tui.panes.common import DataView, Pane, Row, clean, dash, txt
+from tui.panes.common import DataView, OpenContainer, Pane, Row, clean, dash, txt
 
 PUB_COLS = [
     ("host", "HOST IP:PORT"),
@@ -63,9 +64,42 @@ def _holder_text(l: Listener) -> str:
     return s
 
 
-def port_status(c: Container, p: PortBinding, snap: Snapshot) -> tuple[Text, str, str]:
-    """(short status, severity ok|warn|bad|info, one-sentence explanation)."""
+# the doctor's rules that judge one published port; their objects are
+# [container, "<container port>/proto"] or [container, "<host port>/proto"]
+PORT_RULES = {
+    "container_not_listening": ("nothing listens inside", "container"),
+    "dnat_missing": ("DNAT missing", "host"),
+}
+
+
+def port_findings(c: Container, p: PortBinding, findings) -> list:
+    """The doctor's error/warning findings about this published port (one owner:
+    the Ports pane never re-judges what the doctor found)."""
+    out = []
+    for f in findings or ():
+        if f.rule not in PORT_RULES or f.severity not in ("error", "warning"):
+            continue
+        side = PORT_RULES[f.rule][1]
+        want = f"{p.container_port if side == 'container' else p.host_port}/{p.protocol}"
+        if len(f.objects) >= 2 and f.objects[0] == c.name and f.objects[1] == want:
+            out.append(f)
+    return out
+
+
+def port_status(
+    c: Container, p: PortBinding, snap: Snapshot, findings=None
+) -> tuple[Text, str, str]:
+    """(short status, severity ok|warn|bad|info, one-sentence explanation).
+    ``findings`` are the doctor's last findings: a port it faults is never "ok"."""
     running = c.state in ("running", "paused", "restarting")
+    mine = port_findings(c, p, findings) if running else []
+    if mine:
+        short = ", ".join(dict.fromkeys(PORT_RULES[f.rule][0] for f in mine))
+        return (
+            Text(short, style="bold red"),
+            "bad",
+            "doctor: " + "; ".join(f.message for f in mine),
+        )
     holders = _holders(snap, p)
     others = [l for l in holders if not (l.owner == "docker-proxy" and l.container == c.name)]
     local = (p.host_ip or "") in LOCAL_IPS
@@ -122,13 +156,13 @@ def port_status(c: Container, p: PortBinding, snap: Snapshot) -> tuple[Text, str
     )
 
 
-def published_rows(snap: Snapshot) -> list[Row]:
+def published_rows(snap: Snapshot, findings=None) -> list[Row]:
     rows = []
     for c in snap.containers:
         for p in c.ports:
             if not p.host_port:
                 continue
-            status, sev, why = port_status(c, p, snap)
+            status, sev, why = port_status(c, p, snap, findings)
             held = (
                 f"{p.listener_process or '?'}({p.listener_pid or '?'})"
                 if (p.listener_pid or p.listener_process)
@@ -213,10 +247,24 @@ class PortsPane(Pane):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.show_all = False
+        self.findings: list = []  # the doctor's last findings about published ports
+        self.live_doctor = True  # run the doctor's port rules on each new snapshot
+        self._judged_key: tuple | None = None
+        self._judged_at = 0.0
+
+    def set_findings(self, findings: list) -> None:
+        """The doctor ran: re-judge the rows with its findings."""
+        self.findings = list(findings)
+        if self.snapshot is not None:
+            self.query_one("#list", DataView).set_rows(published_rows(self.snapshot, self.findings))
+            self.refresh_title()
+            self.update_preview()
 
     def compose_views(self) -> ComposeResult:
         yield DataView(PUB_COLS, id="list")
-        yield DataView(LST_COLS, id="listeners")
+        listeners = DataView(LST_COLS, id="listeners")
+        listeners.opens = False  # a host socket has no detail to open
+        yield listeners
 
     def subtitle(self) -> Text:
         if self.show_all:
@@ -227,7 +275,7 @@ class PortsPane(Pane):
         bad = 0
         for c in snap.containers:
             for p in c.ports:
-                if p.host_port and port_status(c, p, snap)[1] == "bad":
+                if p.host_port and port_status(c, p, snap, self.findings)[1] == "bad":
                     bad += 1
         out = Text("published  (a: all host listeners)", style="dim")
         if bad:
@@ -246,10 +294,49 @@ class PortsPane(Pane):
 
     def update_snapshot(self, snap: Snapshot) -> None:
         super().update_snapshot(snap)
-        self.query_one("#list", DataView).set_rows(published_rows(snap))
+        self.query_one("#list", DataView).set_rows(published_rows(snap, self.findings))
         self.query_one("#listeners", DataView).set_rows(listener_rows(snap))
         self.refresh_title()
         self.update_preview()
+        self._judge(snap)
+
+    def _judge(self, snap: Snapshot) -> None:
+        """The doctor's own port rules (R13 nothing listens inside, R18 DNAT missing)
+        on this snapshot, in a thread: the STATUS column never disagrees with the
+        doctor. Re-run when the published ports change, else at most every 15 s."""
+        if not self.live_doctor:
+            return
+        key = tuple(
+            (c.id, c.state, c.pid, tuple((p.host_port, p.container_port) for p in c.ports))
+            for c in snap.containers
+            if any(p.host_port for p in c.ports)
+        )
+        now = time.monotonic()
+        if not key or (key == self._judged_key and now - self._judged_at < 15):
+            return
+        self._judged_key, self._judged_at = key, now
+        self.run_worker(
+            lambda: self._port_rules(snap), thread=True, group="ports-doctor", exclusive=True
+        )
+
+    def _port_rules(self, snap: Snapshot) -> None:
+        from inspectors.doctor.rules_containers import rule_container_not_listening
+        from inspectors.doctor.rules_firewall import rule_dnat_missing
+        from inspectors.hostfacts import gather_facts
+
+        try:
+            facts = gather_facts(snap, container_refs=False)
+            found = rule_container_not_listening(snap, facts) + rule_dnat_missing(snap, facts)
+        except Exception:  # noqa: BLE001 - no verdict: the rows keep what they had
+            return
+        try:
+            self.app.call_from_thread(self._judged, snap, found)
+        except RuntimeError:  # the app is gone
+            pass
+
+    def _judged(self, snap: Snapshot, found: list) -> None:
+        if snap is self.snapshot:
+            self.set_findings(found)
 
     def preview_for(self, key: str) -> Text | None:
         snap = self.snapshot
@@ -265,7 +352,7 @@ class PortsPane(Pane):
                 and str(p.host_port) == hport
                 and f"{p.container_port}/{p.protocol}" == rest
             ):
-                status, _, why = port_status(c, p, snap)
+                status, _, why = port_status(c, p, snap, self.findings)
                 out = Text()
                 out.append(status)
                 out.append("  ")
@@ -290,7 +377,11 @@ class PortsPane(Pane):
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
+        """enter on a published port: the container behind the port, in its endpoint detail (pane 3)."""
         event.stop()
+        cid = self.selection().get("container") if not self.show_all else None
+        if cid:
+            self.post_message(OpenContainer(cid))
 
     def selection(self) -> dict[str, str]:
         t = self.table()
