@@ -282,3 +282,45 @@ async def test_ports_pane_agrees_with_the_doctor_on_the_engine(daemon, uniq):
     finally:
         daemon.docker("rm", "-f", name, check=False)
     await asyncio.sleep(0)
+
+
+async def test_enter_on_an_event_jumps_to_its_object():
+    from tests.test_tui_snapshots import CTR_IDS, demo_events
+
+    app = app_for()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("6")
+        await pilot.pause()
+        app.query_one("#events").add_events(demo_events())
+        await pilot.pause()
+        t = table(app, "events")
+        key = next(
+            r.key
+            for r in t.rows_all
+            if r.cells[1].plain == "container" and r.cells[3].plain == "db"
+        )
+        t.select_key(key)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.active_pane_id == "endpoints"
+        assert table(app, "endpoints").current_key() == CTR_IDS["db"]
+
+
+async def test_logs_footer_fits_120_and_help_still_lists_every_key():
+    from tui.help import collect_bindings
+
+    app = app_for()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("5")
+        await pilot.pause(0.3)
+        shown = {  # the footer shows one key per action
+            (ab.node, ab.binding.action): (app.get_key_display(ab.binding), ab.binding.description)
+            for ab in app.screen.active_bindings.values()
+            if ab.binding.show and ab.binding.description
+        }
+        width = sum(len(k) + len(d) + 3 for k, d in shown.values())
+        assert width <= 120 - 14, list(shown.values())  # the palette hint keeps its corner
+        described = {d for _, rows in collect_bindings(app) for _, d, _ in rows}
+        assert {"Wrap", "Timestamps", "Next match", "Since window"} <= described

@@ -173,4 +173,10 @@ class EventsPane(Pane):
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
+        """enter: the event's object (container, network) in its pane."""
         event.stop()
+        t = self.table()
+        row = t.current_row() if t is not None else None
+        if row is not None and row.cells[1].plain in ("container", "network"):
+            if row.cells[3].plain not in ("", "-"):
+                self.app.jump_to(row.cells[1].plain, row.cells[3].plain)

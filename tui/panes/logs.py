@@ -90,21 +90,23 @@ class LogPane(Vertical, PaneProtocol):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", id="logs.search"),
-        Binding("n", "next_match", "Next match", id="logs.next"),
-        Binding("N", "prev_match", "Prev match", id="logs.prev"),
+        Binding("n", "next_match", "Next match", show=False, id="logs.next"),
+        Binding("N", "prev_match", "Prev match", show=False, id="logs.prev"),
         Binding("ampersand,f", "filter", "Filter", id="logs.filter"),
-        Binding("plus,equals_sign", "context(1)", "More context", id="logs.context_more"),
-        Binding("minus", "context(-1)", "Less context", id="logs.context_less"),
-        Binding("t", "toggle_timestamps", "Timestamps", id="logs.timestamps"),
-        Binding("w", "toggle_wrap", "Wrap", id="logs.wrap"),
-        Binding("s", "cycle_window", "Since window", id="logs.window"),
+        Binding(
+            "plus,equals_sign", "context(1)", "More context", show=False, id="logs.context_more"
+        ),
+        Binding("minus", "context(-1)", "Less context", show=False, id="logs.context_less"),
+        Binding("t", "toggle_timestamps", "Timestamps", show=False, id="logs.timestamps"),
+        Binding("w", "toggle_wrap", "Wrap", show=False, id="logs.wrap"),
+        Binding("s", "cycle_window", "Since window", show=False, id="logs.window"),
         Binding("v", "cycle_level", "Min level", id="logs.level"),
         Binding("p", "pause", "Pause/resume", id="logs.pause"),
-        Binding("backspace", "clear_filter", "Clear filter", id="logs.clear_filter"),
+        Binding("backspace", "clear_filter", "Clear filter", show=False, id="logs.clear_filter"),
         Binding("end,G,F", "follow", "Follow", id="logs.follow"),
         Binding("g,home", "top", "Top", show=False, id="logs.top"),
         Binding("ctrl+s", "save", "Save", id="logs.save"),
-        Binding("escape", "clear", "Clear search/filter", id="logs.clear"),
+        Binding("escape", "clear", "Clear search/filter", show=False, id="logs.clear"),
     ]
 
     # ---------------------------------------------------------------- messages
