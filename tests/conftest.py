@@ -77,3 +77,22 @@ def uniq():
 @pytest.fixture(scope="session")
 def image():
     return IMAGE
+
+
+_SESSION_PID = os.getpid()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A forked child (a library that forks without exec, a test's own fork) that
+    returns into pytest instead of exiting would run the rest of the session
+    beside the real one and, at its end, delete the session's shared temp
+    dirs: end such a child at once."""
+    if os.getpid() != _SESSION_PID:
+        os._exit(70)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    if os.getpid() != _SESSION_PID:
+        os._exit(70)

@@ -294,17 +294,8 @@ def test_thirty_namespaces_fast():
             f"read_sandboxes: {len(targets)} namespaces in {t_one * 1000:.1f} ms "
             f"(default, 1 thread), {t_pool * 1000:.1f} ms (8 threads)"
         )
-        try:
-            from pyroute2 import IPRoute
-
-            t0 = time.perf_counter()
-            for ns in lab.ns[:5]:
-                with IPRoute(netns=f"/run/netns/{ns}", flags=0) as ipr:
-                    list(ipr.get_links()), list(ipr.get_addr()), list(ipr.get_routes())
-            per = (time.perf_counter() - t0) / 5
-            msg += f"; pyroute2 IPRoute(netns=...) for comparison: {per * 1000:.1f} ms per netns"
-        except ImportError:  # pragma: no cover
-            pass
+        # (no comparison with pyroute2's IPRoute(netns=...): it forks the test process,
+        # and a child that fails there goes on running the rest of the session)
         print(msg)
         for i, ns in enumerate(lab.ns):
             info = res[ns]
