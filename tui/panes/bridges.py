@@ -25,9 +25,9 @@ BR_COLS = [
     ("iface", "IFACE"),
     ("mtu", "MTU"),
     ("oper", "STATE"),
+    ("note", "NOTE", 28),  # before the rates: at 120 columns it stays on screen
     ("rx", "RX/s"),
     ("tx", "TX/s"),
-    ("note", "NOTE"),
 ]
 FDB_COLS = [
     ("mac", "MAC"),
@@ -147,9 +147,9 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
                     Text(""),
                     txt(b.mtu or ""),
                     _oper(b.operstate),
+                    bridge_note(b, snap),
                     Text(rx),
                     Text(tx),
-                    bridge_note(b, snap),
                 ),
                 search=" ".join(
                     [
@@ -175,9 +175,9 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
                         dash(p.sandbox_ifname),
                         txt(p.mtu or ""),
                         _oper(p.operstate),
+                        port_note(p, b, snap),
                         Text(rx),
                         Text(tx),
-                        port_note(p, b, snap),
                     ),
                     search=" ".join([b.name, p.container_id or "", p.kind or ""]),
                 )

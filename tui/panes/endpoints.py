@@ -18,9 +18,9 @@ from tui.panes.common import DataView, Pane, Row, clean, dash, natural_key, shor
 CT_COLS = [
     ("name", "CONTAINER"),
     ("state", "STATE"),
-    ("nets", "NETWORK", 16),
+    ("nets", "NETWORK", 14),
     ("ips", "IP", 15),
-    ("veths", "IFACE:HOST SIDE", 18),
+    ("veths", "IFACE:HOST SIDE", 20),
     ("netns", "SANDBOX"),
     ("pid", "PID"),
     ("id", "ID"),
@@ -73,7 +73,7 @@ def container_row(c: Container, snap: Snapshot | None = None) -> Row:
         rel, other, driver = iface_link(iface, snap)
         veths.append(clean(iface.name))
         if rel == "parent":
-            veths.append(f" ({driver} on {clean(other)})", style="dim")
+            veths.append(f" ({driver} {clean(other)})", style="dim")  # its parent: no peer
         else:
             veths.append(":", style="dim")
             veths.append(clean(other))

@@ -80,6 +80,8 @@ def port_findings(c: Container, p: PortBinding, findings) -> list:
         if f.rule not in PORT_RULES or f.severity not in ("error", "warning"):
             continue
         side = PORT_RULES[f.rule][1]
+        if f.rule == "dnat_missing" and ":" in (p.host_ip or ""):
+            continue  # the rule reads the IPv4 nat table only
         want = f"{p.container_port if side == 'container' else p.host_port}/{p.protocol}"
         if len(f.objects) >= 2 and f.objects[0] == c.name and f.objects[1] == want:
             out.append(f)
