@@ -324,3 +324,20 @@ async def test_logs_footer_fits_120_and_help_still_lists_every_key():
         assert width <= 120 - 14, list(shown.values())  # the palette hint keeps its corner
         described = {d for _, rows in collect_bindings(app) for _, d, _ in rows}
         assert {"Wrap", "Timestamps", "Next match", "Since window"} <= described
+
+
+@pytest.mark.engine
+async def test_packet_path_verdicts_stay_on_an_80x24_screen(daemon):
+    from tests.helpers import snapshot
+    from tests.test_tui_packet import Host, wait_for
+
+    snap = await asyncio.to_thread(snapshot, daemon)
+    scr = PacketScreen(snap)
+    app = Host(scr)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "fw" in scr.loaded)
+        await pilot.pause(0.2)
+        flags = scr.query_one("#fw-flags")
+        assert str(flags.render()).strip()
+        assert flags.region.y < scr.query_one("#fw-table").region.y
+        assert flags.region.bottom <= 24

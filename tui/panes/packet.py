@@ -106,8 +106,9 @@ class PacketScreen(Screen):
         yield Static(_t(self.title_text(), "bold"), id="packet-title")
         with TabbedContent(id="packet-tabs"):
             with TabPane("Firewall", id="tab-fw"):
-                yield DataTable(id="fw-table", cursor_type="row", zebra_stripes=True)
+                # the verdicts (ERROR lines) first: below a long table they fell off an 80x24 screen
                 yield Static("", id="fw-flags")
+                yield DataTable(id="fw-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Conntrack", id="tab-ct"):
                 yield Static("", id="ct-summary")
                 yield DataTable(id="ct-table", cursor_type="row", zebra_stripes=True)
