@@ -67,8 +67,8 @@ def _holder_text(l: Listener) -> str:
 # the doctor's rules that judge one published port; their objects are
 # [container, "<container port>/proto"] or [container, "<host port>/proto"]
 PORT_RULES = {
-    "container_not_listening": ("nothing listens inside", "container"),
-    "dnat_missing": ("DNAT missing", "host"),
+    "container_not_listening": ("nothing listens", "container"),
+    "dnat_missing": ("no DNAT", "host"),
 }
 
 
