@@ -341,3 +341,33 @@ async def test_packet_path_verdicts_stay_on_an_80x24_screen(daemon):
         assert str(flags.render()).strip()
         assert flags.region.y < scr.query_one("#fw-table").region.y
         assert flags.region.bottom <= 24
+
+
+async def test_events_that_arrive_before_the_events_view_is_composed_are_kept():
+    """The startup backlog can reach the Events pane before its table exists: the
+    rows wait and are shown once it is mounted (it raised NoMatches before)."""
+    from textual.app import App
+
+    from tui.panes.common import DataView
+    from tui.panes.events import EventsPane
+
+    pane = EventsPane(id="events")
+    ev = {
+        "Type": "network",
+        "Action": "create",
+        "Actor": {"ID": "n1", "Attributes": {"name": "early"}},
+        "time": 1,
+        "timeNano": 1_000_000_000,
+    }
+    pane.add_events([ev])  # not mounted: no exception, kept
+
+    class Host(App):
+        def compose(self):
+            yield pane
+
+    app = Host()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        view = pane.query_one("#list", DataView)
+        assert view.row_count == 1

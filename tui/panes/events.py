@@ -153,8 +153,19 @@ class EventsPane(Pane):
             self._seq += 1
             self._rows.appendleft(event_row(self._seq, ev, self.names))
             self.last_event_at = event_time(ev)
-        self.query_one("#list", DataView).set_rows(list(self._rows))
-        self.refresh_title()
+        self._show()
+
+    def _show(self) -> None:
+        # events can arrive (the startup backlog) before the view is composed: the rows
+        # wait in self._rows and are shown on mount
+        views = self.query("#list")
+        if views:
+            views.first(DataView).set_rows(list(self._rows))
+            self.refresh_title()
+
+    def on_mount(self) -> None:
+        if self._rows:
+            self.call_after_refresh(self._show)
 
     def add_local(self, action: str, message: str) -> None:
         now = time.time()
