@@ -7,6 +7,7 @@ host's sockets; changes are made with the docker CLI from "another terminal".
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -713,3 +714,29 @@ async def test_palette_question_fills_in_the_path_form(daemon, uniq):
                 await wait_for(pilot, lambda: not isinstance(app.screen, PathScreen), 5)
     finally:
         daemon.docker("rm", "-f", web, db, check=False)
+
+
+async def test_kernel_changes_join_the_events_timeline(daemon, uniq):
+    """A link created and deleted under the engine (here a bridge the test owns)
+    appears in the Events pane as kernel entries beside docker events."""
+    name = f"dsev{uniq}"
+    app = make_app(daemon.host)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            ev = table(app, "events")
+
+            def kernel_rows() -> list[str]:
+                return [
+                    r.cells[2].plain
+                    for r in ev.all_rows
+                    if r.cells[1].plain == "kernel" and r.cells[3].plain == name
+                ]
+
+            await pilot.pause(1.0)  # the netlink subscription is up after the first frame
+            subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+            await wait_for(pilot, lambda: "link new/changed" in kernel_rows(), 10)
+            subprocess.run(["ip", "link", "del", name], check=True)
+            await wait_for(pilot, lambda: "link deleted" in kernel_rows(), 10)
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -76,6 +76,41 @@ def clone(snap: Snapshot) -> Snapshot:
 # --------------------------------------------------------------------------- messages
 
 
+_KERNEL_ACTIONS = {
+    "RTM_NEWLINK": "link new/changed",
+    "RTM_DELLINK": "link deleted",
+    "RTM_NEWADDR": "address added",
+    "RTM_DELADDR": "address removed",
+    "RTM_NEWROUTE": "route added",
+    "RTM_DELROUTE": "route removed",
+}
+
+
+def kernel_events(items: list) -> list[dict]:
+    """Netlink notifications as timeline entries beside docker events (one per kind
+    and interface in a batch): a bridge deleted from under the engine shows here."""
+    out: list[dict] = []
+    seen: set[tuple] = set()
+    now = time.time()
+    for item in items:
+        if not isinstance(item, tuple) or len(item) != 2:
+            continue
+        ev, name = item
+        if (ev, name) in seen or ev not in _KERNEL_ACTIONS:
+            continue
+        seen.add((ev, name))
+        out.append(
+            {
+                "Type": "kernel",
+                "Action": _KERNEL_ACTIONS[ev],
+                "Actor": {"ID": "", "Attributes": {"name": name or "?"}},
+                "time": int(now),
+                "timeNano": int(now * 1e9),
+            }
+        )
+    return out
+
+
 class LiveUpdate(Message):
     """A new snapshot (a private copy) and/or docker events to show."""
 
@@ -304,7 +339,9 @@ class Live:
         try:
             from inspectors import kernel
 
-            sub = kernel.LinkSubscription(lambda ev, name, index: self.queue.put(("kernel", name)))
+            sub = kernel.LinkSubscription(
+                lambda ev, name, index: self.queue.put(("kernel", (ev, name)))
+            )
         except Exception as e:
             self.post(LiveError("netlink", f"link notifications unavailable: {_one_line(e)}"))
             return
@@ -470,7 +507,7 @@ class Live:
         )
         self._publish(
             reason,
-            events,
+            events + kernel_events([a for k, a in batch if k == "kernel"]),
             kernel,
             t0,
             with_snapshot=bool(nets or ctrs or daemon or kernel or listeners),
