@@ -28,7 +28,6 @@ from inspectors.model import Container, Network, Snapshot
 
 from inspectors.probes import (  # noqa: F401 - re-exported
     EMBEDDED_DNS,
-    PROBE_TIMEOUT,
     build_dns_query,
     parse_dns_answer,
     probe_dns,

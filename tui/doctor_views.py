@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, Select, Static
 
 from inspectors.text import clean
 from tui.fastkeys import FOCUS_BINDINGS
-from tui.panes.findings import SEV_STYLE, STATUS_MARK, VERDICT_STYLE, plain  # noqa: F401
+from tui.panes.findings import STATUS_MARK, VERDICT_STYLE
 
 # --------------------------------------------------------------------------- path
 

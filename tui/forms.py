@@ -33,9 +33,9 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, Switch
 
+from actions.net_checks import PARENT_DRIVERS
 from actions.networks import (
     DRIVERS,
-    PARENT_DRIVERS,
     ConnectSpec,
     NetworkSpec,
     connect_command,

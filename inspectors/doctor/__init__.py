@@ -29,12 +29,44 @@ from inspectors.doctor.findings import (
     sort_findings,
     summarize,
 )
-from inspectors.doctor.rules_containers import *  # noqa: F403
-from inspectors.doctor.rules_daemon import *  # noqa: F403
-from inspectors.doctor.rules_firewall import *  # noqa: F403
-from inspectors.doctor.rules_networks import *  # noqa: F403
-from inspectors.doctor.rules_paths import *  # noqa: F403
-from inspectors.doctor.rules_networks import subnet_capacity
+from inspectors.doctor.rules_containers import (
+    rule_container_not_listening,
+    rule_default_bridge_names,
+    rule_peers_no_common_network,
+    rule_port_conflict,
+    rule_port_loopback_only,
+)
+from inspectors.doctor.rules_daemon import (
+    rule_br_netfilter,
+    rule_conntrack_full,
+    rule_daemon_config,
+    rule_isolation_by_design,
+    rule_stale_docker_proxy,
+)
+from inspectors.doctor.rules_firewall import (
+    rule_dnat_missing,
+    rule_docker_chains_missing,
+    rule_forward_policy_drop,
+    rule_ip_forward_off,
+    rule_iptables_variant,
+)
+from inspectors.doctor.rules_networks import (
+    rule_bridge_down,
+    rule_bridge_port_broken,
+    rule_macvlan_parent,
+    rule_mtu_mismatch,
+    rule_network_exhausted,
+    rule_orphan_bridge,
+    rule_resolv_loopback,
+    rule_subnet_overlap,
+    subnet_capacity,
+)
+from inspectors.doctor.rules_paths import (
+    rule_daemon_log_errors,
+    rule_duplicate_address,
+    rule_endpoint_path_broken,
+    rule_leftover_veth,
+)
 from inspectors.doctor.runner import RULES, rule_names, run_doctor
 
 __all__ = [
@@ -52,4 +84,31 @@ __all__ = [
     "subnet_capacity",
     "SEVERITIES",
     "SEVERITY_RANK",
-] + [r.__name__ for r in RULES]
+    "rule_br_netfilter",
+    "rule_bridge_down",
+    "rule_bridge_port_broken",
+    "rule_conntrack_full",
+    "rule_container_not_listening",
+    "rule_daemon_config",
+    "rule_daemon_log_errors",
+    "rule_default_bridge_names",
+    "rule_dnat_missing",
+    "rule_docker_chains_missing",
+    "rule_duplicate_address",
+    "rule_endpoint_path_broken",
+    "rule_forward_policy_drop",
+    "rule_ip_forward_off",
+    "rule_iptables_variant",
+    "rule_isolation_by_design",
+    "rule_leftover_veth",
+    "rule_macvlan_parent",
+    "rule_mtu_mismatch",
+    "rule_network_exhausted",
+    "rule_orphan_bridge",
+    "rule_peers_no_common_network",
+    "rule_port_conflict",
+    "rule_port_loopback_only",
+    "rule_resolv_loopback",
+    "rule_stale_docker_proxy",
+    "rule_subnet_overlap",
+]

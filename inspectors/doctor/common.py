@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 
-from inspectors.doctor.findings import Finding, _f  # noqa: F401 - re-exported for the rules
-from inspectors.hostfacts import HostFacts, is_loopback  # noqa: F401
+from inspectors.hostfacts import HostFacts  # noqa: F401
 from inspectors.model import Container, Network, Snapshot  # noqa: F401
 
 # --------------------------------------------------------------------------- helpers

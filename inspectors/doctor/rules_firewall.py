@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress  # noqa: F401
-import os  # noqa: F401
 
-from inspectors.doctor.common import (  # noqa: F401
+from inspectors.doctor.common import (
     _attached,
-    _default_bridges,
-    _f,
     _iptables_on,
-    _kernel_ok,
-    _link,
-    _net,
-    _on_network,
-    _proxy_on,
     restart_hint,
     _running,
     _shares_mode,
 )
-from inspectors.doctor.findings import Finding  # noqa: F401
-from inspectors.hostfacts import HostFacts, is_loopback  # noqa: F401
-from inspectors.model import Container, Network, Snapshot  # noqa: F401
+from inspectors.doctor.findings import Finding, _f
+from inspectors.hostfacts import HostFacts
+from inspectors.model import Snapshot
 
 # --------------------------------------------------------------------------- R1
 

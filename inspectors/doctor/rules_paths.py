@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from inspectors.doctor.common import _f, _kernel_ok, _running
-from inspectors.doctor.findings import Finding
+from inspectors.doctor.common import _kernel_ok, _running
+from inspectors.doctor.findings import Finding, _f
 from inspectors.hostfacts import HostFacts
 from inspectors.model import Snapshot
 from inspectors.report import redact_text
