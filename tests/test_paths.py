@@ -242,6 +242,7 @@ def test_overlay_path_across_nodes_names_the_remote_vtep(cluster, uniq):
             "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", b
         ).stdout.strip()
         r = n2.ssh("dockscope", "path", a, ip_b, "--json", check=False)
+        assert r.stdout.strip(), (r.returncode, r.stderr)
         rep = json.loads(r.stdout)
         checks = [c for h in rep["hops"] for c in h["checks"] if c["name"] == "driver path"]
         assert checks, rep
