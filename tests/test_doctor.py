@@ -878,7 +878,7 @@ def test_report_leaves_secrets_out(daemon, res, tmp_path):
 def test_network_exhausted_from_api_1_52_status():
     """Engines >= 29 (API 1.52) report IPAM usage; this engine (20.10) can't, so the
     documented response shape is parsed here."""
-    from inspectors.doctor import rule_network_exhausted
+    from inspectors.doctor.rules_networks import rule_network_exhausted
     from inspectors.engine import parse_network
     from inspectors.hostfacts import HostFacts
     from inspectors.model import Snapshot
@@ -1026,7 +1026,7 @@ def test_repeated_daemon_errors_become_a_finding_naming_the_object(daemon, res):
     snap = snapshot(daemon)
     facts = gather_facts(snap, daemon_log=2000)
     assert facts.daemon_log, facts.notes
-    from inspectors.doctor import rule_daemon_log_errors
+    from inspectors.doctor.rules_paths import rule_daemon_log_errors
 
     got = [f for f in rule_daemon_log_errors(snap, facts) if c in " ".join(f.objects + [f.message])]
     assert got, [f.message for f in rule_daemon_log_errors(snap, facts)]
@@ -1082,7 +1082,7 @@ def test_report_redacts_daemon_log_secrets_and_is_private(daemon, res, tmp_path)
 def test_daemon_log_message_grouping_names_the_endpoint():
     """The message of issue 10 (seen 104 times on a real host), as dockerd logs it:
     grouped per object, counted, the object named. A parser test: no engine needed."""
-    from inspectors.doctor import rule_daemon_log_errors
+    from inspectors.doctor.rules_paths import rule_daemon_log_errors
     from inspectors.hostfacts import HostFacts
     from inspectors.model import Snapshot
 
