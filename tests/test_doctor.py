@@ -140,9 +140,20 @@ def bridge_of(snap, net: str) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on every address, below the ephemeral range so no
+    client connection of another test can be handed it meanwhile."""
+    import random
+
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    for _ in range(200):
+        port = random.randrange(max(1024, lo - 12000), lo)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def subnet_in_pool(daemon, index: int, prefix: int = 24) -> str:
@@ -265,7 +276,12 @@ def test_requested_port_held_by_a_squatter(daemon, res):
     # the fault is real: the container cannot start
     assert daemon.docker("start", c, check=False).returncode != 0
     squat.close()
-    assert not hits(doctor(daemon), "port_conflict", c)
+    left = hits(doctor(daemon), "port_conflict", c)
+    assert not left, (
+        "the squatter is gone, yet: "
+        + "; ".join(f.message + " | " + " / ".join(f.evidence) for f in left)
+        + f" (this pytest is pid {os.getpid()})"
+    )
     daemon.docker("start", c)
 
 
