@@ -26,6 +26,11 @@ MIN_FRAME = 0.1  # the view redraws at most 10 times a second for new lines
 FIREHOSE_FRAME = 0.25  # ... and 4 times a second when more than
 FIREHOSE_LINES = 2000  # this many lines came since the last redraw
 BATCH_LINES = 5000
+# the reader waits (up to PENDING_WAIT s) while this many lines wait for the
+# UI: memory stays flat and a history read loses nothing; only a UI stalled
+# longer than that makes the reader drop the oldest pending lines
+PENDING_MAX = 2 * BATCH_LINES
+PENDING_WAIT = 2.0
 # since-windows cycled by `s`: (label, seconds back or None, kind)
 WINDOWS: tuple[tuple[str, float | None], ...] = (
     ("tail", None),
@@ -385,8 +390,18 @@ class Pending:
         self.client: Any = None
         self.added = 0  # lines ever added (the index after the newest)
         self.marks: deque[tuple[int, str, str]] = deque()  # (at line index, kind, text)
+        self.room = threading.Event()  # set when take() emptied the buffer
+        self.room.set()
+        self.digested = threading.Event()  # set when the pane took the last batch posted
+        self.digested.set()
 
     def add(self, batch: list[LogLine]) -> None:
+        if len(self.lines) >= PENDING_MAX and not self.closed:
+            # backpressure: wait for the UI to take what is here
+            self.room.clear()
+            self.wake.set()
+            if len(self.lines) >= PENDING_MAX and not self.closed:
+                self.room.wait(PENDING_WAIT)
         with self.lock:
             before = len(self.lines)
             self.lines.extend(batch)
@@ -423,6 +438,7 @@ class Pending:
             dropped, self.dropped = self.dropped, 0
             if not self.lines and not self.marks:
                 self.wake.clear()
+        self.room.set()
         return lines, dropped, marks
 
     def finish(self, error: str | None = None) -> None:
@@ -437,6 +453,8 @@ class Pending:
             self.closed = True
             src = self.source
         self.wake.set()
+        self.room.set()
+        self.digested.set()
         if src is not None:
             try:
                 src.close()

@@ -113,11 +113,14 @@ class LogPane(Vertical, PaneProtocol):
     class LinesArrived(Message):
         """A batch from the reader (one per ~50 ms); internal."""
 
-        def __init__(self, session: int, lines: list[LogLine], dropped: int = 0):
+        def __init__(
+            self, session: int, lines: list[LogLine], dropped: int = 0, pending: Any = None
+        ):
             super().__init__()
             self.session = session
             self.lines = lines
             self.dropped = dropped
+            self.pending = pending
 
     class StreamStatus(Message):
         """Reader state for a session (internal)."""
@@ -422,14 +425,17 @@ class LogPane(Vertical, PaneProtocol):
             now = time.monotonic()
             if now - last < BATCH_SECONDS and not pending.done and len(pending.lines) < BATCH_LINES:
                 time.sleep(BATCH_SECONDS - (now - last))
-            # back off while the pane has not digested what it got
-            while self.message_queue_size > 2 and not pending.closed:
-                time.sleep(0.005)
+            # one batch in flight at a time: the next is posted when the pane has
+            # digested the last (memory: ring + pending + one batch, bench/logs)
+            while not pending.digested.wait(0.2) and not pending.closed:
+                pass
             with pending.lock:
                 done = pending.done
             lines, dropped, marks = pending.take()
             if lines or dropped:
-                self.post_message(self.LinesArrived(session, lines, dropped))
+                pending.digested.clear()
+                if not self.post_message(self.LinesArrived(session, lines, dropped, pending)):
+                    pending.digested.set()
                 last = time.monotonic()
             for kind, text in marks:
                 self.post_message(self.StreamStatus(session, kind, text))
@@ -451,12 +457,17 @@ class LogPane(Vertical, PaneProtocol):
     # ---------------------------------------------------------------- handlers
     def on_log_pane_lines_arrived(self, msg: LogPane.LinesArrived) -> None:
         msg.stop()
-        if msg.session != self._session:
-            return  # from a closed session
-        self.dropped += msg.dropped
-        if self.state == "opening":
-            self.state = "streaming"
-        self.view.add_lines(msg.lines)
+        try:
+            if msg.session != self._session:
+                return  # from a closed session
+            self.dropped += msg.dropped
+            if self.state == "opening":
+                self.state = "streaming"
+            self.view.add_lines(msg.lines)
+        finally:
+            msg.lines = []
+            if msg.pending is not None:
+                msg.pending.digested.set()
 
     def on_log_view_synced(self, msg: LogView.Synced) -> None:
         msg.stop()

@@ -46,6 +46,8 @@ from tui.panes.logmodel import (
 
 # --------------------------------------------------------------------------- view
 
+STRIP_CACHE = 320  # lines rendered and kept (about 3 screens of a tall terminal)
+
 
 class LogView(ScrollView, can_focus=True):
     """Line-API renderer of a :class:`LogModel` (plain Segments, LRU strips).
@@ -94,7 +96,9 @@ class LogView(ScrollView, can_focus=True):
         self.empty_hint = ""
         self._source_width = 0
         self._source_styles: dict[str, Style] = {}
-        self.strips: LRUCache[Any, Strip] = LRUCache(2048)
+        # a few screens' worth: each cached Strip keeps its own derived-strip caches,
+        # so a big cache is megabytes that fill slowly (RSS creeping, bench/logs)
+        self.strips: LRUCache[Any, Strip] = LRUCache(STRIP_CACHE)
         self._programmatic = 0
         self._wrap_layout_key: Any = None
         self._wrap_layout: list[Strip] = []
