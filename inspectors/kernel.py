@@ -39,6 +39,8 @@ __all__ = [
     "read_links",
     "read_bridges",
     "read_kernel",
+    "KernelTables",
+    "HostReader",
     "read_fdb",
     "format_brctl_show",
     "format_brctl_showmacs",
@@ -125,7 +127,6 @@ _LEAN_KEEP = {
     "IFLA_IFNAME",
     "IFLA_MTU",
     "IFLA_LINK",
-    "IFLA_STATS",
     "IFLA_MASTER",
     "IFLA_OPERSTATE",
     "IFLA_LINKINFO",
@@ -136,14 +137,45 @@ _LEAN_KEEP = {
 }
 
 
+class _Deferred:
+    """Mixin for a pyroute2 message class: the attribute chain is decoded (by
+    pyroute2, ``decode_nlas``) on the first access to ``msg["attrs"]``, not when the
+    message arrives. A reader that reuses the record of a message whose bytes it has
+    seen before never pays for the decoding (it is most of a link dump's cost:
+    pyroute2 builds one object per attribute, ~90 per bridge port)."""
+
+    def decode_nlas(self, offset):
+        self.__dict__["_nlas_at"] = offset
+
+    def __getitem__(self, key):
+        if key == "attrs":
+            at = self.__dict__.pop("_nlas_at", None)
+            if at is not None:
+                super().decode_nlas(at)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        # pyroute2's receive loop asks every message for get("header"), which
+        # looks for an IFLA_HEADER attribute first: the header is no attribute
+        if key == "header":
+            return dict.get(self, "header", default)
+        return super().get(key, default)
+
+
+def body_of(msg) -> bytes:
+    """A message's bytes after its netlink header: equal bytes decode equally."""
+    return bytes(msg.data[msg.offset + 16 : msg.offset + msg["header"]["length"]])
+
+
 def lean_policy() -> dict:
-    """A pyroute2 decoding policy (``register_policy``) for RTM_NEWLINK that
-    decodes only the attributes the readers use: pyroute2's own ``ifinfmsg``
-    with every other attribute mapped to its ``none`` type (skipped). About a
-    third less decoding per link."""
+    """A pyroute2 decoding policy (``register_policy``) for RTM_NEWLINK and
+    RTM_NEWADDR: pyroute2's own ``ifinfmsg``/``ifaddrmsg``, the link one with every
+    attribute the readers do not use mapped to its ``none`` type (skipped), both
+    decoding their attributes only when first read (:class:`_Deferred`)."""
     global _LEAN
     if _LEAN is None:
-        from pyroute2.netlink.rtnl import RTM_NEWLINK
+        from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWLINK
+        from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
         nla_map = []
@@ -151,11 +183,14 @@ def lean_policy() -> dict:
             idx, name, typ = e if len(e) == 3 else (i, *e)
             nla_map.append((idx, name, typ if name in _LEAN_KEEP else "none"))
 
-        class lean_ifinfmsg(ifinfmsg):
+        class lean_ifinfmsg(_Deferred, ifinfmsg):
+            pass
+
+        class lazy_ifaddrmsg(_Deferred, ifaddrmsg):
             pass
 
         lean_ifinfmsg.nla_map = tuple(nla_map)
-        _LEAN = {RTM_NEWLINK: lean_ifinfmsg}
+        _LEAN = {RTM_NEWLINK: lean_ifinfmsg, RTM_NEWADDR: lazy_ifaddrmsg}
     return _LEAN
 
 
@@ -174,8 +209,67 @@ class attrs:
         return default if slot is None else slot[1]
 
 
+class HostReader:
+    """The host netns (the caller's) through ONE pyroute2 ``AsyncIPRoute`` on a
+    private event loop: a dump, or several, run in one pass of that loop.
+
+    pyroute2 0.9's sync ``IPRoute`` runs its event loop once per message of a dump
+    (measured: ~0.2 ms a message, most of the cost of a 1,000-link dump); the
+    readers here take either (``ipr=``). Its ``lock`` serialises callers (one
+    loop, one socket); call it off any running asyncio loop (:func:`off_loop`).
+    """
+
+    def __init__(self):
+        import asyncio
+
+        from pyroute2 import AsyncIPRoute
+
+        self.lock = threading.RLock()
+        self.loop = asyncio.new_event_loop()
+
+        async def opened():
+            ipr = AsyncIPRoute()
+            ipr.register_policy(lean_policy())
+            await ipr.setup_endpoint()
+            return ipr
+
+        try:
+            self.ipr = self.loop.run_until_complete(opened())
+        except BaseException:
+            self.loop.close()
+            raise
+
+    def dump(self, name: str, *args, **kwargs) -> list:
+        """``await ipr.<name>(*args, **kwargs)`` as a list of messages."""
+
+        async def go():
+            got = await getattr(self.ipr, name)(*args, **kwargs)
+            if isinstance(got, (list, tuple)):
+                return list(got)
+            return [m async for m in got]
+
+        with self.lock:
+            return self.loop.run_until_complete(go())
+
+    def close(self) -> None:
+        with self.lock:
+            if self.loop.is_closed():
+                return
+            try:
+                self.ipr.close()
+            finally:
+                self.loop.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class _Own:
-    """``with _Own(ipr) as r``: ``ipr`` as given, or a private IPRoute closed on exit."""
+    """``with _Own(ipr) as r``: ``ipr`` as given, or a private :class:`HostReader`
+    closed on exit."""
 
     def __init__(self, ipr):
         self.given = ipr
@@ -183,7 +277,7 @@ class _Own:
 
     def __enter__(self):
         if self.ipr is None:
-            self.ipr = open_ipr()
+            self.ipr = HostReader()
         return self.ipr
 
     def __exit__(self, *exc) -> None:
@@ -191,12 +285,16 @@ class _Own:
             self.ipr.close()
 
 
-def _dump(fn, *args, **kwargs) -> list:
-    """A dump as a list, run again (twice at most) when the kernel flags it
-    interrupted (NLM_F_DUMP_INTR: links changed meanwhile); pyroute2 returns
-    such dumps without a word."""
+def _dump(r, name: str, *args, **kwargs) -> list:
+    """``r.<name>(*args, **kwargs)`` (a dump) as a list, run again (twice at most)
+    when the kernel flags it interrupted (NLM_F_DUMP_INTR: links changed
+    meanwhile); pyroute2 returns such dumps without a word. ``r``: a
+    :class:`HostReader` (one loop pass) or a pyroute2 ``IPRoute``."""
     for _ in range(3):
-        msgs = list(fn(*args, **kwargs))
+        if isinstance(r, HostReader):
+            msgs = r.dump(name, *args, **kwargs)
+        else:
+            msgs = list(getattr(r, name)(*args, **kwargs))
         if not any(m["header"].get("flags", 0) & NLM_F_DUMP_INTR for m in msgs):
             break
     return msgs
@@ -212,7 +310,7 @@ def link_record(msg) -> dict:
         ia = attrs(info)
         kind = ia.get("IFLA_INFO_KIND")
         slave_kind = ia.get("IFLA_INFO_SLAVE_KIND")
-    stats = g("IFLA_STATS64") or g("IFLA_STATS")
+    stats = g("IFLA_STATS64")
     carrier = g("IFLA_CARRIER")
     operstate = g("IFLA_OPERSTATE")
     if isinstance(operstate, int):
@@ -288,7 +386,7 @@ def _fdb_record(msg) -> dict:
 
 def _dump_fdb(ipr) -> list[dict]:
     with _Own(ipr) as r:
-        return [_fdb_record(m) for m in _dump(r.fdb, "dump")]
+        return [_fdb_record(m) for m in _dump(r, "fdb", "dump")]
 
 
 # --------------------------------------------------------------------------- links
@@ -352,25 +450,28 @@ def read_links(ipr=None) -> list[Link]:
     """
     with _Own(ipr) as r:
         return _build_links(
-            _link_records(_dump(r.get_links)),
-            [addr_record(m) for m in _dump(r.get_addr)],
+            _link_records(_dump(r, "get_links")),
+            _addr_records(_dump(r, "get_addr")),
         )
 
 
 _RECS_LOCK = threading.Lock()
 _RECS: dict[int, tuple[bytes, dict]] = {}  # ifindex -> (message body, its record)
+_ADDRS: dict[bytes, dict] = {}  # address message body -> its record
 
 
 def _link_records(msgs) -> list[dict]:
     """:func:`link_record` of each message, reusing the record of a link whose
-    message body is byte for byte the one decoded last time (an idle link):
-    pyroute2's per-attribute decoding is most of the cost of a link dump, and
-    identical bytes decode to an identical record (records are never mutated)."""
+    message body is byte for byte the one decoded last time (an idle link: its
+    counters did not move): the message's attributes are then never decoded
+    (:class:`_Deferred`), and pyroute2's per-attribute decoding is most of the cost
+    of a link dump. Identical bytes decode to an identical record (records are
+    never mutated)."""
     with _RECS_LOCK:
         prev = dict(_RECS)
     out, seen = [], {}
     for m in msgs:
-        body = bytes(m.data[m.offset + 16 : m.offset + m["header"]["length"]])  # no nlmsghdr
+        body = body_of(m)
         hit = prev.get(m["index"])
         rec = hit[1] if hit is not None and hit[0] == body else link_record(m)
         seen[m["index"]] = (body, rec)
@@ -378,6 +479,25 @@ def _link_records(msgs) -> list[dict]:
     with _RECS_LOCK:
         _RECS.clear()
         _RECS.update(seen)
+    return out
+
+
+def _addr_records(msgs) -> list[dict]:
+    """:func:`addr_record` of each message, reused by body as :func:`_link_records`
+    does (a permanent address's message never changes)."""
+    with _RECS_LOCK:
+        prev = dict(_ADDRS)
+    out, seen = [], {}
+    for m in msgs:
+        body = body_of(m)
+        rec = prev.get(body)
+        if rec is None:
+            rec = addr_record(m)
+        seen[body] = rec
+        out.append(rec)
+    with _RECS_LOCK:
+        _ADDRS.clear()
+        _ADDRS.update(seen)
     return out
 
 
@@ -391,7 +511,10 @@ def read_link(index: int, ipr=None) -> Link | None:
 
     with _Own(ipr) as r:
         try:
-            msgs = list(r.link("get", index=index))
+            if isinstance(r, HostReader):
+                msgs = r.dump("link", "get", index=index)
+            else:
+                msgs = list(r.link("get", index=index))
         except NetlinkError:
             return None
     recs = [link_record(m) for m in msgs if m.get("event") in (None, "RTM_NEWLINK")]
@@ -465,11 +588,13 @@ def _sysfs(path: str) -> str | None:
         return None
 
 
-def _build_bridges(links: list[Link], ipr=None, with_fdb: bool = True) -> list[Bridge]:
+def _build_bridges(
+    links: list[Link], ipr=None, with_fdb: bool = True, fdb_recs: list[dict] | None = None
+) -> list[Bridge]:
     raws = {lk.index: getattr(lk, _RAW, None) for lk in links}
     bridges: list[Bridge] = []
     ports_of: dict[int, list[BridgePort]] = {}
-    cache: list[list[dict]] = []
+    cache: list[list[dict]] = [] if fdb_recs is None else [fdb_recs]
 
     def shared_fdb() -> list[dict]:  # one netlink FDB dump for all bridges, if needed
         if not cache:
@@ -560,6 +685,46 @@ def read_kernel(ipr=None, with_fdb: bool = True) -> tuple[list[Link], list[Bridg
     """(links, bridges) from one link dump and one address dump."""
     links = read_links(ipr)
     return links, _build_bridges(links, ipr=ipr, with_fdb=with_fdb)
+
+
+class KernelTables:
+    """The records of the last link, address and FDB dumps of the host netns, for
+    a long-lived reader to reuse while a change watch
+    (:class:`inspectors.netwatch.KernelWatch`) saw nothing of them. Objects are
+    built anew from the records on every read (the join writes into them).
+
+    A reused FDB ages its learned entries' timers by the time since the dump: an
+    upper bound (traffic refreshes an entry without a notification).
+    """
+
+    def __init__(self):
+        self._links: tuple[list[dict], list[dict]] | None = None
+        self._fdb: tuple[float, list[dict]] | None = None
+
+    @off_loop
+    def read(
+        self, ipr, links_changed: bool = True, fdb_changed: bool = True, with_fdb: bool = True
+    ) -> tuple[list[Link], list[Bridge]]:
+        import time
+
+        if links_changed or self._links is None:
+            self._links = (
+                _link_records(_dump(ipr, "get_links")),
+                _addr_records(_dump(ipr, "get_addr")),
+            )
+        links = _build_links(*self._links)
+        fdb = None
+        if with_fdb:
+            if fdb_changed or self._fdb is None:
+                self._fdb = (time.monotonic(), _dump_fdb(ipr))
+            at, fdb = self._fdb
+            cs = int((time.monotonic() - at) * 100)
+            if cs > 0:
+                fdb = [
+                    {**r, "updated": r["updated"] + cs} if r["updated"] is not None else r
+                    for r in fdb
+                ]
+        return links, _build_bridges(links, ipr=ipr, with_fdb=with_fdb, fdb_recs=fdb)
 
 
 # --------------------------------------------------------------------------- brctl text

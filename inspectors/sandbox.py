@@ -51,6 +51,7 @@ __all__ = [
     "in_netns",
     "open_netns",
     "sandbox_token",
+    "forget",
 ]
 
 
@@ -103,6 +104,8 @@ def _join(info: SandboxInfo, by_index: dict[int, Link]) -> None:
             continue
         if info.nsid is not None and host.peer_netnsid != info.nsid:
             continue
+        if info.nsid is None:
+            info.nsid = host.peer_netnsid  # every veth of one netns shows the same id
         itf.host_veth = host.name
         itf.bridge = host.master_name
 
@@ -357,8 +360,8 @@ def _errmsg(e: OSError, path: str) -> str:
 class _Reader:
     """Shared state of one read_sandboxes() call."""
 
-    def __init__(self):
-        from pyroute2 import IPRoute
+    def __init__(self, want_nsid: bool = True):
+        import pyroute2  # noqa: F401  (fail here, once, when netlink is unavailable)
 
         st = os.stat(
             "/proc/thread-self/ns/net"
@@ -366,20 +369,15 @@ class _Reader:
             else "/proc/self/ns/net"
         )
         self.home_key = (st.st_dev, st.st_ino)
-        self.host = IPRoute()  # host netns, for RTM_GETNSID (one socket per thread inside)
+        # RTM_GETNSID per namespace (~0.15 ms each): only when the caller keys
+        # something on the nsid (a warm model's change watch); otherwise the join
+        # takes it from the host veth's IFLA_LINK_NETNSID
+        self.want_nsid = want_nsid
         self.lock = threading.Lock()
         self.by_inode: dict[tuple[int, int], Future] = {}
 
     def close(self) -> None:
-        self.host.close()
-
-    def nsid(self, fd: int) -> int | None:
-        try:
-            got = self.host.get_netnsid(fd=fd)
-        except Exception:
-            return None
-        v = (got or {}).get("nsid")
-        return v if v is not None and 0 <= v < 0xFFFFFFFF else None
+        pass
 
     def open_target(self, pid, key) -> tuple[int | None, str | None, str | None, list[str]]:
         """(fd, path, error, notes) trying /proc/<pid>/ns/net then SandboxKey."""
@@ -434,7 +432,9 @@ class _Reader:
         key = (st.st_dev, st.st_ino)
         info = SandboxInfo(netns_inode=st.st_ino, host_netns=key == self.home_key)
         try:
-            info.interfaces, info.routes, nsid = _ns_reader().read(fd, not info.host_netns)
+            info.interfaces, info.routes, nsid = _ns_reader().read(
+                fd, self.want_nsid and not info.host_netns
+            )
         except NetnsError as e:
             if e.errno == errno.EPERM and os.geteuid() == 0:
                 info.error = "setns refused (netns owned by another user namespace, e.g. rootless?)"
@@ -545,16 +545,24 @@ class SandboxReader:
     caller's own thread: ``setns`` switches the calling thread), e.g. right after
     each container inspect, then :func:`join_sandbox` once the host links are in.
 
-    With a ``token`` (:func:`sandbox_token`), a read younger than
-    :data:`CACHE_TTL` whose token and namespace inode are unchanged is reused
-    (a warm rebuild re-reads only sandboxes the engine changed; pyroute2 costs
-    ~2 ms per namespace). ``fresh=True`` (a targeted refresh after an event)
-    always reads, and updates what later rebuilds reuse. A change made inside a
-    namespace by hand, behind the engine's back, shows after at most the TTL.
+    With a ``token`` (:func:`sandbox_token`), a read whose token and namespace
+    inode are unchanged is reused (pyroute2 costs ~2 ms per namespace):
+
+    * with a ``watch`` (:class:`inspectors.netwatch.KernelWatch`, bound before the
+      read): for as long as the watch reports no change of that namespace (by its
+      nsid; the caller passes what ``watch.poll()`` said to :func:`forget` before
+      reading). A change made inside the namespace by hand shows at the next read.
+      A namespace the host has no nsid for sends no notification: TTL as below.
+    * without: for :data:`CACHE_TTL` seconds (a change made by hand behind the
+      engine's back shows after at most that).
+
+    ``fresh=True`` (a targeted refresh after an event) always reads, and updates
+    what later rebuilds reuse.
     """
 
-    def __init__(self, fresh: bool = False):
-        self._r = _Reader()
+    def __init__(self, fresh: bool = False, watch=None):
+        self.watch = watch
+        self._r = _Reader(want_nsid=watch is not None)
         self.fresh = fresh
 
     def read(self, pid: int | None, sandbox_key: str | None, token=None) -> SandboxInfo:
@@ -568,7 +576,7 @@ class SandboxReader:
         if key is not None and not self.fresh:
             with _CACHE_LOCK:
                 hit = _CACHE.get(key)
-            if hit is not None and time.monotonic() - hit[0] <= CACHE_TTL:
+            if hit is not None and _valid(hit, self.watch, time.monotonic()):
                 return _clone(hit[1])
         # one namespace read at a time, in the calling worker thread: the work
         # is pyroute2 decoding under the GIL, and 8 engine threads reading
@@ -580,9 +588,9 @@ class SandboxReader:
         if key is not None and info.error is None:
             with _CACHE_LOCK:
                 now = time.monotonic()
-                for k in [k for k, v in _CACHE.items() if now - v[0] > CACHE_TTL]:
+                for k in [k for k, v in _CACHE.items() if not _valid(v, v[2], now)]:
                     del _CACHE[k]
-                _CACHE[key] = (now, _clone(info))
+                _CACHE[key] = (now, _clone(info), self.watch)
         return info
 
     def _read_now(self, pid, sandbox_key) -> SandboxInfo:
@@ -593,6 +601,28 @@ class SandboxReader:
 
     def close(self) -> None:
         self._r.close()
+
+
+WATCHED_TTL = 600.0  # backstop for reads a watch covers (they go when it reports a change)
+
+
+def _valid(entry: tuple, watch, now: float) -> bool:
+    at, info, by = entry
+    if by is not None and by is watch and not by.closed and info.nsid is not None:
+        return now - at <= WATCHED_TTL
+    return now - at <= CACHE_TTL
+
+
+def forget(nsids=(), everything: bool = False) -> None:
+    """Drop reuse entries of the namespaces a watch saw change (by host nsid)."""
+    with _CACHE_LOCK:
+        if everything:
+            _CACHE.clear()
+            return
+        if not nsids:
+            return
+        for k in [k for k, v in _CACHE.items() if v[1].nsid in nsids]:
+            del _CACHE[k]
 
 
 _READ_LOCK = threading.Lock()

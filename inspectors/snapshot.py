@@ -69,6 +69,9 @@ class Model:
         self._inspects: dict[str, tuple] = {}  # container id -> (list fingerprint, inspect)
         self._daemon: DaemonProcess | None = None
         self._sockets = None
+        self._watch = None  # netwatch.KernelWatch, from the second build on
+        self._tables = None  # kernel.KernelTables: host dumps reused while unchanged
+        self._builds = 0
         self._lock = threading.RLock()
         self._open_lock = threading.Lock()
         self.snapshot = Snapshot()
@@ -84,6 +87,9 @@ class Model:
             except Exception:
                 pass
             self._ipr = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def connect(self) -> EngineAPI:
@@ -113,11 +119,13 @@ class Model:
             return None, e
 
     def ipr(self):
-        """A warm pyroute2 IPRoute for the host netns (its lock makes it shareable)."""
+        """A warm host-netns netlink reader (:class:`inspectors.kernel.HostReader`:
+        one pyroute2 AsyncIPRoute, each dump one pass of its loop; its lock makes it
+        shareable)."""
         if self._ipr is None:
-            from inspectors.kernel import open_ipr
+            from inspectors.kernel import HostReader
 
-            self._ipr = open_ipr()
+            self._ipr = off_loop(HostReader)()
         return self._ipr
 
     def container_inspects(self) -> dict[str, dict]:
@@ -177,6 +185,7 @@ class Model:
 
             futures = {}
             sandboxes: dict = {}
+            changes = self._poll_watch(local)
             reader = self._sandbox_reader() if (local and self.with_sandboxes) else None
             on_container = (
                 (lambda c: self._read_one_sandbox(reader, c, sandboxes))
@@ -199,7 +208,7 @@ class Model:
             if local and self.with_listeners:
                 futures["listeners"] = self.pool.submit(_read_listeners, self._listener_reader())
             if local and self.with_kernel:
-                links, bridges = self._read_kernel()
+                links, bridges = self._read_kernel(changes)
                 snap.links, snap.bridges = links, bridges
             elif not local:
                 snap.notes.append(
@@ -240,7 +249,33 @@ class Model:
                 return self._mark_stale(snap.engine.error, snap.engine.error_kind)
             join(snap)
             self.snapshot = snap
+            self._builds += 1
             return snap
+
+    def _poll_watch(self, local: bool):
+        """What the kernel watch saw since the last build (None: no watch, read all).
+
+        A one-shot build (the CLI) runs without one; a model built again (the
+        console) binds one before its second build's reads, and from then on
+        re-reads only the host tables and the container namespaces it saw change.
+        """
+        if not (local and self.is_root and (self.with_kernel or self.with_sandboxes)):
+            return None
+        if self._watch is None:
+            if self._builds == 0:
+                return None
+            try:
+                from inspectors.netwatch import KernelWatch
+
+                self._watch = KernelWatch()
+            except Exception as e:  # no netlink: read everything every time
+                self.snapshot.notes.append(f"kernel change watch unavailable: {e}")
+                return None
+        changes = self._watch.poll()
+        from inspectors.sandbox import forget
+
+        forget(changes.nsids, changes.everything)
+        return changes
 
     def mark_stale(self, error: str | None, kind: str | None) -> Snapshot:
         """The engine is away: keep the last good state, marked stale."""
@@ -256,12 +291,21 @@ class Model:
         prev.engine.error, prev.engine.error_kind = error, kind
         return prev
 
-    def _read_kernel(self) -> tuple[list[Link], list[Bridge]]:
+    def _read_kernel(self, changes=None) -> tuple[list[Link], list[Bridge]]:
+        """Host links and bridges; with ``changes`` (a watch's poll), the tables it
+        saw no change of are rebuilt from the last dump's records."""
         try:
             from inspectors import kernel
 
+            if self._tables is None:
+                self._tables = kernel.KernelTables()
+            every = changes is None or changes.everything
             with self.ipr().lock:
-                return kernel.read_kernel(self.ipr())
+                return self._tables.read(
+                    self.ipr(),
+                    links_changed=every or changes.links,
+                    fdb_changed=every or changes.fdb,
+                )
         except Exception as e:  # netlink unavailable (not Linux, seccomp...)
             self.snapshot.notes.append(f"kernel view unavailable: {e}")
             return [], []
@@ -270,7 +314,7 @@ class Model:
         try:
             from inspectors.sandbox import SandboxReader
 
-            return SandboxReader()
+            return SandboxReader(watch=self._watch)
         except Exception as e:  # not root, no netlink
             self.snapshot.notes.append(f"sandbox view unavailable: {e}")
             return None
