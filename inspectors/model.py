@@ -93,6 +93,7 @@ class Endpoint:
     host_veth: str | None = None  # host-side veth name, when the kernel tells
     sandbox_ifname: str | None = None  # interface name inside the sandbox (eth0, ...)
     attached: bool = True  # False: configured on a stopped container, not attached
+    node: str | None = None  # several engines: the node this endpoint is on
 
 
 @dataclass
@@ -120,6 +121,7 @@ class Network:
     mtu: int | None = None
     ips_in_use: int | None = None  # API >= 1.52 Status.IPAM
     ips_available: int | None = None
+    node: str | None = None  # several engines: the node this network is seen from
 
 
 # --------------------------------------------------------------------------- kernel
@@ -208,6 +210,7 @@ class Bridge:
     network_id: str | None = None
     docker_owned: bool = False  # name looks like docker0/br-<12hex> or matched a network
     orphan: bool = False  # looks docker-made but no network matches it
+    node: str | None = None  # several engines: the node this bridge is on
 
 
 # --------------------------------------------------------------------------- sandbox
@@ -285,6 +288,7 @@ class Container:
     log_driver: str | None = None
     created: str | None = None
     sandbox_note: str | None = None  # why the sandbox could not be read
+    node: str | None = None  # several engines: the node it runs on
 
 
 # --------------------------------------------------------------------------- sockets
@@ -305,9 +309,20 @@ class Listener:
     # set by sockets.classify_owner for docker-proxy (its -container-ip/-container-port):
     container_ip: str | None = None
     container_port: int | None = None
+    node: str | None = None  # several engines: the node it listens on
 
 
 # --------------------------------------------------------------------------- snapshot
+
+
+NODE_SEP = "@"  # "<key>@<node>": an object of one node when several engines are shown
+
+
+def split_node(key: str) -> tuple[str, str | None]:
+    """``"abc@node2"`` -> ``("abc", "node2")``; a key without a node -> ``(key, None)``
+    (docker names and ids never hold ``@``)."""
+    head, sep, node = key.rpartition(NODE_SEP)
+    return (head, node) if sep and head and node else (key, None)
 
 
 @dataclass
@@ -325,21 +340,27 @@ class Snapshot:
     stale: bool = False
 
     def network(self, key: str) -> Network | None:
+        key, node = split_node(key)
         for n in self.networks:
+            if node is not None and n.node != node:
+                continue
             if n.id == key or n.name == key or (len(key) >= 4 and n.id.startswith(key)):
                 return n
         return None
 
     def container(self, key: str) -> Container | None:
-        key = key.lstrip("/")
+        key, node = split_node(key.lstrip("/"))
         for c in self.containers:
+            if node is not None and c.node != node:
+                continue
             if c.id == key or c.name == key or (len(key) >= 4 and c.id.startswith(key)):
                 return c
         return None
 
     def bridge(self, name: str) -> Bridge | None:
+        name, node = split_node(name)
         for b in self.bridges:
-            if b.name == name:
+            if b.name == name and (node is None or b.node == node):
                 return b
         return None
 

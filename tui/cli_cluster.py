@@ -334,7 +334,7 @@ def multi_host(args: argparse.Namespace) -> int | None:
         return None
     cmd = args.command or "cluster"
     if not args.command:
-        return run_map_console(args)
+        return run_cluster_console(args)
     if cmd == "cluster":
         return None  # run_cluster reads args.hosts / args.swarm itself
     if cmd == "doctor":
@@ -498,4 +498,18 @@ def run_map_console(args: argparse.Namespace) -> int:
         return service_log_lines(client, service, tail=200, follow=True)
 
     MapApp(root, title, rebuild=rebuild, every=30.0, service_lines=service_lines).run()
+    return 0
+
+
+def run_cluster_console(args: argparse.Namespace) -> int:
+    """`dockscope -H .. -H ..` / `dockscope --swarm` (no command): the console of
+    every node, each table with a NODE column (tui/cluster_console.py)."""
+    from inspectors.cluster_model import targets_from_args
+    from tui.cluster_console import ClusterConsole
+
+    try:
+        targets = targets_from_args(args)
+    except ValueError as e:
+        return _die(str(e))
+    ClusterConsole(targets, remote_cmd=getattr(args, "remote_dockscope", None)).run()
     return 0

@@ -136,6 +136,7 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
         rows.append(
             Row(
                 key=f"br:{b.name}",
+                node=b.node,
                 cells=(
                     txt(b.name, "bold"),
                     txt(b.bridge_id),
@@ -166,6 +167,7 @@ def bridge_rows(snap: Snapshot, rates: Rates) -> list[Row]:
             rows.append(
                 Row(
                     key=f"port:{b.name}:{p.name}",
+                    node=b.node,
                     cells=(
                         Text.assemble(("└ " if last else "├ ", "dim"), (clean(p.name), "")),
                         Text(f"port {p.port_no}" if p.port_no else "", style="dim"),
@@ -201,6 +203,7 @@ def fdb_rows(b: Bridge, snap: Snapshot) -> list[Row]:
         rows.append(
             Row(
                 key=f"{f.mac}|{f.port}|{f.vlan}",
+                node=b.node,
                 cells=(
                     txt(f.mac, "bold" if not f.is_local else ""),
                     txt(f.port),

@@ -32,6 +32,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
+from tui.panes import nodecol
 from tui.panes.protocol import PaneProtocol
 
 
@@ -99,6 +100,7 @@ class Row:
     key: str
     cells: tuple[Text, ...]
     search: str = ""  # extra searchable text beyond the cells
+    node: str | None = None  # several engines: the node of this row (tui/panes/nodecol.py)
 
     def haystack(self) -> str:
         return (" ".join(c.plain for c in self.cells) + " " + self.search).lower()
@@ -179,9 +181,11 @@ class DataView(DataTable):
         kw.setdefault("cursor_type", "row")
         kw.setdefault("zebra_stripes", True)
         super().__init__(**kw)
+        columns = nodecol.columns(self, columns)  # NODE first when several engines are shown
         self.columns_spec = columns
         self.stick_top = stick_top  # newest-first lists: a cursor on row 0 stays on row 0
         self.rows_all: list[Row] = []
+        self.rows_view: list[Row] = []  # rows_all as shown (with the NODE cell when there is one)
         self.cells_shown: dict[str, tuple[Text, ...]] = {}
         self.order_shown: list[str] = []
         self.filter_text = ""
@@ -200,6 +204,7 @@ class DataView(DataTable):
 
     def set_rows(self, rows: list[Row]) -> None:
         self.rows_all = list(rows)
+        self.rows_view = nodecol.view_rows(self, self.rows_all)
         self.apply_rows()
 
     def set_filter(self, text: str) -> None:
@@ -219,10 +224,12 @@ class DataView(DataTable):
         key = self.current_key()
         if key is None:
             return None
-        return next((r for r in self.rows_all if r.key == key), None)
+        return next((r for r, v in zip(self.rows_all, self.rows_view) if v.key == key), None)
 
     def select_key(self, key: str) -> bool:
-        """Move the cursor to the row with this key (if shown)."""
+        """Move the cursor to the row with this key (if shown; a pane's own key
+        finds the first node's row when there is a NODE column)."""
+        key = next((v.key for r, v in zip(self.rows_all, self.rows_view) if key == r.key), key)
         try:
             idx = self.get_row_index(key)
         except Exception:
@@ -232,7 +239,7 @@ class DataView(DataTable):
 
     def apply_rows(self) -> None:
         needle = normalize_needle(self.filter_text)
-        want = [r for r in self.rows_all if not needle or needle in r.haystack()]
+        want = [r for r in self.rows_view if not needle or needle in r.haystack()]
         # duplicate keys would break the table: keep the first
         seen: set[str] = set()
         want = [r for r in want if not (r.key in seen or seen.add(r.key))]
@@ -242,7 +249,7 @@ class DataView(DataTable):
                 key=lambda r: natural_key(r.cells[col].plain if col < len(r.cells) else ""),
                 reverse=self.sort_reverse,
             )
-        self.total, self.shown = len(self.rows_all), len(want)
+        self.total, self.shown = len(self.rows_view), len(want)
         cursor_key = self.current_key()
         cursor_idx = self.cursor_row
         want_keys = [r.key for r in want]
@@ -331,7 +338,8 @@ class DataView(DataTable):
         self.notify(self.sort_label(), timeout=2, markup=False)
 
     def copy_value(self) -> str | None:
-        row = self.current_row()
+        key = self.current_key()
+        row = next((v for v in self.rows_view if v.key == key), None)
         if row is None or not row.cells:
             return None
         col = self.sort_column or 0

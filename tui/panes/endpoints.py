@@ -80,6 +80,7 @@ def container_row(c: Container, snap: Snapshot | None = None) -> Row:
     sandbox = (c.sandbox_key or "").rsplit("/", 1)[-1]
     return Row(
         key=c.id,
+        node=c.node,
         cells=(
             txt(c.name, "bold"),
             state_text(c.state),

@@ -107,6 +107,7 @@ def event_row(seq: int, ev: dict, names: dict[str, str] | None = None) -> Row:
     t = event_time(ev)
     return Row(
         key=f"ev{seq:09d}",
+        node=ev.get("node"),  # several engines: set by tui/cluster_console.py
         cells=(
             Text(format_time(t), style="dim"),
             txt(typ),

@@ -159,6 +159,15 @@ def open_map_screen(app) -> None:
         return
     pane = app.pane("findings") if hasattr(app, "pane") else None
     findings = list(getattr(pane, "findings", None) or [])
+    cluster = getattr(getattr(app, "model", None), "cluster", None)
+    if cluster is not None:  # the console of several engines (tui/cluster_console.py)
+        from inspectors.topology import build_cluster_map
+
+        last = load_last_path([n.host for n in cluster.nodes])
+        app.push_screen(
+            MapScreen(build_cluster_map(cluster, findings, last), f"map: {len(cluster.nodes)} nodes")
+        )
+        return
     app.push_screen(
         MapScreen(
             build_single(app.snapshot, findings, load_last_path(app.snapshot.engine.host)),

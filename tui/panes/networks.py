@@ -100,6 +100,7 @@ def network_row(n: Network, snap: Snapshot | None = None) -> Row:
     dev = n.bridge or n.parent or ""
     return Row(
         key=n.id,
+        node=n.node,
         cells=(
             txt(n.name, "bold"),
             txt(n.driver),
@@ -242,6 +243,7 @@ def endpoint_row(e: Endpoint, state: str) -> Row:
     ipv4 = f"{e.ipv4}/{e.ipv4_prefixlen}" if e.ipv4 and e.ipv4_prefixlen else (e.ipv4 or "")
     return Row(
         key=e.container_id,
+        node=e.node,
         cells=(
             txt(e.container, "bold"),
             state_txt,

@@ -177,6 +177,7 @@ def published_rows(snap: Snapshot, findings=None) -> list[Row]:
             rows.append(
                 Row(
                     key=key,
+                    node=c.node,
                     cells=(
                         txt(_host(p), "bold"),
                         Text("->", style="dim"),
@@ -208,6 +209,7 @@ def listener_rows(snap: Snapshot) -> list[Row]:
         rows.append(
             Row(
                 key=f"{l.protocol}|{l.family}|{l.ip}|{l.port}|{l.pid}",
+                node=l.node,
                 cells=(
                     txt(l.protocol + ("6" if l.family == 6 else "")),
                     txt(l.ip),

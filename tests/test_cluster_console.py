@@ -1,0 +1,128 @@
+"""The console over several engines (tui/cluster_console.py) on the test cluster:
+every table gains a NODE column, an overlay seen from node2 lists the container
+node3 runs on it as a remote endpoint with its node and VTEP, docker events come
+tagged with their node, and a node whose engine stops is marked STALE with its
+rows kept (then current again once it is back). Read over ssh like
+`dockscope -H ssh://.. -H ssh://.. -H ssh://..`."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from textual.widgets import DataTable
+
+from inspectors.cluster_merge import merge
+from inspectors.cluster_model import NodeTarget, build_cluster
+from tests.harness import IMAGE
+from tui.cluster_console import ClusterConsole
+
+pytestmark = pytest.mark.swarm
+
+
+@pytest.fixture(scope="module")
+def ctopo(cluster):
+    n1, n2, n3 = cluster.nodes
+    u = os.urandom(3).hex()
+    t = {k: f"{k}{u}" for k in ("cn", "xa", "xb", "xc")}
+    n1.docker("network", "create", "-d", "overlay", "--attachable", t["cn"])
+    n2.docker("run", "-d", "--name", t["xa"], "--network", t["cn"], IMAGE, "sleep", "900")
+    n3.docker("run", "-d", "--name", t["xb"], "--network", t["cn"], IMAGE, "sleep", "900")
+    n2.docker("exec", t["xa"], "ping", "-c", "1", "-W", "2", t["xb"], check=False)  # FDB
+    yield t
+    n2.docker("rm", "-f", t["xa"], check=False)
+    n3.docker("rm", "-f", t["xb"], t["xc"], check=False)
+    n1.docker("network", "rm", t["cn"], check=False)
+
+
+def targets(cluster):
+    return [NodeTarget(n.ssh_host) for n in cluster.nodes]
+
+
+def rows(app, sel: str) -> tuple[list[str], list[list[str]]]:
+    t = app.query_one(sel, DataTable)
+    cols = [str(c.label) for c in t.columns.values()]
+    return cols, [[str(x) for x in t.get_row_at(r)] for r in range(t.row_count)]
+
+
+async def wait(pilot, cond, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.5)
+
+
+def test_merged_model_tags_every_object_with_its_node(cluster, ctopo):
+    snap, stale = merge(build_cluster(targets(cluster)))
+    assert stale == set()
+    assert {c.node for c in snap.containers if c.name in (ctopo["xa"], ctopo["xb"])} == {
+        "node2",
+        "node3",
+    }
+    assert {b.node for b in snap.bridges if b.name == "docker_gwbridge"} == {
+        "node1",
+        "node2",
+        "node3",
+    }
+    assert {ls.node for ls in snap.listeners} >= {"node1", "node2", "node3"}
+    # the overlay as node2 sees it: its own container, and node3's as a remote endpoint
+    net = snap.network(f"{ctopo['cn']}@node2")
+    assert net is not None and net.node == "node2"
+    eps = {e.container: e for e in net.endpoints}
+    assert eps[ctopo["xa"]].node == "node2" and not (eps[ctopo["xa"]].host_veth or "").startswith(
+        "remote"
+    )
+    b = eps[ctopo["xb"]]
+    assert b.node == "node3" and b.host_veth == f"remote via {cluster.nodes[2].ip}"
+    assert snap.network(f"{ctopo['cn']}@node3").node == "node3"
+    assert snap.container(f"{ctopo['xb']}@node2") is None  # xb runs on node3 only
+
+
+async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluster, ctopo):
+    n3 = cluster.nodes[2]
+    app = ClusterConsole(targets(cluster))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait(pilot, lambda: app.model.cluster is not None and app.snapshot.networks)
+        await pilot.pause(1.0)
+        cols, net_rows = rows(app, "#networks #list")
+        assert cols[:2] == ["NODE", "NAME"]
+        assert {r[0] for r in net_rows if r[1] == ctopo["cn"]} == {"node1", "node2", "node3"}
+        for pane, sel in (("2", "#bridges #list"), ("3", "#endpoints #list"),
+                          ("4", "#ports #list"), ("6", "#events #list")):  # fmt: skip
+            await pilot.press(pane)
+            await pilot.pause(0.5)
+            assert rows(app, sel)[0][0] == "NODE", sel
+        _, ep_rows = rows(app, "#endpoints #list")
+        assert [ctopo["xa"], "node2"] in [[r[1], r[0]] for r in ep_rows]
+        assert [ctopo["xb"], "node3"] in [[r[1], r[0]] for r in ep_rows]
+        _, br_rows = rows(app, "#bridges #list")
+        assert {r[0] for r in br_rows if r[1] == "docker_gwbridge"} == {"node1", "node2", "node3"}
+        # a docker event on node3 arrives tagged with node3
+        n3.docker("run", "-d", "--name", ctopo["xc"], IMAGE, "sleep", "900")
+        await wait(
+            pilot,
+            lambda: any(
+                r[0] == "node3" and ctopo["xc"] in " ".join(r)
+                for r in rows(app, "#events #list")[1]
+            ),  # fmt: skip
+            timeout=60,
+        )
+        # node3's engine stops: its rows stay, marked STALE
+        await pilot.press("1")
+        n3.stop_dockerd()
+        try:
+            await pilot.press("r")
+            await wait(pilot, lambda: "node3" in app.stale_nodes, timeout=120)
+            await pilot.pause(1.0)
+            _, net_rows = rows(app, "#networks #list")
+            mine = [r[0] for r in net_rows if r[1] == ctopo["cn"]]
+            assert sorted(mine) == ["node1", "node2", "node3 STALE"], mine
+        finally:
+            n3.start_dockerd()
+            cluster.wait_nodes_ready(90)
+        await pilot.press("r")
+        await wait(pilot, lambda: not app.stale_nodes, timeout=120)
+        await pilot.pause(1.0)
+        _, net_rows = rows(app, "#networks #list")
+        assert "node3 STALE" not in {r[0] for r in net_rows}
