@@ -109,6 +109,83 @@ def rule_cluster_esp_blocked(snap, previous=None) -> list[Finding]:
     return out
 
 
+def rule_cluster_ipsec_sa_missing(snap, previous=None) -> list[Finding]:
+    """An encrypted overlay on a node with no outbound ESP SA to a peer carrying it:
+    docker's policy still requires ESP, so the kernel drops that VXLAN traffic."""
+    out = []
+    for n in _live(snap):
+        for d in n.overlays:
+            if not d.encrypted or not d.namespace:
+                continue
+            names = {a: (snap.node_by_addr(a).name if snap.node_by_addr(a) else a)
+                     for a in d.ipsec_out}  # fmt: skip
+            peers = {p.ip for p in d.peers}  # a node that left keeps a policy, not traffic
+            missing = sorted(
+                names[a] for a, spi in d.ipsec_out.items() if spi is None and a in peers
+            )
+            if not missing:
+                continue
+            out.append(
+                _f(
+                    "cluster_ipsec_sa_missing",
+                    "error",
+                    "network",
+                    [n.name, d.name],
+                    f"encrypted overlay {d.name}: {n.name} has no IPsec SA to "
+                    f"{', '.join(missing)}; its VXLAN traffic there is dropped",
+                    why="`--opt encrypted` overlays send VXLAN inside ESP; docker installs an "
+                    "outbound policy requiring ESP and one SA per remote node. Without the SA "
+                    "(a kernel without ESP or AES-GCM: dockerd logs 'Failed Adding ... SA') "
+                    "the policy drops the traffic",
+                    evidence=[
+                        f"-> {names[a]} ({a}): "
+                        + ("ESP policy, " if a in d.ipsec_policy else "")
+                        + (f"SA {spi}" if spi else "no SA")
+                        for a, spi in d.ipsec_out.items()
+                    ]
+                    + ([f"kernel: {d.ipsec_note}"] if d.ipsec_note else []),
+                    fix="give the nodes a kernel with ESP and AES-GCM (esp4, gcm), or recreate "
+                    "the overlay without --opt encrypted",
+                    check=f"ip xfrm state; ip xfrm policy (on {n.name})",
+                )
+            )
+    return out
+
+
+def rule_cluster_ipvs_missing(snap, previous=None) -> list[Finding]:
+    """A service VIP on an overlay on a node whose kernel has no IPVS: the VIP has
+    no load balancer there."""
+    out = []
+    for n in _live(snap):
+        for d in n.overlays:
+            vips = sorted(s.name for s in d.services if s.vip and s.name)
+            if (
+                not vips
+                or not d.lb_namespace
+                or not d.ipvs_note
+                or "not available" not in d.ipvs_note
+            ):
+                continue
+            out.append(
+                _f(
+                    "cluster_ipvs_missing",
+                    "warning",
+                    "network",
+                    [n.name, d.name],
+                    f"service VIP(s) of {', '.join(vips)} on {d.name}: {n.name}'s kernel has "
+                    "no IPVS, so nothing balances the VIP there",
+                    why="swarm load-balances a service VIP with IPVS in the overlay's lb_ "
+                    "namespace on every node; without ip_vs, connections to the VIP from "
+                    "this node go nowhere (names still resolve)",
+                    evidence=[f"{d.lb_namespace}: {d.ipvs_note}"],
+                    fix="a kernel with ip_vs (modprobe ip_vs), or --endpoint-mode dnsrr for "
+                    "the service",
+                    check="cat /proc/net/ip_vs; ipvsadm -Ln (inside the lb_ namespace)",
+                )
+            )
+    return out
+
+
 def _constraint_nodes(constraints: list[str]) -> set[str]:
     names = set()
     for c in constraints:
@@ -400,6 +477,8 @@ CLUSTER_RULES = [
     rule_cluster_overlay_mtu,
     rule_cluster_peer_missing,
     rule_cluster_esp_blocked,
+    rule_cluster_ipsec_sa_missing,
+    rule_cluster_ipvs_missing,
     rule_cluster_peers_differ,
     rule_cluster_vxlan_rx_stuck,
     rule_cluster_node_stale,

@@ -295,6 +295,9 @@ def _overlay_from_json(d: dict) -> OverlayDetail:
               "underlay_if", "underlay_addr", "underlay_mtu", "note"):  # fmt: skip
         setattr(od, k, d.get(k))
     od.ports = list(d.get("ports") or [])
+    od.ipsec_out = dict(d.get("ipsec_out") or {})
+    od.ipsec_policy = list(d.get("ipsec_policy") or [])
+    od.ipsec_note = d.get("ipsec_note")
     od.vxlan = [O.VxlanDevice(**v) for v in d.get("vxlan") or []]
     od.fdb = [O.VtepEntry(**v) for v in d.get("fdb") or []]
     od.peers = [O.OverlayPeer(**p) for p in d.get("peers") or []]

@@ -117,6 +117,11 @@ class OverlayDetail:
     underlay_addr: str | None = None
     underlay_mtu: int | None = None
     note: str | None = None  # why the kernel side is missing
+    # encrypted: remote VTEP -> SPI of this node's outbound ESP SA to it (None: no SA;
+    # the remote is listed because it is a peer or an outbound ESP policy names it)
+    ipsec_out: dict[str, str | None] = field(default_factory=dict)
+    ipsec_policy: list[str] = field(default_factory=list)  # VTEPs an ESP policy covers
+    ipsec_note: str | None = None  # the kernel's ESP support / why xfrm was not read
 
     @property
     def overlay_mtu(self) -> int | None:
@@ -250,6 +255,18 @@ def _read_ns(path: str) -> dict:
     return {"links": links, "fdb": fdb}
 
 
+def ip_vs_config() -> str:
+    """'CONFIG_IP_VS not set' when the running kernel's config says so."""
+    import gzip
+
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            cfg = f.read()
+    except OSError:
+        return ""
+    return "" if ("CONFIG_IP_VS=y" in cfg or "CONFIG_IP_VS=m" in cfg) else "CONFIG_IP_VS not set"
+
+
 def _read_ipvs(path: str) -> tuple[list[IpvsService], str | None]:
     from pyroute2 import IPVS
     from pyroute2.ipvs import IPVSService
@@ -259,7 +276,11 @@ def _read_ipvs(path: str) -> tuple[list[IpvsService], str | None]:
     try:
         ipvs = IPVS()
     except NetlinkError as e:
-        return [], f"IPVS is not available in this kernel (ip_vs): {e.args[-1]}"
+        return [], (
+            f"IPVS is not available in this kernel ({ip_vs_config() or 'no ip_vs loaded'}; "
+            f"netlink IPVS family: {e.args[-1]}): "
+            "the service VIPs have no load balancer on this node"
+        )
     try:
         for m in ipvs.service("dump"):
             sa = m.get("IPVS_CMD_ATTR_SERVICE")
@@ -312,8 +333,24 @@ def underlay_for(addr: str | None) -> tuple[str | None, int | None]:
         return link.get("IFLA_IFNAME"), link.get("IFLA_MTU")
 
 
+def add_ipsec(d: OverlayDetail, view) -> None:
+    """An encrypted overlay's IPsec on this node: for each peer, this node's
+    outbound ESP SA (docker programs one per remote node; inspectors/ipsec.py)."""
+    if not d.encrypted or view is None:
+        return
+    me = d.underlay_addr
+    remotes = {p.ip for p in d.peers if p.ip and p.ip != me}
+    remotes |= {p.dst.split("/")[0] for p in view.policies if p.dir == "out" and p.requires_esp}
+    for r in sorted(remotes):
+        sa = view.sa(me, r) if me else None
+        d.ipsec_out[r] = sa.spi if sa else None
+        if view.esp_policy_to(r):
+            d.ipsec_policy.append(r)
+    d.ipsec_note = view.note or view.kernel
+
+
 def read_overlay(
-    raw: dict, exec_root: str = "/var/run/docker", node_addr: str | None = None
+    raw: dict, exec_root: str = "/var/run/docker", node_addr: str | None = None, ipsec=None
 ) -> OverlayDetail:
     """Engine view + this node's kernel view of one overlay (``raw``: the
     ``network inspect --verbose`` dict). Needs root to enter the namespaces."""
@@ -326,6 +363,10 @@ def read_overlay(
         d.underlay_if, d.underlay_mtu = underlay_for(node_addr)
     except OSError:
         pass
+    if d.encrypted and os.geteuid() == 0:
+        from inspectors.ipsec import read_ipsec
+
+        add_ipsec(d, ipsec if ipsec is not None else read_ipsec())
     cands, lb = find_namespaces(d.network_id, exec_root)
     if raw.get("Ingress"):  # the routing mesh's load balancer lives in ingress_sbox
         sbox = os.path.join(exec_root, "netns", "ingress_sbox")
@@ -399,6 +440,7 @@ def read_overlays(
     if exec_root is None:
         exec_root = "/var/run/docker"
     out = []
+    ipsec = None  # the node's xfrm tables, read once for every encrypted overlay
     for n in api.networks():
         if n.get("Driver") != "overlay":
             continue
@@ -406,5 +448,9 @@ def read_overlays(
             raw = api.network(n["Id"], verbose=True)
         except Exception:  # noqa: BLE001 - a network removed between the list and the read
             continue
-        out.append(read_overlay(raw, exec_root, node_addr))
+        if ipsec is None and "encrypted" in (raw.get("Options") or {}) and os.geteuid() == 0:
+            from inspectors.ipsec import read_ipsec
+
+            ipsec = read_ipsec()
+        out.append(read_overlay(raw, exec_root, node_addr, ipsec))
     return out

@@ -14,6 +14,8 @@ import pytest
 
 from inspectors.cluster_doctor import run_cluster_doctor
 from inspectors.cluster_model import NodeTarget, build_cluster
+from inspectors.ipsec import kernel_esp
+from inspectors.overlay import ip_vs_config
 from tests.harness import IMAGE
 
 pytestmark = pytest.mark.swarm
@@ -274,3 +276,66 @@ def test_node_down_while_a_task_is_pinned_to_it(cluster, dtopo):
         cluster.wait_nodes_ready(90)
     assert wait_findings(cluster, "cluster_node_unavailable", lambda fs: not fs, timeout=90) == []
     assert findings(cluster, "cluster_node_stale")[0] == []
+
+
+def test_encrypted_overlay_without_ipsec_sas(cluster, dtopo):
+    """An encrypted overlay with containers on node2 and node3. This kernel has no
+    ESP/AES-GCM, so dockerd installs docker's ESP policies but no SA (it logs
+    'Failed Adding ... SA'): the policy drops the traffic, and the finding says so
+    from the real xfrm tables. Once node3's container is gone (node3 no longer a
+    peer of the overlay) the finding goes."""
+    n1, n2, n3 = cluster.nodes
+    u = os.urandom(3).hex()
+    net, a, b = f"sa{u}", f"sa{u}a", f"sa{u}b"
+    n1.docker("network", "create", "-d", "overlay", "--attachable", "--opt", "encrypted", net)
+    try:
+        n2.docker("run", "-d", "--name", a, "--network", net, IMAGE, "sleep", "900")
+        n3.docker("run", "-d", "--name", b, "--network", net, IMAGE, "sleep", "900")
+        mine = lambda fs: [f for f in fs if f.objects == ["node2", net]]  # noqa: E731
+        if kernel_esp() == "ESP and AES-GCM available":  # a kernel that can: SAs, no finding
+            snap = build(cluster)
+            d = next(d for d in snap.node("node2").overlays if d.name == net)
+            assert d.ipsec_out.get(n3.ip), d.ipsec_out
+            assert not mine(findings(cluster, "cluster_ipsec_sa_missing")[0])
+            return
+        got = mine(wait_findings(cluster, "cluster_ipsec_sa_missing", lambda fs: mine(fs)))
+        assert got and "no IPsec SA to node3" in got[0].message, got
+        assert any("ESP policy, no SA" in e for e in got[0].evidence), got[0].evidence
+        pol = n2.ssh("ip", "xfrm", "policy").stdout
+        assert f"dst {n3.ip}/32" in pol and "proto esp" in pol  # docker's policy is there
+        assert n2.ssh("ip", "xfrm", "state").stdout.strip() == ""  # and no SA
+        # the effect the finding predicts: node2 cannot reach node3 over this overlay
+        r = n2.docker("exec", a, "ping", "-c", "2", "-W", "2", b, check=False)
+        assert r.returncode != 0
+        n3.docker("rm", "-f", b)
+        assert wait_findings(cluster, "cluster_ipsec_sa_missing", lambda fs: not mine(fs)) == []
+    finally:
+        n2.docker("rm", "-f", a, check=False)
+        n3.docker("rm", "-f", b, check=False)
+        n1.docker("network", "rm", net, check=False)
+
+
+def test_service_vip_on_a_node_without_ipvs(cluster, dtopo):
+    """A replicated service with a VIP on an overlay: this kernel has no ip_vs,
+    so the tool says the VIP has no load balancer on each node running a task,
+    naming the kernel's config; the finding goes with the service."""
+    n1 = cluster.nodes[0]
+    u = os.urandom(3).hex()
+    svc = f"vip{u}"
+    n1.docker("service", "create", "-q", "--detach", "--no-resolve-image", "--name", svc,
+              "--network", dtopo["dn"], "--constraint", "node.hostname==node2",
+              IMAGE, "sleep", "900")  # fmt: skip
+    try:
+        mine = lambda fs: [f for f in fs if f.objects == ["node2", dtopo["dn"]]]  # noqa: E731
+        if ip_vs_config() == "" and os.path.exists("/proc/config.gz"):  # a kernel with ip_vs
+            time.sleep(10)
+            assert not mine(findings(cluster, "cluster_ipvs_missing")[0])
+            return
+        got = mine(wait_findings(cluster, "cluster_ipvs_missing", lambda fs: mine(fs), 90))
+        assert got and svc in got[0].message, got
+        assert "IPVS is not available in this kernel" in got[0].evidence[0]
+        if os.path.exists("/proc/config.gz"):
+            assert "CONFIG_IP_VS not set" in got[0].evidence[0]
+    finally:
+        n1.docker("service", "rm", svc, check=False)
+    assert wait_findings(cluster, "cluster_ipvs_missing", lambda fs: not fs, 90) == []

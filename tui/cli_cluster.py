@@ -158,6 +158,15 @@ def format_overlay(d) -> str:
         f"{d.underlay_mtu or '?'} - 50: {mtu}"
     )
     out.append("  peers: " + (", ".join(f"{clean(p.name)}={p.ip}" for p in d.peers) or "-"))
+    if d.encrypted:
+        for vtep, spi in d.ipsec_out.items():
+            pol = "ESP policy" if vtep in d.ipsec_policy else "no ESP policy"
+            sa = f"SA spi {spi}" if spi else "NO SA: its VXLAN traffic there is dropped"
+            out.append(f"  ipsec -> {vtep}: {pol}, {sa}")
+        if not d.ipsec_out:
+            out.append("  ipsec: no peer yet (SAs are made per remote node)")
+        if d.ipsec_note:
+            out.append(f"  ipsec kernel: {clean(d.ipsec_note)}")
     for vtep, macs in d.remote_vteps.items():
         out.append(f"  vtep {vtep}: {' '.join(macs)}")
     for s in d.services:

@@ -165,7 +165,9 @@ def open_map_screen(app) -> None:
 
         last = load_last_path([n.host for n in cluster.nodes])
         app.push_screen(
-            MapScreen(build_cluster_map(cluster, findings, last), f"map: {len(cluster.nodes)} nodes")
+            MapScreen(
+                build_cluster_map(cluster, findings, last), f"map: {len(cluster.nodes)} nodes"
+            )
         )
         return
     app.push_screen(
