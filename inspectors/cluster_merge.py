@@ -7,8 +7,8 @@ it belongs to (``.node``), so each table can show a NODE column.
 * A node without dockscope gives its engine views only (networks, containers).
 * An overlay is shown once per node that carries it, as that node sees it: its
   local endpoints, then every container the other nodes run on it, as a remote
-  endpoint with its node (``host_veth`` says ``remote via <VTEP>`` from this
-  node's FDB, or ``remote, no FDB entry``).
+  endpoint with its node (``host_veth`` says ``remote, vtep <IP>`` from this
+  node's FDB, ``remote, no FDB entry``, or ``remote, no overlay ns here``).
 * A node that did not answer keeps what the last build knew of it
   (:func:`inspectors.cluster_model.build_cluster`) and is listed in
   ``stale_nodes``; nothing of it is dropped.
@@ -162,11 +162,10 @@ def _remote_endpoints(out: M.Snapshot, csnap: ClusterSnapshot) -> None:
                 ctr = next((c for c in out.containers
                             if c.node == ep.node and c.name == ep.container), None)  # fmt: skip
                 vtep = on.remote_vtep.get(ep.mac)
-                where = (
-                    (f"remote via {vtep}" if vtep else "remote, no FDB entry")
-                    if on.namespace
-                    else "remote (no overlay namespace seen on this node)"
-                )
+                if not on.namespace:
+                    where = "remote, no overlay ns here"
+                else:
+                    where = f"remote, vtep {vtep}" if vtep else "remote, no FDB entry"
                 net.endpoints.append(
                     M.Endpoint(
                         container=ep.container,

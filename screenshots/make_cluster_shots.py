@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Screenshots of the cluster views from a running cluster (e.g. `python -m
-tests.cluster start`): the map console of several hosts at 80x24 and 120x40, and
-an overlay's detail as `dockscope overlay` prints it on a node.
+tests.cluster start`): the map of several hosts at 80x24 and 120x40, an
+overlay's detail as `dockscope overlay` prints it on a node, and the console of
+several hosts (Networks with its NODE column; an overlay's endpoints as node2
+sees them, node3's container a remote endpoint).
 
     screenshots/make_cluster_shots.py ssh://root@10.x.0.11 ssh://root@10.x.0.12 ssh://root@10.x.0.13
 """
@@ -24,6 +26,30 @@ async def shot_map(root, title: str, size: tuple[int, int], name: str) -> None:
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         app.save_screenshot(name, os.path.join(ROOT, "screenshots"))
+
+
+async def shot_console(hosts: list[str], overlay: str) -> None:
+    from textual.widgets import DataTable
+
+    from inspectors.cluster_model import NodeTarget
+    from tui.cluster_console import ClusterConsole
+
+    app = ClusterConsole([NodeTarget(h) for h in hosts])
+    async with app.run_test(size=(120, 32)) as pilot:
+        for _ in range(240):
+            await pilot.pause(0.5)
+            if app.model.cluster is not None and app.snapshot.networks:
+                break
+        await pilot.pause(3.0)
+        app.save_screenshot("10e-cluster-console.svg", os.path.join(ROOT, "screenshots"))
+        t = app.query_one("#networks #list", DataTable)
+        want = [str(t.get_row_at(r)[0]).split()[0] + "/" + str(t.get_row_at(r)[1])
+                for r in range(t.row_count)]  # fmt: skip
+        t.move_cursor(row=want.index(f"node2/{overlay}"))
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(1.0)
+        app.save_screenshot("10f-cluster-overlay.svg", os.path.join(ROOT, "screenshots"))
 
 
 def main() -> int:
@@ -53,6 +79,7 @@ def main() -> int:
     con.save_svg(
         os.path.join(ROOT, "screenshots", "10c-overlay-detail.svg"), title="dockscope overlay"
     )
+    asyncio.run(shot_console(hosts, ov))
     return 0
 
 

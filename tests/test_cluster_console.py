@@ -28,7 +28,8 @@ def ctopo(cluster):
     t = {k: f"{k}{u}" for k in ("cn", "xa", "xb", "xc")}
     n1.docker("network", "create", "-d", "overlay", "--attachable", t["cn"])
     n2.docker("run", "-d", "--name", t["xa"], "--network", t["cn"], IMAGE, "sleep", "900")
-    n3.docker("run", "-d", "--name", t["xb"], "--network", t["cn"], IMAGE, "sleep", "900")
+    n3.docker("run", "-d", "--name", t["xb"], "--network", t["cn"], IMAGE,
+              "sh", "-c", f"echo hello-from-{t['xb']}; sleep 900")  # fmt: skip
     n2.docker("exec", t["xa"], "ping", "-c", "1", "-W", "2", t["xb"], check=False)  # FDB
     yield t
     n2.docker("rm", "-f", t["xa"], check=False)
@@ -74,7 +75,7 @@ def test_merged_model_tags_every_object_with_its_node(cluster, ctopo):
         "remote"
     )
     b = eps[ctopo["xb"]]
-    assert b.node == "node3" and b.host_veth == f"remote via {cluster.nodes[2].ip}"
+    assert b.node == "node3" and b.host_veth == f"remote, vtep {cluster.nodes[2].ip}"
     assert snap.network(f"{ctopo['cn']}@node3").node == "node3"
     assert snap.container(f"{ctopo['xb']}@node2") is None  # xb runs on node3 only
 
@@ -96,6 +97,17 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         _, ep_rows = rows(app, "#endpoints #list")
         assert [ctopo["xa"], "node2"] in [[r[1], r[0]] for r in ep_rows]
         assert [ctopo["xb"], "node3"] in [[r[1], r[0]] for r in ep_rows]
+        # l on node3's container: its log, read from node3's engine
+        await pilot.press("3")
+        await pilot.pause(0.5)
+        t = app.query_one("#endpoints #list", DataTable)
+        t.move_cursor(row=[str(t.get_row_at(r)[1]) for r in range(t.row_count)].index(ctopo["xb"]))
+        await pilot.pause(0.3)
+        await pilot.press("l")
+        logs = app.pane("logs")
+        await wait(pilot, lambda: any(f"hello-from-{ctopo['xb']}" in logs.format_line(ln)
+                                      for ln in logs.model.visible_lines()), 60)  # fmt: skip
+        assert logs.host == n3.ssh_host
         _, br_rows = rows(app, "#bridges #list")
         assert {r[0] for r in br_rows if r[1] == "docker_gwbridge"} == {"node1", "node2", "node3"}
         # a docker event on node3 arrives tagged with node3
@@ -126,3 +138,22 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         await pilot.pause(1.0)
         _, net_rows = rows(app, "#networks #list")
         assert "node3 STALE" not in {r[0] for r in net_rows}
+
+
+def test_a_node_without_dockscope_keeps_its_engine_views(cluster, ctopo):
+    """No dockscope on the nodes (the remote command is missing): each node says
+    so and still gives its networks and containers (docker API over ssh), with
+    their node, the overlay's remote endpoints included."""
+    cs = build_cluster(targets(cluster), remote_cmd="dockscope-not-here")
+    assert all(n.reachable and n.kernel is None for n in cs.nodes)
+    assert all("dockscope is not installed on this node" in (n.kernel_note or "") for n in cs.nodes)
+    snap, stale = merge(cs)
+    assert stale == set()
+    assert any("node2: dockscope is not installed" in n for n in snap.notes), (
+        snap.notes
+    )  # said for that node
+    xb = snap.container(f"{ctopo['xb']}@node3")
+    assert xb is not None and xb.node == "node3"
+    net = snap.network(f"{ctopo['cn']}@node2")
+    eps = {e.container: e.node for e in net.endpoints}
+    assert eps == {**eps, ctopo["xa"]: "node2", ctopo["xb"]: "node3"}

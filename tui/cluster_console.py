@@ -171,7 +171,6 @@ class ClusterConsole(DockscopeApp):
         "packet",
         "capture",
         "daemon_logs",
-        "logs",
         "path",
     }
 
@@ -205,6 +204,16 @@ class ClusterConsole(DockscopeApp):
         if action in self.NOT_HERE:
             return False  # it would read or change this machine, not the node
         return super().check_action(action, parameters)
+
+    def action_logs(self) -> None:
+        """``l``: the selected container's log, read from the engine of its node."""
+        c = self.selected_container()
+        cs = self.model.cluster
+        node = cs.node(c.node) if (c is not None and c.node and cs is not None) else None
+        logs = self.pane("logs")
+        if node is not None and logs is not None and node.host != "default":
+            logs.host = node.host  # the pane opens its engine per stream (tui/panes/logs.py)
+        super().action_logs()
 
     def open_service_logs(self, service: str) -> None:
         """``l`` on a service in the map: its tasks' logs merged, task@node | line."""

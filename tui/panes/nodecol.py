@@ -18,7 +18,7 @@ from rich.text import Text
 from inspectors.model import NODE_SEP
 from inspectors.text import clean
 
-COLUMN = ("node", "NODE", 12)
+COLUMN = ("node", "NODE", 10)
 
 
 def active(widget: Any) -> bool:
