@@ -347,9 +347,20 @@ def test_tty_container_lines_have_no_carriage_returns(daemon, client, image, uni
 
 def test_merged_containers_are_tagged_and_ordered_by_time(daemon, client, image, uniq):
     a, b = f"logs-ma-{uniq}", f"logs-mb-{uniq}"
-    run(daemon, image, a, "for i in 1 2 3 4 5 6 7 8; do echo a$i; sleep 0.25; done", wait=False)
-    run(daemon, image, b, "for i in 1 2 3 4 5 6 7 8; do echo b$i; sleep 0.25; done", wait=False)
-    daemon.docker("wait", a, b)
+    # created first, started by one call: on a loaded machine two `docker run`s
+    # can be further apart than a's whole run, and nothing would interleave
+    for n in (a, b):
+        daemon.docker(
+            "create",
+            "--name",
+            n,
+            image,
+            "sh",
+            "-c",
+            f"for i in 1 2 3 4 5 6 7 8; do echo {n[6]}$i; sleep 0.4; done",
+        )
+    daemon.docker("start", a, b)
+    daemon.docker("wait", a, b, timeout=60)
     src = open_container_logs(client, [a, b], follow=False, tail="all")
     assert isinstance(src, L.MergedLogSource) and "2 containers merged" in src.describe
     lines = read_all(src)

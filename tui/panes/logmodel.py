@@ -30,6 +30,7 @@ BATCH_LINES = 5000
 # UI: memory stays flat and a history read loses nothing; only a UI stalled
 # longer than that makes the reader drop the oldest pending lines
 PENDING_MAX = 2 * BATCH_LINES
+IN_FLIGHT = 2  # batches posted to the pane and not yet digested (two: one handed over while the next is taken)
 PENDING_WAIT = 2.0
 # since-windows cycled by `s`: (label, seconds back or None, kind)
 WINDOWS: tuple[tuple[str, float | None], ...] = (
@@ -379,7 +380,7 @@ class Pending:
     """Lines read but not yet handed to the UI (bounded: the newest ``maxlen``)."""
 
     def __init__(self, maxlen: int):
-        self.lines: deque[LogLine] = deque(maxlen=maxlen)
+        self.lines: deque[tuple] = deque(maxlen=maxlen)  # LogLine fields, in order
         self.dropped = 0
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -392,8 +393,8 @@ class Pending:
         self.marks: deque[tuple[int, str, str]] = deque()  # (at line index, kind, text)
         self.room = threading.Event()  # set when take() emptied the buffer
         self.room.set()
-        self.digested = threading.Event()  # set when the pane took the last batch posted
-        self.digested.set()
+        # batches posted and not yet taken by the pane: at most IN_FLIGHT
+        self.in_flight = threading.BoundedSemaphore(IN_FLIGHT)
 
     def add(self, batch: list[LogLine]) -> None:
         if len(self.lines) >= PENDING_MAX and not self.closed:
@@ -402,9 +403,13 @@ class Pending:
             self.wake.set()
             if len(self.lines) >= PENDING_MAX and not self.closed:
                 self.room.wait(PENDING_WAIT)
+        # kept as plain tuples until the pane takes them (see LogBuffer: the
+        # garbage collector forgets tuples, and these would otherwise live long
+        # enough to be promoted and make full collections frequent)
+        rows = [(ln.source, ln.stream, ln.timestamp, ln.text, ln.level) for ln in batch]
         with self.lock:
             before = len(self.lines)
-            self.lines.extend(batch)
+            self.lines.extend(rows)
             self.added += len(batch)
             self.dropped += before + len(batch) - len(self.lines)
             big = len(self.lines) >= BATCH_LINES
@@ -418,9 +423,9 @@ class Pending:
             self.marks.append((self.added, kind, text))
         self.wake.set()
 
-    def take(self) -> tuple[list[LogLine], int, list[tuple[str, str]]]:
-        """Lines up to the first mark (all when none), and the marks that
-        follow them (the marks reached)."""
+    def take(self) -> tuple[list[tuple], int, list[tuple[str, str]]]:
+        """Lines (as tuples of LogLine fields) up to the first mark (all when
+        none), and the marks that follow them (the marks reached)."""
         with self.lock:
             marks: list[tuple[str, str]] = []
             n = len(self.lines)
@@ -454,7 +459,6 @@ class Pending:
             src = self.source
         self.wake.set()
         self.room.set()
-        self.digested.set()
         if src is not None:
             try:
                 src.close()

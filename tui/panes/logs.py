@@ -111,11 +111,10 @@ class LogPane(Vertical, PaneProtocol):
 
     # ---------------------------------------------------------------- messages
     class LinesArrived(Message):
-        """A batch from the reader (one per ~50 ms); internal."""
+        """A batch from the reader (one per ~50 ms; lines as tuples of LogLine
+        fields); internal."""
 
-        def __init__(
-            self, session: int, lines: list[LogLine], dropped: int = 0, pending: Any = None
-        ):
+        def __init__(self, session: int, lines: list[tuple], dropped: int = 0, pending: Any = None):
             super().__init__()
             self.session = session
             self.lines = lines
@@ -425,18 +424,20 @@ class LogPane(Vertical, PaneProtocol):
             now = time.monotonic()
             if now - last < BATCH_SECONDS and not pending.done and len(pending.lines) < BATCH_LINES:
                 time.sleep(BATCH_SECONDS - (now - last))
-            # one batch in flight at a time: the next is posted when the pane has
-            # digested the last (memory: ring + pending + one batch, bench/logs)
-            while not pending.digested.wait(0.2) and not pending.closed:
-                pass
+            # at most IN_FLIGHT batches posted and not digested: memory is the
+            # ring + pending + those batches, whatever the pace (bench/logs)
+            while not pending.in_flight.acquire(timeout=0.2):
+                if pending.closed:
+                    return
             with pending.lock:
                 done = pending.done
             lines, dropped, marks = pending.take()
             if lines or dropped:
-                pending.digested.clear()
                 if not self.post_message(self.LinesArrived(session, lines, dropped, pending)):
-                    pending.digested.set()
+                    pending.in_flight.release()
                 last = time.monotonic()
+            else:
+                pending.in_flight.release()
             for kind, text in marks:
                 self.post_message(self.StreamStatus(session, kind, text))
             with pending.lock:
@@ -463,11 +464,11 @@ class LogPane(Vertical, PaneProtocol):
             self.dropped += msg.dropped
             if self.state == "opening":
                 self.state = "streaming"
-            self.view.add_lines(msg.lines)
+            self.view.add_lines([LogLine(*t) for t in msg.lines])
         finally:
             msg.lines = []
             if msg.pending is not None:
-                msg.pending.digested.set()
+                msg.pending.in_flight.release()
 
     def on_log_view_synced(self, msg: LogView.Synced) -> None:
         msg.stop()
