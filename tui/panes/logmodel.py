@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -445,6 +446,53 @@ class Pending:
                 self.wake.clear()
         self.room.set()
         return lines, dropped, marks
+
+    def post_loop(
+        self,
+        post_lines: Callable[[list[tuple], int], bool],
+        post_status: Callable[[str, str], Any],
+    ) -> None:
+        """Hand what piles up to the UI until the source ends or is closed
+        (poster thread): ``post_lines(lines, dropped)`` about every
+        BATCH_SECONDS (sooner when BATCH_LINES wait), at most IN_FLIGHT batches
+        not yet digested (the pane calls ``in_flight.release()``), marks in
+        order with the lines, then ``post_status("ended" | "failed", text)``."""
+        last = 0.0
+        while True:
+            self.wake.wait(BATCH_SECONDS)
+            if self.closed:
+                return
+            # never post faster than every BATCH_SECONDS, unless a batch is big
+            now = time.monotonic()
+            if now - last < BATCH_SECONDS and not self.done and len(self.lines) < BATCH_LINES:
+                time.sleep(BATCH_SECONDS - (now - last))
+            # at most IN_FLIGHT batches posted and not digested: memory is the
+            # ring + pending + those batches, whatever the pace (bench/logs)
+            while not self.in_flight.acquire(timeout=0.2):
+                if self.closed:
+                    return
+            with self.lock:
+                done = self.done
+            lines, dropped, marks = self.take()
+            if lines or dropped:
+                if not post_lines(lines, dropped):
+                    self.in_flight.release()
+                last = time.monotonic()
+            else:
+                self.in_flight.release()
+            for kind, text in marks:
+                post_status(kind, text)
+            with self.lock:
+                more = bool(self.marks) and len(self.lines) > 0
+            if more:
+                continue  # lines after a mark: on with them now
+            if done:
+                with self.lock:
+                    rest = bool(self.lines) or bool(self.marks)
+                if rest:
+                    continue
+                post_status("failed" if self.error else "ended", self.error or "")
+                return
 
     def finish(self, error: str | None = None) -> None:
         with self.lock:

@@ -42,8 +42,6 @@ from inspectors.logs import (
 )
 
 from tui.panes.logmodel import (
-    BATCH_LINES,
-    BATCH_SECONDS,
     MIN_LEVELS,
     WINDOWS,
     LogModel,
@@ -415,45 +413,12 @@ class LogPane(Vertical, PaneProtocol):
 
     @work(thread=True, exit_on_error=False, group="logpane-io", exclusive=False)
     def _poster(self, session: int, pending: Pending) -> None:
-        last = 0.0
-        while True:
-            pending.wake.wait(BATCH_SECONDS)
-            if pending.closed:
-                return
-            # never post faster than every BATCH_SECONDS, unless a batch is big
-            now = time.monotonic()
-            if now - last < BATCH_SECONDS and not pending.done and len(pending.lines) < BATCH_LINES:
-                time.sleep(BATCH_SECONDS - (now - last))
-            # at most IN_FLIGHT batches posted and not digested: memory is the
-            # ring + pending + those batches, whatever the pace (bench/logs)
-            while not pending.in_flight.acquire(timeout=0.2):
-                if pending.closed:
-                    return
-            with pending.lock:
-                done = pending.done
-            lines, dropped, marks = pending.take()
-            if lines or dropped:
-                if not self.post_message(self.LinesArrived(session, lines, dropped, pending)):
-                    pending.in_flight.release()
-                last = time.monotonic()
-            else:
-                pending.in_flight.release()
-            for kind, text in marks:
-                self.post_message(self.StreamStatus(session, kind, text))
-            with pending.lock:
-                more = bool(pending.marks) and len(pending.lines) > 0
-            if more:
-                continue  # lines after a mark: on with them now
-            if done:
-                with pending.lock:
-                    rest = bool(pending.lines) or bool(pending.marks)
-                if rest:
-                    continue
-                if pending.error:
-                    self.post_message(self.StreamStatus(session, "failed", pending.error))
-                else:
-                    self.post_message(self.StreamStatus(session, "ended", ""))
-                return
+        pending.post_loop(
+            lambda lines, dropped: self.post_message(
+                self.LinesArrived(session, lines, dropped, pending)
+            ),
+            lambda kind, text: self.post_message(self.StreamStatus(session, kind, text)),
+        )
 
     # ---------------------------------------------------------------- handlers
     def on_log_pane_lines_arrived(self, msg: LogPane.LinesArrived) -> None:
