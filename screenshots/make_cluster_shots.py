@@ -35,7 +35,7 @@ async def shot_console(hosts: list[str], overlay: str) -> None:
     from tui.cluster_console import ClusterConsole
 
     app = ClusterConsole([NodeTarget(h) for h in hosts])
-    async with app.run_test(size=(120, 32)) as pilot:
+    async with app.run_test(size=(140, 32)) as pilot:
         for _ in range(240):
             await pilot.pause(0.5)
             if app.model.cluster is not None and app.snapshot.networks:

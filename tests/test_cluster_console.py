@@ -97,6 +97,18 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         _, ep_rows = rows(app, "#endpoints #list")
         assert [ctopo["xa"], "node2"] in [[r[1], r[0]] for r in ep_rows]
         assert [ctopo["xb"], "node3"] in [[r[1], r[0]] for r in ep_rows]
+        # M: the cluster's map, not this host's
+        from tui.panes.map import MapScreen
+
+        await pilot.press("M")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, MapScreen) and app.screen.title_text == "map: 3 nodes"
+        assert [c.key for c in app.screen.topo.children if c.kind == "node"][:3] == [
+            "node1",
+            "node2",
+            "node3",
+        ]
+        await pilot.press("escape")
         # l on node3's container: its log, read from node3's engine
         await pilot.press("3")
         await pilot.pause(0.5)
@@ -133,6 +145,7 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         finally:
             n3.start_dockerd()
             cluster.wait_nodes_ready(90)
+            n3.docker("start", ctopo["xb"], check=False)  # stopped with its engine
         await pilot.press("r")
         await wait(pilot, lambda: not app.stale_nodes, timeout=120)
         await pilot.pause(1.0)
