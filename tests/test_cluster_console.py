@@ -120,6 +120,17 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         await wait(pilot, lambda: any(f"hello-from-{ctopo['xb']}" in logs.format_line(ln)
                                       for ln in logs.model.visible_lines()), 60)  # fmt: skip
         assert logs.host == n3.ssh_host
+        # a port of node3's docker_gwbridge selects node3's container (not node1's bridge)
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        gw3 = app.snapshot.bridge("docker_gwbridge@node3")
+        port = next(p for p in gw3.ports if p.container == ctopo["xb"])
+        assert app.query_one("#bridges #list", DataTable).select_key(
+            f"port:docker_gwbridge:{port.name}@node3"
+        )
+        await pilot.pause(0.3)
+        sel = app.pane("bridges").selection()
+        assert sel["bridge"] == "docker_gwbridge@node3" and sel["container"] == port.container_id
         _, br_rows = rows(app, "#bridges #list")
         assert {r[0] for r in br_rows if r[1] == "docker_gwbridge"} == {"node1", "node2", "node3"}
         # a docker event on node3 arrives tagged with node3

@@ -13,8 +13,9 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from inspectors.model import Bridge, BridgePort, Snapshot
+from inspectors.model import Bridge, BridgePort, Snapshot, split_node
 from tui.panes.common import DataView, Pane, Row, clean, dash, human_rate, txt
+from tui.panes.nodecol import row_key
 
 BR_COLS = [
     ("name", "BRIDGE / PORT"),
@@ -325,6 +326,8 @@ class BridgesPane(Pane):
             snap = self.snapshot
             if key.startswith("port:") and snap is not None:
                 _, br, port = key.split(":", 2)
+                port, node = split_node(port)  # several engines: the row of one node's bridge
+                br = row_key(br, node)
                 b = snap.bridge(br)
                 p = next((p for p in b.ports if p.name == port), None) if b else None
                 sel = {"bridge": br}
