@@ -181,3 +181,27 @@ def test_a_node_without_dockscope_keeps_its_engine_views(cluster, ctopo):
     net = snap.network(f"{ctopo['cn']}@node2")
     eps = {e.container: e.node for e in net.endpoints}
     assert eps == {**eps, ctopo["xa"]: "node2", ctopo["xb"]: "node3"}
+
+
+def test_a_snapshot_reads_back_from_its_json(daemon, uniq):
+    """What a node's dockscope sends (`node-report`: the snapshot's JSON) is read
+    back into the very same model: no field lost or mistyped."""
+    import json
+
+    from inspectors.cluster_merge import snapshot_from_json
+    from inspectors.model import dumps_json
+    from inspectors.snapshot import Model
+
+    net, ctr = f"rb-{uniq}", f"rb-c-{uniq}"
+    daemon.docker("network", "create", net)
+    daemon.docker("run", "-d", "--name", ctr, "--network", net, "-p", "127.0.0.1::80",
+                  IMAGE, "sleep", "600")  # fmt: skip
+    m = Model(daemon.host)
+    try:
+        snap = m.build()
+    finally:
+        m.close()
+    assert snap.containers and snap.bridges and snap.listeners
+    assert snapshot_from_json(json.loads(dumps_json(snap))) == snap
+    daemon.docker("rm", "-f", ctr)
+    daemon.docker("network", "rm", net)
