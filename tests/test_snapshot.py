@@ -583,6 +583,13 @@ def test_refresh_one_container_after_an_event(daemon, topo):
         snap = m.refresh_container(cid)
         c = snap.container(name)
         assert c is not None and c.state == "running" and c.pid
+        # the one-container join leaves the snapshot as the full join would
+        from inspectors.model import to_jsonable
+        from inspectors.snapshot import join
+
+        one = to_jsonable(snap)
+        join(snap)
+        assert to_jsonable(snap) == one
         ep = next(e for e in snap.network(topo["fb"]).endpoints if e.container == name)
         assert ep.host_veth and ep.sandbox_ifname == "eth0"
         br = snap.bridge(snap.network(topo["fb"]).bridge)
@@ -590,6 +597,9 @@ def test_refresh_one_container_after_an_event(daemon, topo):
         daemon.docker("rm", "-f", name)
         snap = m.refresh_container(cid)
         assert snap.container(name) is None
+        one = to_jsonable(snap)
+        join(snap)
+        assert to_jsonable(snap) == one
         assert all(e.container != name for e in snap.network(topo["fb"]).endpoints)
     finally:
         daemon.docker("rm", "-f", name, check=False)
