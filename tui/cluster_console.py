@@ -183,6 +183,11 @@ class ClusterConsole(DockscopeApp):
     def stale_nodes(self) -> set[str]:
         return self.model.stale_nodes
 
+    @property
+    def node_names(self) -> set[str]:
+        cs = self.model.cluster
+        return {n.name for n in cs.nodes} if cs is not None else set()
+
     def make_pane(self, pane_id: str):
         if pane_id == "findings":
             return ClusterFindingsPane(id="findings")

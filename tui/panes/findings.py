@@ -25,6 +25,7 @@ from inspectors.doctor.findings import FindingGroup, finding_key, group_findings
 from inspectors.mutes import MuteStore
 from inspectors.text import clean
 from tui.panes.common import copy_text, natural_key
+from tui.panes import nodecol
 from tui.panes.protocol import PaneProtocol
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -141,6 +142,8 @@ class FindingsPane(Vertical, PaneProtocol):
     def compose(self) -> ComposeResult:
         yield Static(Text("doctor: waiting for a snapshot", style="dim"), id="findings-title")
         t = DataTable(id="findings-table", cursor_type="row", zebra_stripes=True)
+        if nodecol.active(self):  # several engines: NODE first (tui/panes/nodecol.py)
+            t.add_column(nodecol.COLUMN[1], key="node", width=nodecol.COLUMN[2])
         t.add_column("severity", key="severity", width=8)
         t.add_column("rule", key="rule", width=24)
         t.add_column("objects", key="objects", width=28)
@@ -224,6 +227,7 @@ class FindingsPane(Vertical, PaneProtocol):
                 style = SEV_STYLE.get(g.severity, "")
                 mark = "▾ " if g.rule in self.expanded else "▸ "
                 table.add_row(
+                    *nodecol.finding_cells(self, None),
                     Text(g.severity, style=style),
                     Text(mark + g.rule + f" ×{g.count}", style="bold"),
                     plain(f"{g.count} objects"),
@@ -241,6 +245,7 @@ class FindingsPane(Vertical, PaneProtocol):
                 state = self.mutes.finding_state(f)
                 style = SEV_STYLE.get(f.severity, "")
                 table.add_row(
+                    *nodecol.finding_cells(self, f),
                     Text(f.severity, style=style),
                     plain(f.rule if single else "  " + f.rule),
                     plain(", ".join(f.objects)),

@@ -61,3 +61,13 @@ def view_rows(widget: Any, rows: list) -> list:
         dataclasses.replace(r, key=row_key(r.key, r.node), cells=(cell(widget, r.node), *r.cells))
         for r in rows
     ]
+
+
+def finding_cells(widget: Any, finding) -> tuple:
+    """The NODE cell of a finding (its first object that is a node), or nothing
+    with one engine (the Findings table has its own columns)."""
+    if not active(widget):
+        return ()
+    nodes = getattr(widget.app, "node_names", ())
+    node = next((o for o in (finding.objects if finding else []) if o in nodes), None)
+    return (cell(widget, node),)
