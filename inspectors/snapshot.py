@@ -135,12 +135,13 @@ class Model:
             return {cid: raw for cid, (_fp, raw) in self._inspects.items()}
 
     # ------------------------------------------------------------------ first paint
-    def quick(self) -> Snapshot:
+    def quick(self, containers: bool = True) -> Snapshot:
         """Two list calls, no inspects, no kernel: enough to paint names at once.
 
         Networks come from the list call (no endpoints yet), containers from the
         container list (IPs, MACs, ports; no pid or aliases). :meth:`build`
-        fills the rest.
+        fills the rest. ``containers=False``: the networks list alone (the
+        console's first frame, whatever the container count).
         """
         snap = Snapshot(taken_at=time.time(), is_root=self.is_root)
         api, err = self._connect()
@@ -154,9 +155,10 @@ class Model:
             snap.networks = sorted(
                 (eng.parse_network(n) for n in api.networks()), key=lambda n: n.name
             )
-            snap.containers = sorted(
-                (eng.parse_summary(s) for s in api.containers(all=True)), key=lambda c: c.name
-            )
+            if containers:
+                snap.containers = sorted(
+                    (eng.parse_summary(s) for s in api.containers(all=True)), key=lambda c: c.name
+                )
         except EngineError as e:
             snap.engine.reachable = False
             snap.engine.error, snap.engine.error_kind = str(e), e.kind

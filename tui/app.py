@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -38,22 +38,28 @@ from inspectors.model import Snapshot
 from inspectors.text import clean
 from tui import header
 from tui.app_actions import ActionKeys
-from tui.commands import DockscopeCommands
-from tui.forms import ActionFlows
 from tui.live import EngineBack, EngineLost, Live, LiveError, LiveUpdate
-from tui.panes.bridges import BridgesPane
-from tui.panes.endpoints import EndpointsPane
-from tui.panes.events import EventsPane
-from tui.panes.findings import FindingsPane
-from tui.panes.logs import LogPane
 from tui.panes.networks import NetworksPane
-from tui.panes.ports import PORT_RULES, PortsPane
 from tui.panes.protocol import PaneProtocol
 from tui.settings import load_ui, save_ui
+
+if TYPE_CHECKING:
+    from tui.forms import ActionFlows
+    from tui.panes.events import EventsPane
+    from tui.panes.findings import FindingsPane
+    from tui.panes.logs import LogPane
 
 DEFAULT_THEME = "textual-dark"
 STATS_EVERY = 2  # seconds between counter reads while the Bridges pane is shown
 LISTENERS_EVERY = 5  # seconds between socket scans while the Ports pane is shown
+
+
+def _commands():
+    """The palette's provider, imported when the palette first opens (not before
+    the first frame)."""
+    from tui.commands import DockscopeCommands
+
+    return DockscopeCommands
 
 
 class DockscopeApp(ActionKeys, App[int]):
@@ -61,7 +67,7 @@ class DockscopeApp(ActionKeys, App[int]):
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # also for subclasses elsewhere
     TITLE = "dockscope"
-    COMMANDS = App.COMMANDS | {DockscopeCommands}
+    COMMANDS = App.COMMANDS | {_commands}
 
     PANES: ClassVar[list[tuple[str, str]]] = [
         ("networks", "Networks"),
@@ -135,8 +141,13 @@ class DockscopeApp(ActionKeys, App[int]):
         settings=None,
         theme: str | None = None,
         started_at: float | None = None,
+        first_read=None,
     ) -> None:
         super().__init__()
+        # tui.prefetch.FirstRead: the engine read started before Textual was imported
+        self.first_read = first_read
+        if first_read is not None and model is None:
+            model = first_read.model
         if settings is None:
             from inspectors.config import load_settings
 
@@ -167,6 +178,11 @@ class DockscopeApp(ActionKeys, App[int]):
         self.live_started = False
         self.quitting = False
         self.early_events: list[dict] = []
+        # the shown snapshot is a first-paint one: "networks" (the networks list
+        # only), "lists" (the list calls, no inspects yet) or "" (a full build)
+        self.partial = ""
+        self.early_updates: list[LiveUpdate] = []  # arrived before the screen was composed
+        self.ui_ready = False  # on_mount ran: the panes can take snapshots
 
     # ------------------------------------------------------------------ layout
     def make_model(self):
@@ -177,18 +193,32 @@ class DockscopeApp(ActionKeys, App[int]):
 
     def make_pane(self, pane_id: str) -> Widget:
         """The pane widget for ``pane_id`` (every one implements PaneProtocol)."""
+        # only pane 1 is imported before the first frame: the others (and the
+        # doctor, logs and forms behind them) load right after it
         if pane_id == "networks":
             return NetworksPane(id="networks")
         if pane_id == "bridges":
+            from tui.panes.bridges import BridgesPane
+
             return BridgesPane(id="bridges")
         if pane_id == "endpoints":
+            from tui.panes.endpoints import EndpointsPane
+
             return EndpointsPane(id="endpoints")
         if pane_id == "ports":
+            from tui.panes.ports import PortsPane
+
             return PortsPane(id="ports")
         if pane_id == "logs":
+            from tui.panes.logs import LogPane
+
             return LogPane(self.settings, host=self.host, id="logs")
         if pane_id == "events":
+            from tui.panes.events import EventsPane
+
             return EventsPane(id="events")
+        from tui.panes.findings import FindingsPane
+
         return FindingsPane(id="findings")
 
     def compose(self) -> ComposeResult:
@@ -239,7 +269,7 @@ class DockscopeApp(ActionKeys, App[int]):
 
     def _events_pane(self) -> EventsPane | None:
         w = self.pane("events")
-        return w if isinstance(w, EventsPane) else None
+        return w if w is not None and w.PANE_ID == "events" else None  # type: ignore[return-value]
 
     def _add_events(self, events: list[dict]) -> None:
         pane = self._events_pane()
@@ -276,8 +306,13 @@ class DockscopeApp(ActionKeys, App[int]):
         )
         if self.model is not None:
             self.live = Live(
-                self.model, self.post_message, host=self.host, started_at=self.started_at
+                self.model,
+                self.post_message,
+                host=self.host,
+                started_at=self.started_at,
+                first_read=self.first_read,
             )
+            self.first_read = None
             self._apply_worker()
 
     def _screen_changed(self, screen) -> None:
@@ -300,6 +335,10 @@ class DockscopeApp(ActionKeys, App[int]):
             self.notify(
                 clean(self.settings.error), title="settings", severity="warning", markup=False
             )
+        self.ui_ready = True
+        early, self.early_updates = self.early_updates, []
+        for msg in early:  # the first read won the race with the screen
+            self.on_live_update(msg)
         if self.live is None:
             return
         self.set_interval(1.0, self._tick)
@@ -379,12 +418,20 @@ class DockscopeApp(ActionKeys, App[int]):
 
     @on(LiveUpdate)
     def on_live_update(self, msg: LiveUpdate) -> None:
+        if not self.ui_ready and not self.quitting:
+            self.early_updates.append(msg)  # before on_mount: shown from there
+            return
         if self._tearing_down():
             return
         snap = msg.snapshot
         if snap is not None:
-            if msg.reason == "quick" and self.snapshot is not None:
-                pass  # a full snapshot already arrived: never go back to the quick one
+            first = {"quick": "networks", "list": "lists"}.get(msg.reason)
+            if (
+                first
+                and self.snapshot is not None
+                and (not self.partial or (first == "networks" and self.partial == "lists"))
+            ):
+                pass  # a fuller snapshot already arrived: never go back to a first-paint one
             elif (
                 not snap.engine.reachable
                 and self.snapshot is not None
@@ -394,6 +441,7 @@ class DockscopeApp(ActionKeys, App[int]):
                 self.mark_stale(True)
                 self._render_banner()
             else:
+                self.partial = first or ""
                 try:
                     self.apply_snapshot(snap, kernel=msg.kernel)
                 except NoMatches:  # the screen is being torn down
@@ -462,12 +510,13 @@ class DockscopeApp(ActionKeys, App[int]):
         active = self.active_pane_id
         with self.batch_update():
             bridges = self.pane("bridges")
-            if kernel and isinstance(bridges, BridgesPane):
-                bridges.feed_rates(snap)
+            if kernel and bridges is not None:
+                bridges.feed_rates(snap)  # type: ignore[attr-defined]
             events = self._events_pane()
             if events is not None:
                 events.names = {c.id: c.name for c in snap.containers}
             for pane in self.panes():
+                pane.partial = self.partial
                 if pane.PANE_ID == active:
                     pane.update_snapshot(snap)
                     pane.dirty = False
@@ -624,12 +673,11 @@ class DockscopeApp(ActionKeys, App[int]):
     def action_ports_all(self) -> None:
         self.action_pane("ports")
         w = self.pane("ports")
-        if isinstance(w, PortsPane):
-            w.action_toggle_all()
+        if w is not None:
+            w.action_toggle_all()  # type: ignore[attr-defined]
 
     def _logs(self) -> LogPane | None:
-        w = self.pane("logs")
-        return w if isinstance(w, LogPane) else None
+        return self.pane("logs")  # type: ignore[return-value]
 
     def action_logs(self) -> None:
         c = self.selected_container()
@@ -675,15 +723,17 @@ class DockscopeApp(ActionKeys, App[int]):
 
     def on_findings_pane_updated(self, msg: FindingsPane.Updated) -> None:
         # the Ports pane judges published ports by the doctor's own findings
+        from tui.panes.ports import PORT_RULES
+
         w = self.pane("ports")
-        if isinstance(w, PortsPane):
-            w.set_findings([f for f in msg.findings if f.rule in PORT_RULES])
+        if w is not None:
+            w.set_findings([f for f in msg.findings if f.rule in PORT_RULES])  # type: ignore[attr-defined]
 
     def on_open_container(self, msg) -> None:
         """enter on a row standing for a container (a port, a network's endpoint):
         its endpoint detail in pane 3."""
         w = self.pane("endpoints")
-        if isinstance(w, EndpointsPane) and self.snapshot is not None:
+        if w is not None and self.snapshot is not None:
             if w.dirty:
                 w.update_snapshot(self.snapshot)
                 w.dirty = False
@@ -741,11 +791,20 @@ class DockscopeApp(ActionKeys, App[int]):
                 pass
 
 
-def run_app(host: str | None = None, read_only: bool = False, model=None) -> int:
-    """Entry point of `dockscope` without a sub-command."""
+def run_app(
+    host: str | None = None,
+    read_only: bool = False,
+    model=None,
+    first_read=None,
+    app_class: type[DockscopeApp] | None = None,
+) -> int:
+    """Entry point of `dockscope` without a sub-command (``first_read``: the engine
+    read tui/cli.py started before importing Textual; ``app_class``: bench/ probes)."""
     from inspectors.config import load_settings
 
-    app = DockscopeApp(host=host, read_only=read_only, model=model, settings=load_settings())
+    app = (app_class or DockscopeApp)(
+        host=host, read_only=read_only, model=model, settings=load_settings(), first_read=first_read
+    )
     headless = os.environ.get("DOCKSCOPE_HEADLESS", "") not in ("", "0")
     return int(app.run(headless=headless) or 0)
 

@@ -5,9 +5,13 @@ A mixin of the app (it reads the app's selection and snapshot)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from actions import guard
-from tui.forms import ActionFlows
 from tui.panes.common import natural_key
+
+if TYPE_CHECKING:  # tui/forms.py loads on the first action, not before the first frame
+    from tui.forms import ActionFlows
 
 
 class ActionKeys:
@@ -18,6 +22,8 @@ class ActionKeys:
     def _flows(self) -> ActionFlows:
         """tui/forms.py's ActionFlows: form -> confirm -> action in a worker -> notify."""
         if self.flows is None:
+            from tui.forms import ActionFlows
+
             self.flows = ActionFlows(
                 self, host=self.host, settings=self.settings, on_changed=self._action_done
             )

@@ -156,9 +156,13 @@ def _run(args: argparse.Namespace) -> int:
     from inspectors.api import EngineError
 
     if not args.command:
+        from tui import prefetch
+
+        # the first engine read runs while Textual is imported and the screen built
+        first = prefetch.start(args.target.host)
         from tui.app import run_app  # Textual only here
 
-        return run_app(host=args.target.host, read_only=read_only(args)) or 0
+        return run_app(host=args.target.host, read_only=read_only(args), first_read=first) or 0
     from actions import guard
     from inspectors.config import load_settings
 

@@ -68,12 +68,13 @@ def status_text(self, width: int) -> Text:
         )
     else:
         tail.append("  connecting...", style="dim")
-    if snap is not None:
+    partial = getattr(self, "partial", "")
+    if snap is not None and partial == "networks":  # first paint: the networks list only
+        tail.append(f" │ {len(snap.networks)} nets, reading containers…")
+    elif snap is not None:
         running = sum(1 for c in snap.containers if c.state == "running")
-        tail.append(
-            f" │ {len(snap.networks)} nets {running}/{len(snap.containers)} up "
-            f"{len(snap.bridges)} br"
-        )
+        br = "…" if partial else str(len(snap.bridges))
+        tail.append(f" │ {len(snap.networks)} nets {running}/{len(snap.containers)} up {br} br")
     if self.last_event_at:
         tail.append(f" │ event {format_time(self.last_event_at)[:8]}")
     if snap is not None and not snap.is_root:

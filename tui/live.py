@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import pickle
 import queue
 import threading
@@ -46,6 +47,7 @@ KERNEL_MIN_INTERVAL = 0.5  # link churn alone (busy hosts) re-reads the kernel a
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 HEARTBEAT_INTERVAL = 2.0  # ping the engine this often...
 HEARTBEAT_TIMEOUT = 5.0  # ...and call it hung when a ping takes longer (loaded hosts: not less)
+IDLE_POLL = 30.0  # loops that close() wakes itself re-check their stop flag only this often
 
 CONTAINER_ACTIONS = {
     "create",
@@ -126,7 +128,7 @@ class LiveUpdate(Message):
         self.snapshot = snapshot
         self.events = events or []
         self.reason = (
-            reason  # quick | build | events | kernel | stats | rebuild | reconnect | stale
+            reason  # quick | list | build | events | kernel | stats | rebuild | reconnect | stale
         )
         self.kernel = kernel  # the kernel (links, counters) was re-read for this snapshot
         self.elapsed = elapsed
@@ -167,8 +169,10 @@ class Live:
         host: str | None = None,
         started_at: float | None = None,
         with_events: bool = True,
+        first_read=None,
     ) -> None:
         self.model = model
+        self.first_read = first_read  # tui.prefetch.FirstRead started before Textual, or None
         self.post = post
         self.host = host if host is not None else getattr(model, "host", None)
         self.started_at = started_at or time.time()
@@ -184,6 +188,12 @@ class Live:
         self.down_since: float | None = None
         self.event_count = 0
         self._kernel_at = 0.0
+        # names of the host interfaces this engine's view shows (set after each
+        # snapshot; None until the first): link churn elsewhere on the host (other
+        # engines, VMs, test namespaces) is not re-read
+        self._kernel_names: frozenset[str] | None = None
+        self.kernel_skipped = 0  # notifications ignored as not this engine's
+        self._bridge_names: frozenset[str] = frozenset()  # every bridge of the last snapshot
         # set by the app once the first snapshot is on screen: the full build
         # (CPU-heavy Python) waits for it so the first frame is not starved of the GIL
         self.first_paint = threading.Event()
@@ -335,13 +345,43 @@ class Live:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     # ---------------------------------------------------------------- netlink
+    def _on_netlink(self, ev: str, name: str | None, index: int) -> None:
+        """A netlink notification: queued when it concerns this engine's interfaces
+        (its bridges, their ports, macvlan parents, container veths) or when the
+        kernel dropped events (RESYNC), the kernel is re-read; any other interface
+        (other engines, VMs, namespaces on a busy host) only joins the timeline. A
+        new interface of our own comes with a docker event (start, connect, network
+        create) that re-reads the kernel."""
+        names = self._kernel_names
+        if names is not None and ev != "RESYNC" and name not in names:
+            # someone else's: no kernel re-read; a bridge joins the timeline, the
+            # veth churn of other engines does not
+            self.kernel_skipped += 1
+            if name and (name in self._bridge_names or _is_bridge(name)):
+                self.queue.put(("kernel-other", (ev, name)))
+            return
+        self.queue.put(("kernel", (ev, name)))
+
+    def _note_kernel_names(self, snap: Snapshot) -> None:
+        if not snap.engine.reachable or not (snap.links or snap.bridges):
+            return  # no kernel view (remote engine, first paint): keep what we had
+        ours = {n.bridge for n in snap.networks if n.bridge} | {"docker0"}
+        names = set(ours)
+        names.update(n.parent for n in snap.networks if n.parent)
+        for b in snap.bridges:
+            if b.name in ours:
+                names.update(p.name for p in b.ports)
+        for link in snap.links:
+            if link.master_name in ours or link.container_id:
+                names.add(link.name)
+        self._kernel_names = frozenset(names)
+        self._bridge_names = frozenset(b.name for b in snap.bridges)
+
     def netlink_loop(self) -> None:
         try:
             from inspectors import kernel
 
-            sub = kernel.LinkSubscription(
-                lambda ev, name, index: self.queue.put(("kernel", (ev, name)))
-            )
+            sub = kernel.LinkSubscription(self._on_netlink)
         except Exception as e:
             self.post(LiveError("netlink", f"link notifications unavailable: {_one_line(e)}"))
             return
@@ -351,7 +391,9 @@ class Live:
             sub.close()
             return
         try:
-            sub.run(self.stop, poll_interval=0.5)
+            # close() stops the subscription itself (sub.stop() wakes it at once): no
+            # need to poll the stop flag often; a long interval keeps the console idle
+            sub.run(self.stop, poll_interval=IDLE_POLL)
         except Exception as e:
             if not self.stop.is_set():
                 self.post(LiveError("netlink", f"link notifications stopped: {_one_line(e)}"))
@@ -365,15 +407,27 @@ class Live:
             lock = getattr(self.model, "_lock", None) or contextlib.nullcontext()
             with lock:
                 snap = clone(self.model.snapshot)
+            self._note_kernel_names(snap)
         self.post(LiveUpdate(snap, events, reason, kernel, time.monotonic() - t0))
 
     def initial_load(self) -> None:
+        """First frame from the cheapest call (the networks list: its cost does not
+        grow with the container count), then the container list, then the full
+        build; each posted as soon as it is read (reasons quick, list, build)."""
         t0 = time.monotonic()
-        quick = self.model.quick()
+        fr, self.first_read = self.first_read, None
+        quick = fr.result() if fr is not None else self.model.quick(containers=False)
         self.post(LiveUpdate(quick, [], "quick", False, time.monotonic() - t0))
+        # the rest is CPU-heavy Python: it waits for the first frame (GIL)
         self.first_paint.wait(1.0)
         if self.stop.is_set():
             return
+        if quick.engine.reachable:
+            t0 = time.monotonic()
+            lists = self.model.quick()
+            if self.stop.is_set():
+                return
+            self.post(LiveUpdate(lists, [], "list", False, time.monotonic() - t0))
         t0 = time.monotonic()
         self.model.build()
         self._publish("build", [], True, t0)
@@ -385,8 +439,8 @@ class Live:
             except Exception as e:
                 self.post(LiveError("load", _one_line(e)))
         while not self.stop.is_set():
-            try:
-                first = self.queue.get(timeout=1.0)
+            try:  # close() queues "stop": no timeout needed (an idle console sleeps)
+                first = self.queue.get(timeout=IDLE_POLL)
             except queue.Empty:
                 continue
             batch = [first]
@@ -401,7 +455,7 @@ class Live:
                     break
             if any(k == "stop" for k, _ in batch):
                 return
-            if all(k == "kernel" for k, _ in batch):
+            if all(k in ("kernel", "kernel-other") for k, _ in batch):
                 # only link notifications: throttle, gathering what else comes meanwhile
                 wait = KERNEL_MIN_INTERVAL - (time.monotonic() - self._kernel_at)
                 deadline = time.monotonic() + wait
@@ -411,7 +465,7 @@ class Live:
                     except queue.Empty:
                         break
                     batch.append(item)
-                    if item[0] != "kernel":
+                    if item[0] not in ("kernel", "kernel-other"):
                         break  # a docker event: apply everything now
                 if any(k == "stop" for k, _ in batch):
                     return
@@ -488,12 +542,13 @@ class Live:
         if ({"kernel", "stats"} & kinds) and not kernel:
             m.refresh_kernel()
             kernel = changed = True
-        if kernel:
+        if kernel or "kernel-other" in kinds:  # link churn is posted at most every 0.5 s
             self._kernel_at = time.monotonic()
         if listeners:
             m.refresh_listeners()
             changed = True
-        changed = changed or bool(nets or ctrs or daemon)
+        others = [a for k, a in batch if k == "kernel-other"]
+        changed = changed or bool(nets or ctrs or daemon or others)
         if not changed:
             return
         reason = (
@@ -502,12 +557,12 @@ class Live:
             else (
                 "stats"
                 if "stats" in kinds and "kernel" not in kinds
-                else ("kernel" if kernel else "listeners")
+                else ("kernel" if kernel or others else "listeners")
             )
         )
         self._publish(
             reason,
-            events + kernel_events([a for k, a in batch if k == "kernel"]),
+            events + kernel_events([a for k, a in batch if k in ("kernel", "kernel-other")]),
             kernel,
             t0,
             with_snapshot=bool(nets or ctrs or daemon or kernel or listeners),
@@ -528,6 +583,13 @@ class Live:
             fresh.containers_total = old.containers_total
             fresh.containers_running = old.containers_running
             self.model.snapshot.engine = fresh
+
+
+def _is_bridge(ifname: str) -> bool:
+    """Is this host interface a bridge (sysfs; the notification carries only the name)?"""
+    if "/" in ifname or ifname in (".", ".."):
+        return False
+    return os.path.isdir(f"/sys/class/net/{ifname}/bridge")
 
 
 def _ev_time(ev: dict) -> float:

@@ -145,7 +145,7 @@ class EventsPane(Pane):
     def update_snapshot(self, snap) -> None:
         super().update_snapshot(snap)
         self.names = {c.id: c.name for c in snap.containers}
-        self.refresh_title()
+        self._show()
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
         if not events:
@@ -154,6 +154,14 @@ class EventsPane(Pane):
             self._seq += 1
             self._rows.appendleft(event_row(self._seq, ev, self.names))
             self.last_event_at = event_time(ev)
+        tab = self.parent
+        if tab is not None and not tab.display:
+            # hidden: the rows are kept, the table (diff, re-sort) waits until shown
+            views = self.query("#list")
+            if views:
+                views.first(DataView).rows_all = list(self._rows)
+            self.dirty = True
+            return
         self._show()
 
     def _show(self) -> None:

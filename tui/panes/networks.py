@@ -95,7 +95,23 @@ def _gateway_cell(n: Network, snap: Snapshot | None) -> Text:
     return out
 
 
-def network_row(n: Network, snap: Snapshot | None = None) -> Row:
+def _eps_cell(n: Network, snap: Snapshot | None, partial: str) -> Text:
+    """Endpoint count; a first-paint snapshot has none from the networks list: "…"
+    until the containers are listed, then their attached endpoints on ``n``."""
+    if partial == "networks":
+        return Text("…", style="dim", justify="right")
+    if partial == "lists" and snap is not None:
+        count = sum(
+            1
+            for c in snap.containers
+            for e in c.endpoints
+            if e.attached and (e.network_id == n.id or (not e.network_id and e.network == n.name))
+        )
+        return Text(str(count), justify="right")
+    return Text(str(len(n.endpoints)), justify="right")
+
+
+def network_row(n: Network, snap: Snapshot | None = None, partial: str = "") -> Row:
     subnets = [s for s in n.subnets]
     dev = n.bridge or n.parent or ""
     return Row(
@@ -109,7 +125,7 @@ def network_row(n: Network, snap: Snapshot | None = None) -> Row:
             _gateway_cell(n, snap),
             dash(dev),
             network_flags(n),
-            Text(str(len(n.endpoints)), justify="right"),
+            _eps_cell(n, snap, partial),
             txt(short_id(n.id), "dim"),
         ),
         search=" ".join(
@@ -357,7 +373,9 @@ class NetworksPane(Pane):
     def update_snapshot(self, snap: Snapshot) -> None:
         super().update_snapshot(snap)
         nets = sorted(snap.networks, key=lambda n: natural_key(n.name))  # lab-c2 before lab-c10
-        self.query_one("#list", DataView).set_rows([network_row(n, snap) for n in nets])
+        self.query_one("#list", DataView).set_rows(
+            [network_row(n, snap, self.partial) for n in nets]
+        )
         if self.view_name == "detail":
             self._fill_detail()
         self.refresh_title()

@@ -20,6 +20,9 @@ class PaneProtocol:
     HELP: ClassVar[str] = ""
     dirty: bool = True  # a snapshot arrived while hidden: update when shown
     stale: bool = False
+    # set by the app before update_snapshot: the snapshot is a first-paint one,
+    # "networks" (the networks list only) or "lists" (list calls, no inspects yet)
+    partial: str = ""
 
     def update_snapshot(self, snap: Snapshot) -> None:
         """Receive the model; update by diff (cursor and scroll survive)."""
