@@ -123,6 +123,15 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         await wait(pilot, lambda: any(f"hello-from-{ctopo['xb']}" in logs.format_line(ln)
                                       for ln in logs.model.visible_lines()), 60)  # fmt: skip
         assert logs.host == n3.ssh_host
+        # P on it: the command that reads node3's kernel (this machine's would be wrong)
+        seen, notify = [], app.notify
+        app.notify = lambda msg, **kw: (seen.append(msg), notify(msg, **kw))  # noqa: E731
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        await pilot.press("P")
+        await pilot.pause(0.3)
+        assert any(f"ssh -t root@{n3.ip} dockscope firewall {ctopo['xb']}" in m for m in seen), seen
+        app.notify = notify
         # a port of node3's docker_gwbridge selects node3's container (not node1's bridge)
         await pilot.press("2")
         await pilot.pause(0.5)

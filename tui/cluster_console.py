@@ -167,12 +167,7 @@ class ClusterConsole(DockscopeApp):
     """The console of several engines (see the module doc)."""
 
     several_nodes = True  # tui/panes/nodecol.py: every table gains a NODE column
-    NOT_HERE: ClassVar[set[str]] = DockscopeApp.MUTATING | {
-        "packet",
-        "capture",
-        "daemon_logs",
-        "path",
-    }
+    NOT_HERE: ClassVar[set[str]] = DockscopeApp.MUTATING | {"daemon_logs", "path"}
 
     def __init__(self, targets, remote_cmd: str | None = None, **kw) -> None:
         kw.setdefault("read_only", True)
@@ -209,6 +204,34 @@ class ClusterConsole(DockscopeApp):
         if action in self.NOT_HERE:
             return False  # it would read or change this machine, not the node
         return super().check_action(action, parameters)
+
+    def _on_node(self, what: str) -> None:
+        """The packet path and capture read the kernel of the machine they run on:
+        say the command that runs them on the selection's node."""
+        from inspectors.text import clean
+
+        c, net = self.selected_container(), self.selected_network()
+        obj = c or net
+        cs = self.model.cluster
+        node = cs.node(obj.node) if (obj is not None and obj.node and cs is not None) else None
+        if node is None or not node.host.startswith("ssh://"):
+            self.notify(f"{what}: put the cursor on a container or network first", markup=False)
+            return
+        dest = node.host.removeprefix("ssh://")
+        self.notify(
+            f"{what} reads the kernel of the node it runs on: on {clean(node.name)} run\n"
+            f"ssh -t {clean(dest)} dockscope {'firewall' if what == 'packet path' else 'capture'}"
+            f" {clean(obj.name)}",
+            title=what,
+            timeout=12,
+            markup=False,
+        )
+
+    def action_packet(self) -> None:
+        self._on_node("packet path")
+
+    def action_capture(self) -> None:
+        self._on_node("capture")
 
     def action_logs(self) -> None:
         """``l``: the selected container's log, read from the engine of its node."""
