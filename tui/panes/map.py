@@ -222,7 +222,9 @@ class ServiceLogScreen(Screen):
             if self.stopping:
                 return False
             try:
-                app.call_from_thread(log.write_line, text)
+                # write(), not write_line(): write_line measures in a thread worker of
+                # its own that fails (and ends the app) when the screen went meanwhile
+                app.call_from_thread(log.write, text + "\n")
             except Exception:  # noqa: BLE001 - the app or the screen went away
                 self.stopping = True
                 return False
