@@ -145,7 +145,9 @@ async def test_console_tables_have_a_node_column_and_a_stale_node_is_kept(cluste
         assert sel["bridge"] == "docker_gwbridge@node3" and sel["container"] == port.container_id
         _, br_rows = rows(app, "#bridges #list")
         assert {r[0] for r in br_rows if r[1] == "docker_gwbridge"} == {"node1", "node2", "node3"}
-        # a docker event on node3 arrives tagged with node3
+        # a docker event on node3 arrives tagged with node3 (Events shown: a hidden
+        # Events pane keeps its rows for later)
+        await pilot.press("6")
         n3.docker("run", "-d", "--name", ctopo["xc"], IMAGE, "sleep", "900")
         await wait(
             pilot,

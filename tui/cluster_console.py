@@ -46,7 +46,7 @@ class ClusterModel:
         self._lock = threading.RLock()
         self._built_at = 0.0
 
-    def quick(self) -> Snapshot:
+    def quick(self, containers: bool = True) -> Snapshot:
         s = Snapshot(taken_at=time.time())
         s.engine.reachable = True
         s.engine.local = False
