@@ -40,6 +40,13 @@ class Model:
     ``host``/``context`` to open one lazily (retried on every build while the
     engine is away). Once open the engine object is kept: requests reconnects by
     itself after a dockerd restart.
+
+    A model built more than once (the console) watches the kernel from its second
+    build on (:class:`inspectors.netwatch.KernelWatch`): a warm rebuild reuses the
+    host link/address/FDB tables and each container's sandbox read until netlink
+    reports a change of them, so a change made by hand shows at the next build
+    (a namespace the host has no nsid for: within ``sandbox.CACHE_TTL``). Reused
+    link counters are those of the last dump: :meth:`refresh_kernel` re-reads.
     """
 
     def __init__(
