@@ -161,6 +161,8 @@ _POLICY_RE = re.compile(r"^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?")
 
 
 def _split(spec: str) -> list[str]:
+    if "'" not in spec and '"' not in spec and "\\" not in spec:
+        return spec.split()  # what shlex gives for a line without quotes, ~50x faster
     try:
         return shlex.split(spec)
     except ValueError:
@@ -239,6 +241,8 @@ def parse_dnat(rules: list[str]) -> list[DnatRule]:
     """The DNAT rules among ``-A ...`` lines."""
     out = []
     for line in rules:
+        if "DNAT" not in line:  # most rules: no split at all
+            continue
         toks = _split(line)
         if "DNAT" not in toks:
             continue

@@ -226,6 +226,24 @@ def _run(cmd: list[str], timeout: float = 10.0) -> tuple[int, str, str]:
         return 124, "", f"{cmd[0]}: timed out"
 
 
+def _has_docker_chain(text: str) -> bool:
+    """Whether an ``iptables-save`` text declares or appends to a chain named *DOCKER*
+    (the chain names of :func:`parse_iptables_save`, without parsing every rule)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):  # iptables-save -c: "[pk:bytes] -A ..."
+            line = line.split("]", 1)[-1].lstrip()
+        if line.startswith(":"):
+            name = line[1:].split(None, 1)[0] if len(line) > 1 else ""
+        elif line.startswith("-A "):
+            name = line[3:].split(None, 1)[0] if len(line) > 3 else ""
+        else:
+            continue
+        if "DOCKER" in name:
+            return True
+    return False
+
+
 def read_iptables() -> IptablesFacts:
     """Run ``iptables-save`` once (in the calling thread's netns) and parse it."""
     f = IptablesFacts()
@@ -252,9 +270,8 @@ def read_iptables() -> IptablesFacts:
     if other and shutil.which(other):
         rc, out2, _ = _run([other])
         if rc == 0:
-            ch, _r = parse_iptables_save(out2)
             f.other_variant = other
-            f.other_variant_docker = any("DOCKER" in c for t in ch.values() for c in t)
+            f.other_variant_docker = _has_docker_chain(out2)
     return f
 
 

@@ -19,7 +19,9 @@ veth pairs (:func:`leftover_veths`). Pure functions over a snapshot; no I/O.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import threading
 from dataclasses import dataclass, field
 
 from inspectors.model import Container, Interface, Link, Network, Snapshot
@@ -80,9 +82,33 @@ class EndpointPath:
 # --------------------------------------------------------------------------- helpers
 
 
+_batch = threading.local()  # .memo: (snap, links by name, uplink) inside batch()
+
+
+@contextlib.contextmanager
+def batch(snap: Snapshot):
+    """Paths of many containers of one snapshot: the link index and the host uplink are
+    computed once for the batch, not once per container (a scan of every host link each
+    time, hundreds of links on a busy host). The snapshot must not change meanwhile."""
+    prev = getattr(_batch, "memo", None)
+    _batch.memo = (snap, {l.name: l for l in snap.links}, _uplink(snap))
+    try:
+        yield
+    finally:
+        _batch.memo = prev
+
+
+def _memo(snap: Snapshot):
+    m = getattr(_batch, "memo", None)
+    return m if m is not None and m[0] is snap else None
+
+
 def _link(snap: Snapshot, name: str | None) -> Link | None:
     if not name:
         return None
+    m = _memo(snap)
+    if m is not None:
+        return m[1].get(name)
     return next((l for l in snap.links if l.name == name), None)
 
 
@@ -93,6 +119,11 @@ def _kernel_known(snap: Snapshot) -> bool:
 def host_uplink(snap: Snapshot) -> Link | None:
     """The host NIC traffic most likely leaves by (a physical/vlan/bond link that is up
     and has an address)."""
+    m = _memo(snap)
+    return m[2] if m is not None else _uplink(snap)
+
+
+def _uplink(snap: Snapshot) -> Link | None:
     cands = [
         l
         for l in snap.links

@@ -57,6 +57,7 @@ class Model:
         with_sandboxes: bool = True,
         with_listeners: bool = True,
         threads: int = 8,
+        with_fdb: bool = True,
         engine: EngineAPI | None = None,
         timeout: float = 10.0,
         engine_error: EngineError | None = None,
@@ -67,6 +68,7 @@ class Model:
         self.with_kernel = with_kernel
         self.with_sandboxes = with_sandboxes
         self.with_listeners = with_listeners
+        self.with_fdb = with_fdb  # False: bridges without their FDB (the doctor reads none)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
         self.engine: EngineAPI | None = engine
         self._owns_engine = engine is None
@@ -314,6 +316,7 @@ class Model:
                     self.ipr(),
                     links_changed=every or changes.links,
                     fdb_changed=every or changes.fdb,
+                    with_fdb=self.with_fdb,
                 )
         except Exception as e:  # netlink unavailable (not Linux, seccomp...)
             self.snapshot.notes.append(f"kernel view unavailable: {e}")

@@ -126,11 +126,14 @@ def _fact_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _build(args, refs: bool = True, daemon_log: int = 0):
+def _build(args, refs: bool = True, daemon_log: int = 0, fdb: bool = True):
+    """The snapshot and the host facts, read once (``fdb=False``: bridges without their
+    forwarding database, which no doctor rule reads and which costs most of the kernel
+    read on a busy host)."""
     from inspectors.hostfacts import gather_facts
     from tui.cli_snapshot import model_for
 
-    m = model_for(args)
+    m = model_for(args, with_fdb=fdb)
     # iptables-save runs while the model builds (host namespace only; needs root)
     ipt = None
     if getattr(args, "netns", None) is None and os.geteuid() == 0:
@@ -258,7 +261,7 @@ def cmd_doctor(args) -> int:
                 return 2
             print(f"{key}: {state or 'cleared'} ({mutes.path})", file=sys.stderr)
             return 0
-    snap, facts = _build(args, daemon_log=DAEMON_LOG_LINES)
+    snap, facts = _build(args, daemon_log=DAEMON_LOG_LINES, fdb=False)
     findings = run_doctor(snap, facts)
     limit = SEVERITY_RANK[args.severity]
     shown = [

@@ -37,9 +37,9 @@ def _on_network(c: Container, n: Network) -> bool:
 
 
 def _link(snap: Snapshot, name: str | None):
-    if not name:
-        return None
-    return next((l for l in snap.links if l.name == name), None)
+    from inspectors.paths import _link as link  # indexed inside paths.batch (run_doctor)
+
+    return link(snap, name)
 
 
 def _kernel_ok(snap: Snapshot) -> bool:

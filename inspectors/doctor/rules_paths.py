@@ -19,31 +19,32 @@ def rule_endpoint_path_broken(snap: Snapshot, facts: HostFacts) -> list[Finding]
     network. (A missing bridge is rule_bridge_down; a missing parent rule_macvlan_parent.)"""
     if not _kernel_ok(snap):
         return []
-    from inspectors.paths import container_paths
+    from inspectors.paths import batch, container_paths
 
     out = []
-    for c in _running(snap):
-        for p in container_paths(snap, c):
-            bad = [h for h in p.hops if h.status == "missing" and h.role in ("veth", "iface")]
-            if not bad:
-                continue
-            where = p.network or "its network"
-            out.append(
-                _f(
-                    "endpoint_path_broken",
-                    "error",
-                    "container",
-                    [c.name, p.network or "", p.iface or ""],
-                    f"{c.name} {p.iface or ''} on {where}: "
-                    + "; ".join(p.breaks or [f"{bad[0].role} missing"]),
-                    why="Frames from this interface reach no bridge: the container is cut "
-                    f"off from {where} while others on it work.",
-                    evidence=[f"path: {p.text()}"],
-                    fix=f"docker network disconnect {where} {c.name} && docker network "
-                    f"connect {where} {c.name} (or docker restart {c.name})",
-                    check=f"docker exec {c.name} ip link; ip -br link show type veth",
-                )
+    with batch(snap):
+        paths = [(c, p) for c in _running(snap) for p in container_paths(snap, c)]
+    for c, p in paths:
+        bad = [h for h in p.hops if h.status == "missing" and h.role in ("veth", "iface")]
+        if not bad:
+            continue
+        where = p.network or "its network"
+        out.append(
+            _f(
+                "endpoint_path_broken",
+                "error",
+                "container",
+                [c.name, p.network or "", p.iface or ""],
+                f"{c.name} {p.iface or ''} on {where}: "
+                + "; ".join(p.breaks or [f"{bad[0].role} missing"]),
+                why="Frames from this interface reach no bridge: the container is cut "
+                f"off from {where} while others on it work.",
+                evidence=[f"path: {p.text()}"],
+                fix=f"docker network disconnect {where} {c.name} && docker network "
+                f"connect {where} {c.name} (or docker restart {c.name})",
+                check=f"docker exec {c.name} ip link; ip -br link show type veth",
             )
+        )
     return out
 
 

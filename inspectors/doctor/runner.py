@@ -98,17 +98,18 @@ def run_doctor(snap: Snapshot, facts: HostFacts | None = None, rules=None) -> li
                 check="docker version",
             )
         )
-    for rule in rules or RULES:
-        try:
-            out.extend(rule(snap, facts))
-        except Exception as e:  # noqa: BLE001 - one broken rule must not hide the others
-            out.append(
-                _f(
-                    rule.__name__[5:],
-                    "info",
-                    "host",
-                    [],
-                    f"rule {rule.__name__[5:]} could not run: {type(e).__name__}: {e}",
-                )
-            )
+    from inspectors.paths import batch
+
+    with batch(snap):  # one link index for every rule, not a scan per lookup
+        for rule in rules or RULES:
+            out.extend(_run_rule(rule, snap, facts))
     return sort_findings(out)
+
+
+def _run_rule(rule, snap: Snapshot, facts: HostFacts) -> list[Finding]:
+    """One rule; a rule that raises becomes an ``info`` finding naming it."""
+    try:
+        return list(rule(snap, facts))
+    except Exception as e:  # noqa: BLE001 - one broken rule must not hide the others
+        name = rule.__name__[5:]
+        return [_f(name, "info", "host", [], f"rule {name} could not run: {type(e).__name__}: {e}")]
