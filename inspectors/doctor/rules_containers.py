@@ -132,6 +132,15 @@ def rule_peers_no_common_network(snap: Snapshot, facts: HostFacts) -> list[Findi
     bridges, which Docker's isolation rules drop.
     """
     out = []
+    by_name = {c.name: c for c in snap.containers}
+    nets = {c.name: frozenset(c.networks) for c in snap.containers}
+
+    def apart(an: str, bn: str) -> bool:
+        """Both joined networks and none in common (what the rule reports): tested
+        before a pair is kept, so a large compose project costs no list of every pair."""
+        na, nb = nets.get(an), nets.get(bn)
+        return na is None or nb is None or (bool(na) and bool(nb) and not na & nb)
+
     pairs: dict[tuple[str, str], str] = {}
     byproj: dict[str, list[Container]] = {}
     for c in snap.containers:
@@ -141,12 +150,14 @@ def rule_peers_no_common_network(snap: Snapshot, facts: HostFacts) -> list[Findi
     for p, cs in byproj.items():
         for i, a in enumerate(cs):
             for b in cs[i + 1 :]:
-                pairs.setdefault(tuple(sorted((a.name, b.name))), f"same compose project {p}")
+                if apart(a.name, b.name):
+                    pairs.setdefault(tuple(sorted((a.name, b.name))), f"same compose project {p}")
     for name, refs in facts.container_refs.items():
         for other, how in refs.refs.items():
             pairs.setdefault(tuple(sorted((name, other))), f"{name} names {other} ({how})")
     for (an, bn), reason in sorted(pairs.items()):
-        a, b = snap.container(an), snap.container(bn)
+        a = by_name.get(an) or snap.container(an)
+        b = by_name.get(bn) or snap.container(bn)
         if a is None or b is None or _shares_mode(a) or _shares_mode(b):
             continue
         if a.state != "running" and b.state != "running":
