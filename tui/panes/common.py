@@ -552,6 +552,8 @@ class Pane(Vertical, PaneProtocol):
             msg = (
                 f"no row matches {clean(self.filter_text)!r} (esc clears the filter)"
                 if self.filter_text and t.total
+                else "reading the engine and the kernel…"
+                if self.partial
                 else self.empty_message()
             )
             empty.update(Text(msg, style="italic"))

@@ -161,6 +161,8 @@ class FindingsPane(Vertical, PaneProtocol):
         """Re-run the doctor on ``snap`` in a thread worker. While a run is going on,
         newer snapshots are coalesced: one more run on the latest when it ends."""
         self.snapshot = snap
+        if self.partial:  # a first-paint snapshot (no kernel, no inspects): wait for the full one
+            return
         if self.running:
             self._pending = True
             return
