@@ -194,6 +194,7 @@ class Live:
         self._kernel_names: frozenset[str] | None = None
         self.kernel_skipped = 0  # notifications ignored as not this engine's
         self._bridge_names: frozenset[str] = frozenset()  # every bridge of the last snapshot
+        self._other_bridges: set[str] = set()  # bridges seen appear since (netlink thread)
         # set by the app once the first snapshot is on screen: the full build
         # (CPU-heavy Python) waits for it so the first frame is not starved of the GIL
         self.first_paint = threading.Event()
@@ -357,7 +358,12 @@ class Live:
             # someone else's: no kernel re-read; a bridge joins the timeline, the
             # veth churn of other engines does not
             self.kernel_skipped += 1
-            if name and (name in self._bridge_names or _is_bridge(name)):
+            known = name in self._bridge_names or name in self._other_bridges
+            if name and (known or _is_bridge(name)):
+                if ev == "RTM_DELLINK":
+                    self._other_bridges.discard(name)
+                elif len(self._other_bridges) < 4096:  # its deletion is told by name only
+                    self._other_bridges.add(name)
                 self.queue.put(("kernel-other", (ev, name)))
             return
         self.queue.put(("kernel", (ev, name)))
