@@ -608,7 +608,13 @@ WATCHED_TTL = 600.0  # backstop for reads a watch covers (they go when it report
 
 def _valid(entry: tuple, watch, now: float) -> bool:
     at, info, by = entry
-    if by is not None and by is watch and not by.closed and info.nsid is not None:
+    if (
+        by is not None
+        and by is watch
+        and not by.closed
+        and info.nsid is not None
+        and at > by.lost_at  # read after the watch last lost notifications
+    ):
         return now - at <= WATCHED_TTL
     return now - at <= CACHE_TTL
 

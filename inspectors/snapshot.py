@@ -285,7 +285,7 @@ class Model:
         changes = self._watch.poll()
         from inspectors.sandbox import forget
 
-        forget(changes.nsids, changes.everything)
+        forget(changes.nsids)  # reads from before the watch keep their TTL
         return changes
 
     def mark_stale(self, error: str | None, kind: str | None) -> Snapshot:
