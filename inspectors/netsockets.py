@@ -67,16 +67,27 @@ def _hp(ip: str, port: int, peer: bool = False) -> str:
     return f"{ip}:{p}"
 
 
-def _dump() -> list[SockEntry]:
-    """sock_diag dump of the calling thread's namespace (TCP and UDP, v4 and v6)."""
+TCP_LISTEN_ONLY = 1 << 10  # the kernel's TCP_LISTEN state bit
+UDP_UNCONN_ONLY = 1 << 7  # TCP_CLOSE: a bound, unconnected UDP socket
+
+
+def _dump(tcp_states: int = SS_ALL, udp_states: int | None = SS_ALL) -> list[SockEntry]:
+    """sock_diag dump of the calling thread's namespace (TCP and UDP, v4 and v6).
+
+    ``tcp_states``/``udp_states`` narrow what the kernel sends (bit masks of
+    states; ``udp_states=None`` skips UDP): listeners alone are
+    ``_dump(TCP_LISTEN_ONLY, UDP_UNCONN_ONLY)``."""
     from pyroute2 import DiagSocket
 
     out: list[SockEntry] = []
+    protos = [(socket.IPPROTO_TCP, "tcp", tcp_states)]
+    if udp_states is not None:
+        protos.append((socket.IPPROTO_UDP, "udp", udp_states))
     with DiagSocket() as ds:
         ds.bind()
         for fam, famn in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
-            for proto, pname in ((socket.IPPROTO_TCP, "tcp"), (socket.IPPROTO_UDP, "udp")):
-                for m in ds.get_sock_stats(family=fam, protocol=proto, states=SS_ALL):
+            for proto, pname, states in protos:
+                for m in ds.get_sock_stats(family=fam, protocol=proto, states=states):
                     st = m.get("idiag_state")
                     out.append(
                         SockEntry(
