@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from inspectors.model import Container, Interface, Snapshot
 from tui.panes.common import DataView, Pane, Row, clean, dash, natural_key, short_id, txt
+from tui.panes import nodecol
 
 CT_COLS = [
     ("name", "CONTAINER"),
@@ -213,7 +214,7 @@ def container_detail(c: Container, snap: Snapshot) -> Text:
             )
         elif e.sandbox_ifname or e.host_veth:
             out.append("  ", style="dim")
-            out.append(f"{clean(e.sandbox_ifname) or '?'} <-> {clean(e.host_veth) or '?'}")
+            out.append(nodecol.iface_pair(e))
         if not e.attached:
             out.append("  (configured, not attached)", style="yellow")
         n = snap.network(e.network_id or e.network)

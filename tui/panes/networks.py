@@ -23,6 +23,7 @@ from tui.panes.common import (
     short_id,
     txt,
 )
+from tui.panes import nodecol
 
 NET_COLS = [
     ("name", "NAME"),
@@ -316,7 +317,7 @@ def network_preview(n: Network, snap: Snapshot) -> Text:
         out.append(f" {clean(ip):<18} ")
         out.append(clean(e.mac) or "-", style="dim")
         if e.sandbox_ifname or e.host_veth:
-            out.append(f"  {clean(e.sandbox_ifname) or '?'}<->{clean(e.host_veth) or '?'}")
+            out.append(f"  {nodecol.iface_pair(e)}")
         if e.aliases:
             out.append("  aliases ", style="dim")
             out.append(", ".join(clean(a) for a in e.aliases))
