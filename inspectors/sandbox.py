@@ -361,7 +361,9 @@ class _Reader:
     """Shared state of one read_sandboxes() call."""
 
     def __init__(self, want_nsid: bool = True):
-        import pyroute2  # noqa: F401  (fail here, once, when netlink is unavailable)
+        import importlib
+
+        importlib.import_module("pyroute2")  # fail here, once, when netlink is unavailable
 
         st = os.stat(
             "/proc/thread-self/ns/net"
