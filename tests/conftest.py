@@ -96,3 +96,14 @@ def pytest_runtest_setup(item):
 def pytest_sessionfinish(session, exitstatus):
     if os.getpid() != _SESSION_PID:
         os._exit(70)
+
+
+@pytest.fixture(autouse=True)
+def _writable_after_each_test():
+    """The console's read-only mode is process-wide state (actions.guard): an app a
+    test started read-only (the cluster console is) must not leave the next test's
+    actions refused."""
+    yield
+    from actions import guard
+
+    guard.set_read_only(False)

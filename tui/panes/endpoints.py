@@ -214,7 +214,7 @@ def container_detail(c: Container, snap: Snapshot) -> Text:
             )
         elif e.sandbox_ifname or e.host_veth:
             out.append("  ", style="dim")
-            out.append(nodecol.iface_pair(e))
+            out.append(nodecol.iface_pair(e, " <-> "))
         if not e.attached:
             out.append("  (configured, not attached)", style="yellow")
         n = snap.network(e.network_id or e.network)

@@ -73,11 +73,11 @@ def finding_cells(widget: Any, finding) -> tuple:
     return (cell(widget, node),)
 
 
-def iface_pair(e: Any) -> str:
+def iface_pair(e: Any, sep: str = "<->") -> str:
     """An endpoint's ``sandbox-if<->host-side`` text for a preview; an endpoint of
     another node (an overlay seen from this node) has no interface here: it says
     which node it is on and which VTEP reaches it instead."""
     where = clean(e.host_veth) or ""
     if where.startswith("remote"):
         return f"on {clean(getattr(e, 'node', None)) or 'another node'} ({where})"
-    return f"{clean(e.sandbox_ifname) or '?'}<->{where or '?'}"
+    return f"{clean(e.sandbox_ifname) or '?'}{sep}{where or '?'}"
