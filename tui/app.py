@@ -38,6 +38,7 @@ from inspectors.model import Snapshot
 from inspectors.text import clean
 from tui import header
 from tui.app_actions import ActionKeys
+from tui.app_nav import Navigation
 from tui.live import EngineBack, EngineLost, Live, LiveError, LiveUpdate
 from tui.panes.networks import NetworksPane
 from tui.panes.protocol import PaneProtocol
@@ -62,7 +63,7 @@ def _commands():
     return DockscopeCommands
 
 
-class DockscopeApp(ActionKeys, App[int]):
+class DockscopeApp(ActionKeys, Navigation, App[int]):
     """Keyboard-driven console for Docker networking on this host."""
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # also for subclasses elsewhere
@@ -728,40 +729,6 @@ class DockscopeApp(ActionKeys, App[int]):
         w = self.pane("ports")
         if w is not None:
             w.set_findings([f for f in msg.findings if f.rule in PORT_RULES])  # type: ignore[attr-defined]
-
-    def on_open_container(self, msg) -> None:
-        """enter on a row standing for a container (a port, a network's endpoint):
-        its endpoint detail in pane 3."""
-        w = self.pane("endpoints")
-        if w is not None and self.snapshot is not None:
-            if w.dirty:
-                w.update_snapshot(self.snapshot)
-                w.dirty = False
-            if self.snapshot.container(msg.container_id) is None:
-                self.notify("that container is gone", title="open", markup=False)
-                return
-            self.action_pane("endpoints")
-            w.open_detail(self.snapshot.container(msg.container_id).id)
-
-    def on_findings_pane_jump_to(self, msg: FindingsPane.JumpTo) -> None:
-        """enter on a finding: select its object in its pane."""
-        self.jump_to(msg.kind, msg.name)
-
-    def jump_to(self, kind: str, name: str) -> bool:
-        """Drill in: the first pane that shows this object selects it."""
-        if not name:
-            return False
-        for pane in self.panes():
-            if pane.PANE_ID == "findings":
-                continue
-            if pane.dirty and self.snapshot is not None:
-                pane.update_snapshot(self.snapshot)  # reveal in what is current
-                pane.dirty = False
-            if pane.reveal(kind, name):
-                self.action_pane(pane.PANE_ID)
-                return True
-        self.notify(f"{kind} {name}: no pane shows it", title="jump", markup=False)
-        return False
 
     def set_theme(self, name: str) -> None:
         if name in self.available_themes:
