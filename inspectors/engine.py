@@ -358,13 +358,17 @@ def read_containers(
     cache: dict | None = None,
     pid_alive=None,
     on_container=None,
+    on_list=None,
 ) -> list[Container]:
     """Every container, inspected. With ``cache`` (id -> (fingerprint, inspect)),
     only containers whose list entry changed are inspected again; ``pid_alive``
     (pid -> bool) double-checks a cached running container's pid.
     ``on_container(c)`` runs in the worker thread right after each container is
-    parsed (to pipeline namespace reads with the remaining inspects)."""
+    parsed (to pipeline namespace reads with the remaining inspects);
+    ``on_list(summaries)`` runs once, before the first inspect."""
     summaries = api.containers(all=True)
+    if on_list is not None:
+        on_list(summaries)
 
     def one(s):
         c = _one(s)

@@ -703,9 +703,10 @@ class KernelTables:
         self._fdb: tuple[float, list[dict]] | None = None
 
     @off_loop
-    def read(
+    def dump(
         self, ipr, links_changed: bool = True, fdb_changed: bool = True, with_fdb: bool = True
-    ) -> tuple[list[Link], list[Bridge]]:
+    ) -> None:
+        """The dumps alone: the tables as records (plain dicts), nothing built."""
         import time
 
         if links_changed or self._links is None:
@@ -713,11 +714,36 @@ class KernelTables:
                 _link_records(_dump(ipr, "get_links")),
                 _addr_records(_dump(ipr, "get_addr")),
             )
+        if with_fdb and (fdb_changed or self._fdb is None):
+            self._fdb = (time.monotonic(), _dump_fdb(ipr))
+
+    def export(self) -> dict:
+        """The records and the decode-reuse maps, picklable: what another process
+        dumped (:func:`dump_in_child`) is adopted here with :meth:`adopt`."""
+        with _RECS_LOCK:
+            return {
+                "links": self._links,
+                "fdb": self._fdb,
+                "recs": dict(_RECS),
+                "addrs": dict(_ADDRS),
+            }
+
+    def adopt(self, state: dict) -> None:
+        self._links, self._fdb = state["links"], state["fdb"]
+        with _RECS_LOCK:
+            _RECS.update(state["recs"])
+            _ADDRS.update(state["addrs"])
+
+    @off_loop
+    def read(
+        self, ipr, links_changed: bool = True, fdb_changed: bool = True, with_fdb: bool = True
+    ) -> tuple[list[Link], list[Bridge]]:
+        import time
+
+        self.dump(ipr, links_changed, fdb_changed, with_fdb)
         links = _build_links(*self._links)
         fdb = None
         if with_fdb:
-            if fdb_changed or self._fdb is None:
-                self._fdb = (time.monotonic(), _dump_fdb(ipr))
             at, fdb = self._fdb
             cs = int((time.monotonic() - at) * 100)
             if cs > 0:
@@ -726,6 +752,15 @@ class KernelTables:
                     for r in fdb
                 ]
         return links, _build_bridges(links, ipr=ipr, with_fdb=with_fdb, fdb_recs=fdb)
+
+
+def dump_in_child(with_fdb: bool) -> dict:
+    """In a reader process (:class:`inspectors.sandbox.ReaderProcess`): the host
+    dumps of a cold build, as :meth:`KernelTables.export` records."""
+    t = KernelTables()
+    with HostReader() as r:
+        t.dump(r, with_fdb=with_fdb)
+    return t.export()
 
 
 # --------------------------------------------------------------------------- brctl text

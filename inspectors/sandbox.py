@@ -52,6 +52,7 @@ __all__ = [
     "open_netns",
     "sandbox_token",
     "forget",
+    "ReaderProcess",
 ]
 
 
@@ -182,10 +183,13 @@ def in_netns(target: str | int):
             try:
                 setns(home, flags=0)
             except OSError as e:  # pragma: no cover - would need a vanished home netns
-                raise NetnsError(e.errno, "could not return to the original netns") from None
+                raise NetnsError(e.errno, _NO_WAY_HOME) from None
     finally:
         if isinstance(target, str):
             os.close(fd)
+
+
+_NO_WAY_HOME = "could not return to the original netns"
 
 
 def _thread_loop():
@@ -562,12 +566,19 @@ class SandboxReader:
     what later rebuilds reuse.
     """
 
-    def __init__(self, fresh: bool = False, watch=None):
+    def __init__(self, fresh: bool = False, watch=None, procs=None):
         self.watch = watch
         self._r = _Reader(want_nsid=watch is not None)
         self.fresh = fresh
+        self.procs = procs  # a ReaderProcess: reads run on another core
 
     def read(self, pid: int | None, sandbox_key: str | None, token=None) -> SandboxInfo:
+        return self.start(pid, sandbox_key, token)()
+
+    def start(self, pid: int | None, sandbox_key: str | None, token=None):
+        """Begin one read; returns ``get()`` -> SandboxInfo. With ``procs``, the
+        read runs in the reader process while the caller goes on; otherwise it
+        runs now, in the calling thread."""
         key = None
         if token is not None and pid:
             try:
@@ -579,7 +590,22 @@ class SandboxReader:
             with _CACHE_LOCK:
                 hit = _CACHE.get(key)
             if hit is not None and _valid(hit, self.watch, time.monotonic()):
-                return _clone(hit[1])
+                info = _clone(hit[1])
+                return lambda: info
+        if self.procs is not None:
+            fut = self.procs.submit(pid, sandbox_key, self._r.want_nsid)
+
+            def get() -> SandboxInfo:
+                got = self.procs.stolen.get(id(fut)) if self.procs is not None else None
+                try:
+                    got = got or fut.result()
+                except Exception:  # the process died: read here instead
+                    with _READ_LOCK:
+                        got = self._read_now(pid, sandbox_key)
+                self._store(key, got)
+                return got
+
+            return get
         # one namespace read at a time, in the calling worker thread: the work
         # is pyroute2 decoding under the GIL, and 8 engine threads reading
         # namespaces at once cost twice the CPU per namespace (measured); a
@@ -587,13 +613,28 @@ class SandboxReader:
         # no thread switch per container
         with _READ_LOCK:
             info = self._read_now(pid, sandbox_key)
+        self._store(key, info)
+        return lambda: info
+
+    def steal(self) -> int:
+        """Before collecting: read here what the reader process has not started
+        (:meth:`ReaderProcess.steal`). Call from a worker thread, never the caller's."""
+        if self.procs is None:
+            return 0
+
+        def here(pid, sandbox_key):
+            with _READ_LOCK:
+                return self._read_now(pid, sandbox_key)
+
+        return self.procs.steal(here)
+
+    def _store(self, key, info: SandboxInfo) -> None:
         if key is not None and info.error is None:
             with _CACHE_LOCK:
                 now = time.monotonic()
                 for k in [k for k, v in _CACHE.items() if not _valid(v, v[2], now)]:
                     del _CACHE[k]
                 _CACHE[key] = (now, _clone(info), self.watch)
-        return info
 
     def _read_now(self, pid, sandbox_key) -> SandboxInfo:
         try:
@@ -603,6 +644,114 @@ class SandboxReader:
 
     def close(self) -> None:
         self._r.close()
+        if self.procs is not None:
+            self.procs.close()
+            self.procs = None
+
+
+class ReaderProcess:
+    """Reads on the machine's other core: one Python process
+    (``concurrent.futures.ProcessPoolExecutor``) running :class:`_Reader`, the host
+    dumps (:func:`inspectors.kernel.dump_in_child`) and the socket walk.
+
+    pyroute2 decodes in Python under the GIL (~1.5 ms per namespace, ~0.4 s for
+    a host with 300 veths, measured in bench/snapshot), so a cold build's kernel
+    reads go to a process of their own while this one talks to the engine.
+    Forked when the caller has one thread (a one-shot command), else spawned
+    (~0.1 s to be ready). Shut down after the build.
+    """
+
+    def __init__(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        import sys
+
+        # fork (~10 ms) only while this process has a single thread: a fork copies
+        # no other thread, so no lock can be left held in the child; else spawn
+        how = "fork" if threading.active_count() == 1 else "spawn"
+        if how == "fork":  # nothing buffered may be written twice
+            for f in (sys.stdout, sys.stderr):
+                try:
+                    f.flush()
+                except (OSError, ValueError, AttributeError):
+                    pass
+        self.method = how
+        self._ex = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(how))
+        self._ex.submit(_child_warm)  # the child imports pyroute2 while the engine answers
+        self._jobs: list[tuple[Future, object, object]] = []
+        self._lock = threading.Lock()
+        self.stolen: dict[int, SandboxInfo] = {}  # id(future) -> read here instead
+
+    def _submit(self, fn, *args) -> Future:
+        """``fn(*args)`` in the process; a dead process gives a failed future."""
+        try:
+            return self._ex.submit(fn, *args)
+        except Exception as e:  # BrokenProcessPool, shut down
+            fut: Future = Future()
+            fut.set_exception(e)
+            return fut
+
+    def submit(self, pid, sandbox_key, want_nsid: bool) -> Future:
+        fut = self._submit(_child_read, pid, sandbox_key, want_nsid)
+        with self._lock:
+            self._jobs.append((fut, pid, sandbox_key))
+        return fut
+
+    def host_dumps(self, with_fdb: bool) -> Future:
+        """The host link, address and FDB dumps, read in the process
+        (:func:`inspectors.kernel.dump_in_child`)."""
+        from .kernel import dump_in_child
+
+        return self._submit(dump_in_child, with_fdb)
+
+    def call(self, fn, *args) -> Future:
+        """Any other read of a cold build (a module-level function), in the process."""
+        return self._submit(fn, *args)
+
+    def steal(self, read_here) -> int:
+        """Share the tail: from the last read submitted backwards, each one the
+        process has not started is cancelled and read here instead
+        (``read_here(pid, sandbox_key)``, in a worker thread), until one it has
+        started. The process works from the front, so the two meet in the middle.
+        Returns how many were read here."""
+        n = 0
+        with self._lock:
+            jobs = list(self._jobs)
+        for fut, pid, key in reversed(jobs):
+            if not fut.cancel():
+                break
+            self.stolen[id(fut)] = read_here(pid, key)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+
+_CHILD: dict[bool, _Reader] = {}
+
+
+def _child_warm() -> None:
+    import importlib
+
+    for name in ("pyroute2", "inspectors.kernel", "inspectors.routes"):
+        importlib.import_module(name)
+
+
+def _child_read(pid, sandbox_key, want_nsid: bool) -> SandboxInfo:
+    """In the reader process: one namespace, read like the caller would."""
+    r = _CHILD.get(want_nsid)
+    if r is None:
+        r = _CHILD[want_nsid] = _Reader(want_nsid=want_nsid)
+    try:
+        return r.read_target(pid, sandbox_key)
+    except NetnsError as e:
+        if e.strerror == _NO_WAY_HOME:  # stuck in a container's netns: die, the caller reads
+            os._exit(70)
+        return SandboxInfo(error=e.strerror or str(e))
+    except Exception as e:  # one container never breaks the batch
+        return SandboxInfo(error=f"{type(e).__name__}: {e}")
 
 
 WATCHED_TTL = 600.0  # backstop for reads a watch covers (they go when it reports a change)

@@ -31,6 +31,16 @@ from inspectors.model import (
 )
 
 DOCKER_BRIDGE_RE = re.compile(r"^br-[0-9a-f]{12}$")
+# a cold build with at least this many running containers reads their namespaces
+# in a second process (bench/snapshot: below it the process start costs more)
+READER_PROCESS_MIN = 40
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 class Model:
@@ -58,6 +68,7 @@ class Model:
         with_listeners: bool = True,
         threads: int = 8,
         with_fdb: bool = True,
+        reader_process: bool = True,
         engine: EngineAPI | None = None,
         timeout: float = 10.0,
         engine_error: EngineError | None = None,
@@ -69,6 +80,8 @@ class Model:
         self.with_sandboxes = with_sandboxes
         self.with_listeners = with_listeners
         self.with_fdb = with_fdb  # False: bridges without their FDB (the doctor reads none)
+        self.reader_process = reader_process  # a cold build may read namespaces in a 2nd process
+        self.reader_method: str | None = None  # how the last cold build's reads ran: fork/spawn
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
         self.engine: EngineAPI | None = engine
         self._owns_engine = engine is None
@@ -198,11 +211,18 @@ class Model:
             sandboxes: dict = {}
             changes = self._poll_watch(local)
             reader = self._sandbox_reader() if (local and self.with_sandboxes) else None
-            on_container = (
-                (lambda c: self._read_one_sandbox(reader, c, sandboxes))
-                if reader is not None
-                else None
-            )
+            on_container = on_list = None
+            listed = threading.Event()  # set once the container list is in (or failed)
+            cold: dict = {}  # "kernel": the host dumps' future in the reader process
+            if reader is not None:
+                on_container = lambda c: self._read_one_sandbox(reader, c, sandboxes)  # noqa: E731
+                if self._builds == 0 and self.reader_process and threading.active_count() == 1:
+                    # a one-shot command with no thread yet: fork the reader now (~10 ms)
+                    self._start_reader_process(reader, cold, local)
+                elif self._builds == 0 and self.reader_process:
+                    # threads run (the console): spawn one only for many containers
+                    on_list = self._on_list(reader, cold, local, listed)
+
             if api is not None:
                 if local:
                     futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
@@ -215,11 +235,21 @@ class Model:
                     self._inspects,
                     _pid_alive if local else None,
                     on_container,
+                    on_list,
                 )
+                futures["containers"].add_done_callback(lambda _f: listed.set())
+            if on_list is not None and api is not None:
+                # a cold build: the container count decides where the host reads run
+                listed.wait(self.timeout)
             if local and self.with_listeners:
-                futures["listeners"] = self.pool.submit(_read_listeners, self._listener_reader())
+                if reader is not None and reader.procs is not None:
+                    futures["listeners"] = reader.procs.call(_read_listeners)
+                else:
+                    futures["listeners"] = self.pool.submit(
+                        _read_listeners, self._listener_reader()
+                    )
             if local and self.with_kernel:
-                links, bridges = self._read_kernel(changes)
+                links, bridges = self._read_kernel(changes, cold.get("kernel"))
                 snap.links, snap.bridges = links, bridges
             elif not local:
                 snap.notes.append(
@@ -239,16 +269,22 @@ class Model:
                         snap.engine.error_kind = e.kind
                         self.last_error = e
                 if "listeners" in futures:
-                    snap.listeners, note = futures["listeners"].result()
+                    try:
+                        got = futures["listeners"].result()
+                    except Exception:  # the reader process died: walk here
+                        got = _read_listeners(self._listener_reader())
+                    snap.listeners, note = got
                     if note:
                         snap.notes.append(note)
                 if "daemon" in futures and snap.engine.reachable:
                     snap.engine.daemon = futures["daemon"].result()
+                if sandboxes:
+                    if reader.procs is not None:  # share the reads not started yet
+                        self.pool.submit(reader.steal).result()
+                    self._apply_sandboxes(snap, snap.containers, sandboxes)
             finally:
                 if reader is not None:
                     reader.close()
-            if sandboxes:
-                self._apply_sandboxes(snap, snap.containers, sandboxes)
             if not self.is_root and local:
                 snap.notes.append(
                     "not root: container namespaces (interfaces, routes), the pids of other "
@@ -302,14 +338,23 @@ class Model:
         prev.engine.error, prev.engine.error_kind = error, kind
         return prev
 
-    def _read_kernel(self, changes=None) -> tuple[list[Link], list[Bridge]]:
+    def _read_kernel(self, changes=None, dumped=None) -> tuple[list[Link], list[Bridge]]:
         """Host links and bridges; with ``changes`` (a watch's poll), the tables it
-        saw no change of are rebuilt from the last dump's records."""
+        saw no change of are rebuilt from the last dump's records. ``dumped``: the
+        future of the same dumps run in the reader process (a cold build)."""
         try:
             from inspectors import kernel
 
             if self._tables is None:
                 self._tables = kernel.KernelTables()
+            if dumped is not None:
+                try:
+                    self._tables.adopt(dumped.result())
+                    return self._tables.read(
+                        None, links_changed=False, fdb_changed=False, with_fdb=self.with_fdb
+                    )
+                except Exception:  # the process failed: dump here
+                    pass
             every = changes is None or changes.everything
             with self.ipr().lock:
                 return self._tables.read(
@@ -331,16 +376,50 @@ class Model:
             self.snapshot.notes.append(f"sandbox view unavailable: {e}")
             return None
 
+    def _on_list(self, reader, cold: dict, local, listed: threading.Event):
+        def on_list(summaries):
+            try:
+                self._maybe_reader_process(reader, summaries, cold, local)
+            finally:
+                listed.set()
+
+        return on_list
+
+    def _maybe_reader_process(self, reader, summaries: list[dict], cold: dict, local) -> None:
+        """Once the container list is in: a second process only for many running
+        containers (a spawned interpreter costs ~0.15 s of CPU)."""
+        running = sum(1 for s in summaries if s.get("State") in ("running", "paused"))
+        if running >= READER_PROCESS_MIN:
+            self._start_reader_process(reader, cold, local)
+
+    def _start_reader_process(self, reader, cold: dict, local) -> None:
+        """A cold build reads the host tables, the host sockets and the containers'
+        namespaces in a second process (:class:`inspectors.sandbox.ReaderProcess`):
+        on two cores those pyroute2 and psutil reads overlap this process's engine
+        calls; the namespace reads it has not started by the end are shared back."""
+        if _cpus() < 2:
+            return
+        try:
+            from inspectors.sandbox import ReaderProcess
+
+            reader.procs = ReaderProcess()
+            self.reader_method = reader.procs.method
+            if local and self.with_kernel:
+                cold["kernel"] = reader.procs.host_dumps(self.with_fdb)
+        except Exception:  # no multiprocessing here (e.g. no /dev/shm): read in-process
+            reader.procs = None
+
     @staticmethod
     def _read_one_sandbox(reader, c: Container, out: dict) -> None:
-        """In a worker thread, right after the container's inspect."""
+        """In a worker thread, right after the container's inspect: the read
+        starts (in the reader process, or here), :meth:`_apply_sandboxes` collects."""
         if not c.pid or c.state not in ("running", "paused", "restarting"):
             return
         from inspectors.sandbox import read_resolv_conf, sandbox_token
 
-        info = reader.read(c.pid, c.sandbox_key, sandbox_token(c))
+        get = reader.start(c.pid, c.sandbox_key, sandbox_token(c))
         dns = read_resolv_conf(c.dns.path) if c.dns.path else None
-        out[c.id] = (info, dns)
+        out[c.id] = (get, dns)
 
     def _apply_sandboxes(self, snap: Snapshot, containers: list[Container], got: dict) -> None:
         from inspectors.sandbox import join_sandbox
@@ -350,7 +429,8 @@ class Model:
             hit = got.get(c.id)
             if hit is None:
                 continue
-            info, dns = hit
+            get, dns = hit
+            info = get()
             if dns is not None:
                 path = c.dns.path
                 c.dns = dns

@@ -573,3 +573,65 @@ def test_run_in_netns_threads_leave_no_fd_behind():
         assert len(set(got)) == 1 and got[0] != os.readlink("/proc/thread-self/ns/net")
     finally:
         lab.down()
+
+
+# --------------------------------------------------------------------------- reader process
+
+
+def _same_read(a: sandbox.SandboxInfo, b: sandbox.SandboxInfo) -> bool:
+    return (a.error, a.interfaces, a.routes, a.netns_inode) == (
+        b.error,
+        b.interfaces,
+        b.routes,
+        b.netns_inode,
+    )
+
+
+@root_only
+def test_reader_process_reads_what_this_process_reads_shares_its_tail_and_survives_death():
+    """The second process of a cold build (sandbox.ReaderProcess): its reads equal
+    the in-process reads of the same namespaces; what it has not started when the
+    caller is done is read by the caller instead (steal); and once it dies, every
+    read falls back to the caller."""
+    import threading
+
+    lab = Lab(12)
+    try:
+        lab.up()
+        targets = [(lab.pids[ns], f"/run/netns/{ns}") for ns in lab.ns]
+        here = sandbox.SandboxReader()
+        try:
+            want = [here.read(pid, key) for pid, key in targets]
+        finally:
+            here.close()
+        assert all(w.error is None for w in want)
+
+        # a thread runs: the process is spawned (as in the console)
+        hold = threading.Event()
+        t = threading.Thread(target=hold.wait, daemon=True)
+        t.start()
+        rp = sandbox.ReaderProcess()
+        hold.set()
+        assert rp.method == "spawn"
+        r = sandbox.SandboxReader(procs=rp)
+        try:
+            gets = [r.start(pid, key) for pid, key in targets]
+            # the child is still importing: the caller takes the reads from the back
+            stolen = []
+            th = threading.Thread(target=lambda: stolen.append(r.steal()))
+            th.start()
+            th.join()
+            got = [g() for g in gets]
+            assert 1 <= stolen[0] < len(targets) + 1, stolen
+            for w, g in zip(want, got):
+                assert _same_read(w, g), (w, g)
+            # the process dies: the reads still come back, read here
+            rp.call(os._exit, 3)
+            time.sleep(0.5)
+            again = [r.start(pid, key)() for pid, key in targets[:3]]
+            for w, g in zip(want, again):
+                assert _same_read(w, g), (w, g)
+        finally:
+            r.close()
+    finally:
+        lab.down()

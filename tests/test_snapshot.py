@@ -715,3 +715,98 @@ def test_remote_engine_engine_part_works_kernel_part_says_why(daemon, tmp_path):
         t.join(2)
         srv.close()
         subprocess.run(["ip", "link", "del", a], capture_output=True)
+
+
+def _comparable(d: dict, ports: set[int]) -> dict:
+    """A snapshot (as JSON) without what moves between two reads (counters,
+    clocks, uptimes) and with only the listeners on ``ports`` (other tests open
+    and close sockets meanwhile)."""
+    volatile = {"taken_at", "stats", "updated", "status", "ageing_timer"}
+
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in volatile}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+
+    d = strip(d)
+    d["listeners"] = sorted(
+        (li["protocol"], li["ip"], li["port"], li.get("pid"))
+        for li in d["listeners"]
+        if li["port"] in ports
+    )
+    return d
+
+
+def _diff(a, b, path=""):
+    """The first place two JSON values differ, for a readable failure."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return _diff(a.get(k), b.get(k), f"{path}.{k}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _diff(x, y, f"{path}[{i}]")
+    return f"{path}: {a!r} != {b!r}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces)")
+def test_cold_build_in_a_reader_process_equals_the_in_process_build(daemon, topo, monkeypatch):
+    """A cold build may read the host tables, the sockets and the namespaces in a
+    second process (forked by a one-shot command, spawned where threads run): the
+    snapshot is the one this process reads by itself."""
+    import threading
+
+    import inspectors.snapshot as snapmod
+
+    ports = {topo["p_tcp"], topo["p_lo"], topo["p_udp"], topo["p_range"]}
+
+    def cold(**kw) -> tuple[dict, str | None]:
+        m = Model(host=daemon.host, **kw)
+        try:
+            return _comparable(to_jsonable(m.build()), ports), m.reader_method
+        finally:
+            m.close()
+
+    base, how = cold(reader_process=False)
+    assert how is None
+    assert base["listeners"]  # the published ports' docker-proxy
+    # spawned: a thread runs, and the container count gate is lowered to this engine's
+    monkeypatch.setattr(snapmod, "READER_PROCESS_MIN", 1)
+    hold = threading.Event()
+    t = threading.Thread(target=hold.wait, daemon=True)
+    t.start()
+    try:
+        spawned, how = cold()
+    finally:
+        hold.set()
+        t.join()
+    assert how == "spawn"
+    # forked: a one-shot command's process, which has no other thread
+    code = (
+        "import json, sys; sys.path.insert(0, '.');"
+        "from inspectors.snapshot import Model; from inspectors.model import to_jsonable;"
+        f"m = Model(host={daemon.host!r}); s = m.build();"
+        "print(json.dumps({'how': m.reader_method, 'snap': to_jsonable(s)}))"
+    )
+    out = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
+    assert out["how"] == "fork"
+    forked = _comparable(out["snap"], ports)
+    for got in (spawned, forked):
+        for key in ("containers", "bridges", "links", "networks", "notes", "listeners"):
+            for a, b in zip(got[key], base[key]):
+                assert a == b, (key, _diff(a, b))
+            assert len(got[key]) == len(base[key]), key
+    web = next(c for c in spawned["containers"] if c["name"] == topo["web"])
+    assert any(i["host_veth"] for i in web["interfaces"])  # the join ran on the child's reads
