@@ -365,9 +365,12 @@ class _Reader:
     """Shared state of one read_sandboxes() call."""
 
     def __init__(self, want_nsid: bool = True):
-        import importlib
+        import importlib.util
 
-        importlib.import_module("pyroute2")  # fail here, once, when netlink is unavailable
+        # fail here, once, when pyroute2 is missing; found, not imported: a cold
+        # build forks its reader process before this process pays the import
+        if importlib.util.find_spec("pyroute2") is None:
+            raise ImportError("pyroute2 is not installed")
 
         st = os.stat(
             "/proc/thread-self/ns/net"

@@ -223,6 +223,9 @@ class Model:
                     # threads run (the console): spawn one only for many containers
                     on_list = self._on_list(reader, cold, local, listed)
 
+            if reader is not None and reader.procs is not None:
+                # the namespace reads this process takes back at the end need pyroute2
+                self.pool.submit(_import, "pyroute2")
             if api is not None:
                 if local:
                     futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
@@ -628,6 +631,12 @@ def _read_listeners(reader=None) -> tuple[list[Listener], str | None]:
         return got, (notes[0] if notes else None)
     except Exception as e:
         return [], f"host sockets unavailable: {e}"
+
+
+def _import(name: str) -> None:
+    import importlib
+
+    importlib.import_module(name)
 
 
 def _pid_alive(pid: int) -> bool:
