@@ -664,11 +664,10 @@ class ReaderProcess:
     (~0.1 s to be ready). Shut down after the build.
     """
 
-    def __init__(self):
+    def __init__(self, warm: bool = True):
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         import sys
+        from concurrent.futures import ProcessPoolExecutor
 
         # fork (~10 ms) only while this process has a single thread: a fork copies
         # no other thread, so no lock can be left held in the child; else spawn
@@ -681,7 +680,8 @@ class ReaderProcess:
                     pass
         self.method = how
         self._ex = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(how))
-        self._ex.submit(_child_warm)  # the child imports pyroute2 while the engine answers
+        if warm:  # the child imports pyroute2 while the engine answers
+            self._ex.submit(_child_warm)
         self._jobs: list[tuple[Future, object, object]] = []
         self._lock = threading.Lock()
         self.stolen: dict[int, SandboxInfo] = {}  # id(future) -> read here instead

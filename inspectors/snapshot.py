@@ -82,6 +82,7 @@ class Model:
         self.with_fdb = with_fdb  # False: bridges without their FDB (the doctor reads none)
         self.reader_process = reader_process  # a cold build may read namespaces in a 2nd process
         self.reader_method: str | None = None  # how the last cold build's reads ran: fork/spawn
+        self._given_procs = None  # a ReaderProcess handed over for the first build
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
         self.engine: EngineAPI | None = engine
         self._owns_engine = engine is None
@@ -103,6 +104,9 @@ class Model:
     def close(self) -> None:
         if self.engine is not None and self._owns_engine:
             self.engine.close()
+        given, self._given_procs = self._given_procs, None
+        if given is not None:
+            given.close()
         if self._ipr is not None:
             try:
                 self._ipr.close()
@@ -214,9 +218,16 @@ class Model:
             on_container = on_list = None
             listed = threading.Event()  # set once the container list is in (or failed)
             cold: dict = {}  # "kernel": the host dumps' future in the reader process
+            given, self._given_procs = self._given_procs, None
+            if reader is None or self._builds > 0 or not self.reader_process:
+                if given is not None:
+                    given.close()
+                given = None
             if reader is not None:
                 on_container = lambda c: self._read_one_sandbox(reader, c, sandboxes)  # noqa: E731
-                if self._builds == 0 and self.reader_process and threading.active_count() == 1:
+                if given is not None:  # forked before the console imported Textual
+                    self._start_reader_process(reader, cold, local, given)
+                elif self._builds == 0 and self.reader_process and threading.active_count() == 1:
                     # a one-shot command with no thread yet: fork the reader now (~10 ms)
                     self._start_reader_process(reader, cold, local)
                 elif self._builds == 0 and self.reader_process:
@@ -395,17 +406,22 @@ class Model:
         if running >= READER_PROCESS_MIN:
             self._start_reader_process(reader, cold, local)
 
-    def _start_reader_process(self, reader, cold: dict, local) -> None:
+    def give_reader_process(self, procs) -> None:
+        """A :class:`inspectors.sandbox.ReaderProcess` started earlier (the console's
+        first read, tui/prefetch.py) for the first build to read in."""
+        self._given_procs = procs
+
+    def _start_reader_process(self, reader, cold: dict, local, procs=None) -> None:
         """A cold build reads the host tables, the host sockets and the containers'
         namespaces in a second process (:class:`inspectors.sandbox.ReaderProcess`):
         on two cores those pyroute2 and psutil reads overlap this process's engine
         calls; the namespace reads it has not started by the end are shared back."""
-        if _cpus() < 2:
+        if procs is None and _cpus() < 2:
             return
         try:
             from inspectors.sandbox import ReaderProcess
 
-            reader.procs = ReaderProcess()
+            reader.procs = procs or ReaderProcess()
             self.reader_method = reader.procs.method
             if local and self.with_kernel:
                 cold["kernel"] = reader.procs.host_dumps(self.with_fdb)

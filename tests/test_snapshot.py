@@ -810,3 +810,43 @@ def test_cold_build_in_a_reader_process_equals_the_in_process_build(daemon, topo
             assert len(got[key]) == len(base[key]), key
     web = next(c for c in spawned["containers"] if c["name"] == topo["web"])
     assert any(i["host_veth"] for i in web["interfaces"])  # the join ran on the child's reads
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces)")
+def test_console_first_read_runs_in_a_forked_process_that_then_serves_the_first_build(
+    daemon, topo
+):
+    """tui/prefetch.py forks before Textual is imported: the networks list comes
+    from the child, and the model's first build reads the kernel in that child;
+    both equal what this process reads by itself."""
+    code = (
+        "import json, sys; sys.path.insert(0, '.');"
+        "from tui import prefetch; from inspectors.model import to_jsonable;"
+        f"fr = prefetch.start({daemon.host!r}); q = fr.result(30);"
+        "kind = type(fr).__name__; s = fr.model.build(); fr.model.close();"
+        "print(json.dumps({'kind': kind, 'how': fr.model.reader_method,"
+        " 'quick': [n.name for n in q.networks], 'snap': to_jsonable(s)}))"
+    )
+    out = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
+    assert out["kind"] == "ForkedFirstRead" and out["how"] == "fork"
+    m = Model(host=daemon.host, reader_process=False)
+    try:
+        base = m.build()
+    finally:
+        m.close()
+    assert out["quick"] == sorted(n.name for n in base.networks)
+    ports = {topo["p_tcp"], topo["p_lo"], topo["p_udp"], topo["p_range"]}
+    got, want = _comparable(out["snap"], ports), _comparable(to_jsonable(base), ports)
+    for key in ("containers", "bridges", "links", "networks", "listeners"):
+        for a, b in zip(got[key], want[key]):
+            assert a == b, (key, _diff(a, b))
+        assert len(got[key]) == len(want[key]), key

@@ -46,8 +46,69 @@ class FirstRead:
         return self._snap
 
 
-def start(host: str | None = None) -> FirstRead:
-    """A :class:`FirstRead` on a new model of ``host``, already running."""
+class ForkedFirstRead(FirstRead):
+    """The same read in a second process, forked before this one imports anything
+    heavy: the docker SDK's import and the list call run on the other core while
+    this process imports Textual and builds the screen (in a thread they would
+    take turns with it). The process stays for the model's first build, which
+    reads the host tables, sockets and namespaces there
+    (:class:`inspectors.sandbox.ReaderProcess`)."""
+
+    def __init__(self, model, procs) -> None:
+        super().__init__(model)
+        self.procs = procs
+        self._fut = None
+
+    def start(self) -> ForkedFirstRead:
+        self._fut = self.procs.call(_quick_in_child, self.model.host, self.model.context)
+        self.model.give_reader_process(self.procs)
+        return self
+
+    def result(self, timeout: float | None = None):
+        import concurrent.futures
+
+        try:
+            ok, got = self._fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError("first read still running") from None
+        except Exception:  # the process died: read here
+            return self.model.quick(containers=False)
+        if not ok:
+            from inspectors.api import EngineError
+
+            raise EngineError(*got)
+        return got
+
+
+def _quick_in_child(host, context):
+    """In the forked process: the networks-only snapshot, or the engine error's
+    (message, kind) (an exception with extra fields may not survive pickling)."""
+    from inspectors.api import EngineError
     from inspectors.snapshot import Model
 
-    return FirstRead(Model(host)).start()
+    m = Model(host, context)
+    try:
+        return True, m.quick(containers=False)
+    except EngineError as e:
+        return False, (str(e), e.kind)
+    finally:
+        m.close()
+
+
+def start(host: str | None = None) -> FirstRead:
+    """A :class:`FirstRead` on a new model of ``host``, already running: in a
+    forked process when this one has a single thread and two cores, else in a
+    thread."""
+    import os
+
+    from inspectors.snapshot import Model, _cpus
+
+    model = Model(host)
+    if threading.active_count() == 1 and _cpus() >= 2 and os.environ.get("DS_NOFORK") is None:
+        try:
+            from inspectors.sandbox import ReaderProcess
+
+            return ForkedFirstRead(model, ReaderProcess(warm=False)).start()
+        except Exception:  # no multiprocessing here: a thread
+            pass
+    return FirstRead(model).start()
