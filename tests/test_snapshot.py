@@ -813,9 +813,7 @@ def test_cold_build_in_a_reader_process_equals_the_in_process_build(daemon, topo
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces)")
-def test_console_first_read_runs_in_a_forked_process_that_then_serves_the_first_build(
-    daemon, topo
-):
+def test_console_first_read_runs_in_a_forked_process_that_then_serves_the_first_build(daemon, topo):
     """tui/prefetch.py forks before Textual is imported: the networks list comes
     from the child, and the model's first build reads the kernel in that child;
     both equal what this process reads by itself."""

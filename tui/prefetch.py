@@ -99,12 +99,10 @@ def start(host: str | None = None) -> FirstRead:
     """A :class:`FirstRead` on a new model of ``host``, already running: in a
     forked process when this one has a single thread and two cores, else in a
     thread."""
-    import os
-
     from inspectors.snapshot import Model, _cpus
 
     model = Model(host)
-    if threading.active_count() == 1 and _cpus() >= 2 and os.environ.get("DS_NOFORK") is None:
+    if threading.active_count() == 1 and _cpus() >= 2:
         try:
             from inspectors.sandbox import ReaderProcess
 
