@@ -679,7 +679,9 @@ class ReaderProcess:
                 except (OSError, ValueError, AttributeError):
                     pass
         self.method = how
-        self._ex = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(how))
+        self._ex = ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context(how), initializer=_child_init
+        )
         if warm:  # the child imports pyroute2 while the engine answers
             self._ex.submit(_child_warm)
         self._jobs: list[tuple[Future, object, object]] = []
@@ -733,6 +735,14 @@ class ReaderProcess:
 
 
 _CHILD: dict[bool, _Reader] = {}
+
+
+def _child_init() -> None:
+    """In the reader process: ctrl+c at the terminal reaches the whole process
+    group; the caller decides, the reader never prints a traceback of its own."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _child_warm() -> None:
