@@ -687,6 +687,7 @@ class ReaderProcess:
         self._jobs: list[tuple[Future, object, object]] = []
         self._lock = threading.Lock()
         self.stolen: dict[int, SandboxInfo] = {}  # id(future) -> read here instead
+        self._early: tuple[bool, Future] | None = None
 
     def _submit(self, fn, *args) -> Future:
         """``fn(*args)`` in the process; a dead process gives a failed future."""
@@ -705,10 +706,20 @@ class ReaderProcess:
 
     def host_dumps(self, with_fdb: bool) -> Future:
         """The host link, address and FDB dumps, read in the process
-        (:func:`inspectors.kernel.dump_in_child`)."""
+        (:func:`inspectors.kernel.dump_in_child`); the ones :meth:`early_dumps`
+        started, when they match."""
+        early, self._early = self._early, None
+        if early is not None and early[0] == with_fdb:
+            return early[1]
         from .kernel import dump_in_child
 
         return self._submit(dump_in_child, with_fdb)
+
+    def early_dumps(self, with_fdb: bool) -> None:
+        """Start the host dumps now, for the first :meth:`host_dumps` to take."""
+        from .kernel import dump_in_child
+
+        self._early = (with_fdb, self._submit(dump_in_child, with_fdb))
 
     def call(self, fn, *args) -> Future:
         """Any other read of a cold build (a module-level function), in the process."""

@@ -168,6 +168,7 @@ def _run(args: argparse.Namespace) -> int:
 
     # the read-only switch for every command (report -o, capture -w write files too)
     guard.init(load_settings(), read_only(args))
+    early_reader(args)
     try:
         if args.command in ENGINE_FIRST:
             engine(args)
@@ -188,7 +189,42 @@ def _run(args: argparse.Namespace) -> int:
         got = getattr(args, "_engine", None)
         if got is not None and not isinstance(got, Exception):
             got.close()
+        rp = getattr(args, "_reader", None)
+        if rp is not None:  # not taken by a model (e.g. the engine was away)
+            rp.close()
     return int(rc or 0)
+
+
+# commands whose model reads every namespace of a local engine in a cold build ->
+# whether that model reads the bridges' FDB (the doctor's does not)
+KERNEL_READERS = {"snapshot": True, "doctor": False, "report": True, "path": True}
+
+
+def early_reader(args: argparse.Namespace) -> None:
+    """For a command that will build the full model of a local engine as root: fork
+    its reader process (inspectors.sandbox.ReaderProcess) now, before the engine
+    client is even imported, so the process has pyroute2 imported and the host
+    dumps under way by the time the engine answers (tui.cli_snapshot.model_for
+    hands it to the model). The dumps start before the engine is asked, as they
+    did when the model started them beside its engine calls: a container started
+    in between shows without its host veth until the next read."""
+    if args.command not in KERNEL_READERS or getattr(args, "no_sandboxes", False):
+        return
+    target = getattr(args, "target", None)
+    if target is None or not target.is_local or os.geteuid() != 0:
+        return
+    from inspectors.snapshot import _cpus
+
+    if _cpus() < 2:
+        return
+    try:
+        from inspectors.sandbox import ReaderProcess
+
+        rp = ReaderProcess()
+        rp.early_dumps(KERNEL_READERS[args.command])
+        args._reader = rp
+    except Exception:  # no multiprocessing here: the model reads in-process
+        args._reader = None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,9 +44,13 @@ def model_for(args, **kw):
     from tui.cli import engine
 
     try:
-        return Model(engine=engine(args), **kw)
+        m = Model(engine=engine(args), **kw)
     except EngineError as e:
-        return Model(engine_error=e, **kw)
+        m = Model(engine_error=e, **kw)
+    rp, args._reader = getattr(args, "_reader", None), None
+    if rp is not None:  # forked by tui.cli before the engine was opened
+        m.give_reader_process(rp)
+    return m
 
 
 def cmd_snapshot(args) -> int:
