@@ -1,4 +1,5 @@
-"""Container sandboxes (network namespaces) read from the host, without forking.
+"""Container sandboxes (network namespaces) read from the host, with no process
+per container.
 
 For each running container: open ``/proc/<pid>/ns/net`` (fallback: the
 ``SandboxKey`` path, e.g. ``/var/run/docker/netns/<id>`` or under a custom
@@ -19,6 +20,10 @@ is that interface's other end. Equivalently, from inside: ``Interface.peer_ifind
 (IFLA_LINK) *is* the host veth's ifindex. Ifindexes are only unique per
 netns, so :func:`read_sandboxes` checks both directions (and the nsid when
 known) before it fills ``host_veth`` / ``bridge``.
+
+A cold build of many namespaces shares them with one second process of
+ours (:class:`ReaderProcess`: pyroute2 decodes under the GIL, and the machine
+has another core); the caller takes back what that process has not started.
 
 Never imports textual; pyroute2 is imported when the first sandbox is read.
 """
