@@ -604,9 +604,10 @@ class SandboxReader:
             fut = self.procs.submit(pid, sandbox_key, self._r.want_nsid)
 
             def get() -> SandboxInfo:
-                got = self.procs.stolen.get(id(fut)) if self.procs is not None else None
+                if self.procs is not None:
+                    self.procs.flush()  # a read still waiting for its chunk goes now
                 try:
-                    got = got or fut.result()
+                    got = fut.result()
                 except Exception:  # the process died: read here instead
                     with _READ_LOCK:
                         got = self._read_now(pid, sandbox_key)
@@ -689,9 +690,9 @@ class ReaderProcess:
         )
         if warm:  # the child imports pyroute2 while the engine answers
             self._ex.submit(_child_warm)
-        self._jobs: list[tuple[Future, object, object]] = []
         self._lock = threading.Lock()
-        self.stolen: dict[int, SandboxInfo] = {}  # id(future) -> read here instead
+        self._pending: list[tuple[Future, object, object, bool]] = []  # not sent yet
+        self._chunks: list[tuple[Future, list]] = []  # (the process's future, its reads)
         self._early: tuple[bool, Future] | None = None
 
     def _submit(self, fn, *args) -> Future:
@@ -704,10 +705,43 @@ class ReaderProcess:
             return fut
 
     def submit(self, pid, sandbox_key, want_nsid: bool) -> Future:
-        fut = self._submit(_child_read, pid, sandbox_key, want_nsid)
+        """One namespace read; its future resolves when the chunk it went in does.
+        Reads go in chunks of :data:`CHUNK`: the executor hands the process its
+        next call from a thread of this process, which waits for the GIL behind
+        the engine calls; one hand-over per chunk, not per namespace."""
+        fut: Future = Future()
         with self._lock:
-            self._jobs.append((fut, pid, sandbox_key))
+            self._pending.append((fut, pid, sandbox_key, want_nsid))
+            if len(self._pending) >= CHUNK:
+                self._flush_locked()
         return fut
+
+    def flush(self) -> None:
+        """Send the reads waiting for a full chunk."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        cf = self._submit(_child_read_many, [(pid, key, want) for _f, pid, key, want in batch])
+        self._chunks.append((cf, batch))
+
+        def done(cf: Future) -> None:
+            if cf.cancelled():  # taken back by steal(), which resolves the reads
+                return
+            err = cf.exception()
+            got = cf.result() if err is None else [None] * len(batch)
+            for (f, *_rest), info in zip(batch, got):
+                if f.done():
+                    continue
+                if err is not None:
+                    f.set_exception(err)
+                else:
+                    f.set_result(info)
+
+        cf.add_done_callback(done)
 
     def host_dumps(self, with_fdb: bool) -> Future:
         """The host link, address and FDB dumps, read in the process
@@ -731,23 +765,40 @@ class ReaderProcess:
         return self._submit(fn, *args)
 
     def steal(self, read_here) -> int:
-        """Share the tail: from the last read submitted backwards, each one the
-        process has not started is cancelled and read here instead
-        (``read_here(pid, sandbox_key)``, in a worker thread), until one it has
-        started. The process works from the front, so the two meet in the middle.
-        Returns how many were read here."""
+        """Share the tail: the reads never sent, then, one chunk at a time from
+        the last one back, each chunk the process has not started is cancelled
+        and read here instead (``read_here(pid, sandbox_key)``, in a worker
+        thread), until one the process has started: it works from the front
+        meanwhile, so the two meet in the middle. Returns how many namespaces
+        were read here."""
         n = 0
+
+        def mine(batch) -> None:
+            nonlocal n
+            for f, pid, key, _want in batch:
+                if not f.done():
+                    f.set_result(read_here(pid, key))
+                    n += 1
+
         with self._lock:
-            jobs = list(self._jobs)
-        for fut, pid, key in reversed(jobs):
-            if not fut.cancel():
+            pending, self._pending = self._pending, []
+            chunks = list(self._chunks)
+        mine(pending)
+        for cf, batch in reversed(chunks):
+            if not cf.cancel():
                 break
-            self.stolen[id(fut)] = read_here(pid, key)
-            n += 1
+            mine(batch)
         return n
 
     def close(self) -> None:
         self._ex.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            left = [b for _cf, b in self._chunks] + [self._pending]
+            self._pending, self._chunks = [], []
+        for batch in left:  # nobody waits forever on a read that will not come
+            for f, *_rest in batch:
+                if not f.done():
+                    f.set_exception(RuntimeError("reader process closed"))
 
 
 _CHILD: dict[bool, _Reader] = {}
@@ -766,6 +817,14 @@ def _child_warm() -> None:
 
     for name in ("pyroute2", "inspectors.kernel", "inspectors.routes"):
         importlib.import_module(name)
+
+
+CHUNK = 16  # namespace reads per call into the reader process
+
+
+def _child_read_many(targets: list) -> list[SandboxInfo]:
+    """In the reader process: a chunk of (pid, SandboxKey, want_nsid)."""
+    return [_child_read(*t) for t in targets]
 
 
 def _child_read(pid, sandbox_key, want_nsid: bool) -> SandboxInfo:
