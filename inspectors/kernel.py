@@ -755,7 +755,7 @@ class KernelTables:
 
 
 def dump_in_child(with_fdb: bool) -> dict:
-    """In a reader process (:class:`inspectors.sandbox.ReaderProcess`): the host
+    """In a reader process (:class:`inspectors.readerproc.ReaderProcess`): the host
     dumps of a cold build, as :meth:`KernelTables.export` records."""
     t = KernelTables()
     with HostReader() as r:

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from inspectors import kernel, sandbox
+from inspectors import kernel, readerproc, sandbox
 from inspectors.model import DnsConfig
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns creation)")
@@ -591,13 +591,13 @@ def _same_read(a: sandbox.SandboxInfo, b: sandbox.SandboxInfo) -> bool:
 def test_reader_process_reads_what_this_process_reads_shares_its_tail_and_survives_death(
     monkeypatch,
 ):
-    """The second process of a cold build (sandbox.ReaderProcess): its reads equal
+    """The second process of a cold build (readerproc.ReaderProcess): its reads equal
     the in-process reads of the same namespaces; what it has not started when the
     caller is done is read by the caller instead (steal); and once it dies, every
     read falls back to the caller."""
     import threading
 
-    monkeypatch.setattr(sandbox, "CHUNK", 4)  # 12 namespaces: three chunks
+    monkeypatch.setattr(readerproc, "CHUNK", 4)  # 12 namespaces: three chunks
     lab = Lab(12)
     try:
         lab.up()
@@ -613,7 +613,7 @@ def test_reader_process_reads_what_this_process_reads_shares_its_tail_and_surviv
         hold = threading.Event()
         t = threading.Thread(target=hold.wait, daemon=True)
         t.start()
-        rp = sandbox.ReaderProcess()
+        rp = readerproc.ReaderProcess()
         hold.set()
         assert rp.method == "spawn"
         r = sandbox.SandboxReader(procs=rp)

@@ -168,6 +168,10 @@ def _run(args: argparse.Namespace) -> int:
 
     # the read-only switch for every command (report -o, capture -w write files too)
     guard.init(load_settings(), read_only(args))
+    if args.command in KERNEL_READERS:
+        from inspectors.readerproc import one_shot_gc
+
+        one_shot_gc()  # builds one model and exits
     early_reader(args)
     try:
         if args.command in ENGINE_FIRST:
@@ -202,7 +206,7 @@ KERNEL_READERS = {"snapshot": True, "doctor": False, "report": True, "path": Tru
 
 def early_reader(args: argparse.Namespace) -> None:
     """For a command that will build the full model of a local engine as root: fork
-    its reader process (inspectors.sandbox.ReaderProcess) now, before the engine
+    its reader process (inspectors.readerproc.ReaderProcess) now, before the engine
     client is even imported, so the process has pyroute2 imported and the host
     dumps under way by the time the engine answers (tui.cli_snapshot.model_for
     hands it to the model). The dumps start before the engine is asked, as they
@@ -213,13 +217,11 @@ def early_reader(args: argparse.Namespace) -> None:
     target = getattr(args, "target", None)
     if target is None or not target.is_local or os.geteuid() != 0:
         return
-    from inspectors.snapshot import _cpus
+    from inspectors.readerproc import ReaderProcess, cpus
 
-    if _cpus() < 2:
+    if cpus() < 2:
         return
     try:
-        from inspectors.sandbox import ReaderProcess
-
         rp = ReaderProcess()
         rp.early_dumps(KERNEL_READERS[args.command])
         args._reader = rp

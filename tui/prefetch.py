@@ -52,7 +52,7 @@ class ForkedFirstRead(FirstRead):
     this process imports Textual and builds the screen (in a thread they would
     take turns with it). The process stays for the model's first build, which
     reads the host tables, sockets and namespaces there
-    (:class:`inspectors.sandbox.ReaderProcess`)."""
+    (:class:`inspectors.readerproc.ReaderProcess`)."""
 
     def __init__(self, model, procs) -> None:
         super().__init__(model)
@@ -99,13 +99,12 @@ def start(host: str | None = None) -> FirstRead:
     """A :class:`FirstRead` on a new model of ``host``, already running: in a
     forked process when this one has a single thread and two cores, else in a
     thread."""
-    from inspectors.snapshot import Model, _cpus
+    from inspectors.readerproc import ReaderProcess, cpus
+    from inspectors.snapshot import Model
 
     model = Model(host)
-    if threading.active_count() == 1 and _cpus() >= 2:
+    if threading.active_count() == 1 and cpus() >= 2:
         try:
-            from inspectors.sandbox import ReaderProcess
-
             return ForkedFirstRead(model, ReaderProcess(warm=False)).start()
         except Exception:  # no multiprocessing here: a thread
             pass
