@@ -187,6 +187,7 @@ def one_shot_gc() -> None:
 
     gc.freeze()  # what is alive now (the imports) is never scanned again
     gc.set_threshold(100_000, 50, 100)
+    gc.enable()  # a reader forked by the console's start-up inherits it switched off
 
 
 def _child_warm() -> None:

@@ -236,6 +236,9 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
         yield Footer()
 
     def _first_painted(self) -> None:
+        import gc
+
+        gc.enable()  # tui/cli.py holds the collector off until the first frame
         if self.live is None or self.live_started:
             return
         self.live_started = True
@@ -452,9 +455,24 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
             self._render_status()
         if msg.reason not in self.painted:
             self.painted[msg.reason] = time.monotonic()
+            if msg.reason == "build":
+                self.call_after_refresh(self._settle_heap)
         if snap is not None:
             self.call_after_refresh(self._first_painted)
             self._schedule_mount_rest()
+
+    def _settle_heap(self) -> None:
+        """Once the first full snapshot is on screen with every pane mounted: what
+        is alive then (imports, widgets, the model) leaves the cyclic collector's
+        scans (``gc.freeze``). A full collection then scans only what came after:
+        under a log firehose its CPU went from 32 ms to 5 ms at most, the key p95
+        from 67 to 50 ms (bench/logs --gc-freeze)."""
+        if not self.all_mounted:
+            self.set_timer(0.5, self._settle_heap)
+            return
+        import gc
+
+        gc.freeze()
 
     def mark_stale(self, stale: bool) -> None:
         """The panes show the last state (engine gone, rebuild failed), or are current again."""
