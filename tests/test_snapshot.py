@@ -739,6 +739,21 @@ def _comparable(d: dict, ports: set[int]) -> dict:
     return d
 
 
+def _fresh_process_json(code: str) -> dict:
+    """``python -c code`` in this checkout, a process with no thread of its own
+    (so a cold build forks its reader); its stdout read as JSON."""
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    )
+
+
 def _diff(a, b, path=""):
     """The first place two JSON values differ, for a readable failure."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -791,16 +806,7 @@ def test_cold_build_in_a_reader_process_equals_the_in_process_build(daemon, topo
         f"m = Model(host={daemon.host!r}); s = m.build();"
         "print(json.dumps({'how': m.reader_method, 'snap': to_jsonable(s)}))"
     )
-    out = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-    )
+    out = _fresh_process_json(code)
     assert out["how"] == "fork"
     forked = _comparable(out["snap"], ports)
     for got in (spawned, forked):
@@ -825,16 +831,7 @@ def test_console_first_read_runs_in_a_forked_process_that_then_serves_the_first_
         "print(json.dumps({'kind': kind, 'how': fr.model.reader_method,"
         " 'quick': [n.name for n in q.networks], 'snap': to_jsonable(s)}))"
     )
-    out = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-    )
+    out = _fresh_process_json(code)
     assert out["kind"] == "ForkedFirstRead" and out["how"] == "fork"
     m = Model(host=daemon.host, reader_process=False)
     try:
