@@ -10,6 +10,7 @@ network inspect. The join itself is in-memory.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
@@ -228,7 +229,7 @@ class Model:
 
             if reader is not None and reader.procs is not None:
                 # the namespace reads this process takes back at the end need pyroute2
-                self.pool.submit(_import, "pyroute2")
+                self.pool.submit(importlib.import_module, "pyroute2")
             if api is not None:
                 if local:
                     futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
@@ -639,12 +640,6 @@ def _read_listeners(reader=None) -> tuple[list[Listener], str | None]:
         return got, (notes[0] if notes else None)
     except Exception as e:
         return [], f"host sockets unavailable: {e}"
-
-
-def _import(name: str) -> None:
-    import importlib
-
-    importlib.import_module(name)
 
 
 def _pid_alive(pid: int) -> bool:
