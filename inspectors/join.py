@@ -25,6 +25,8 @@ def _own_veths(c: Container, links_by_index: dict, veth_owner: dict) -> None:
     veths into ``veth_owner`` (name -> (container, ifname, network))."""
     if c.network_mode == "host":
         return  # its "sandbox" is the host's namespace: it owns no veth (issue 10)
+    if (c.network_mode or "").startswith("container:"):
+        return  # it shares another container's namespace: the veths are that one's
     by_mac = {i.mac.lower(): i for i in c.interfaces if i.mac}
     for e in c.endpoints:
         iface = by_mac.get((e.mac or "").lower()) if e.mac else None

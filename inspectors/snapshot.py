@@ -58,6 +58,7 @@ class Model:
         context: str | None = None,
         with_kernel: bool = True,
         with_sandboxes: bool = True,
+        host_side: bool = False,
         with_listeners: bool = True,
         threads: int = 8,
         with_fdb: bool = True,
@@ -71,6 +72,9 @@ class Model:
         self.timeout = timeout
         self.with_kernel = with_kernel
         self.with_sandboxes = with_sandboxes
+        # True (the doctor): a namespace is read only when the host side does not
+        # show its container's veths healthy (inspectors.hostside)
+        self.host_side = host_side
         self.with_listeners = with_listeners
         self.with_fdb = with_fdb  # False: bridges without their FDB (the doctor reads none)
         self.reader_process = reader_process  # a cold build may read namespaces in a 2nd process
@@ -217,7 +221,9 @@ class Model:
                     given.close()
                 given = None
             if reader is not None:
-                on_container = lambda c: self._read_one_sandbox(reader, c, sandboxes)  # noqa: E731
+                on_container = lambda c: self._read_one_sandbox(  # noqa: E731
+                    reader, c, sandboxes, netns=not self.host_side
+                )
                 if given is not None:  # forked before the console imported Textual
                     self._start_reader_process(reader, cold, local, given)
                 elif self._builds == 0 and self.reader_process and threading.active_count() == 1:
@@ -285,6 +291,8 @@ class Model:
                         snap.notes.append(note)
                 if "daemon" in futures and snap.engine.reachable:
                     snap.engine.daemon = futures["daemon"].result()
+                if reader is not None and self.host_side and snap.engine.reachable:
+                    self._host_side(snap, reader, sandboxes)
                 if sandboxes:
                     if reader.procs is not None:  # share the reads not started yet
                         self.pool.submit(reader.steal).result()
@@ -422,16 +430,41 @@ class Model:
             reader.procs = None
 
     @staticmethod
-    def _read_one_sandbox(reader, c: Container, out: dict) -> None:
+    def _read_one_sandbox(reader, c: Container, out: dict, netns: bool = True) -> None:
         """In a worker thread, right after the container's inspect: the read
-        starts (in the reader process, or here), :meth:`_apply_sandboxes` collects."""
+        starts (in the reader process, or here), :meth:`_apply_sandboxes` collects.
+        ``netns=False``: its resolv.conf only (:meth:`_host_side` decides later)."""
         if not c.pid or c.state not in ("running", "paused", "restarting"):
             return
         from inspectors.sandbox import read_resolv_conf, sandbox_token
 
-        get = reader.start(c.pid, c.sandbox_key, sandbox_token(c))
+        get = reader.start(c.pid, c.sandbox_key, sandbox_token(c)) if netns else None
         dns = read_resolv_conf(c.dns.path) if c.dns.path else None
         out[c.id] = (get, dns)
+
+    def _host_side(self, snap: Snapshot, reader, got: dict) -> None:
+        """The doctor's sandboxes: each container's host veths by the id the host
+        gives its namespace (:mod:`inspectors.hostside`); only the suspects' namespaces
+        are read, in the reader process when there is one."""
+        from inspectors.hostside import netnsids, own_netns, split
+        from inspectors.sandbox import sandbox_token
+
+        pids = [c.pid for c in snap.containers if own_netns(c)]
+        nsids = None
+        if reader.procs is not None:
+            try:
+                nsids = reader.procs.call(netnsids, pids).result(self.timeout)
+            except Exception:  # the process died: ask here
+                nsids = None
+        if nsids is None:
+            nsids = off_loop(netnsids)(pids, self.ipr())
+        ok, suspects = split(snap.containers, snap.links, snap.networks, nsids)
+        for c in snap.containers:
+            if c.id in ok:
+                c.interfaces = ok[c.id]
+        for c in suspects:
+            dns = got.get(c.id, (None, None))[1]
+            got[c.id] = (reader.start(c.pid, c.sandbox_key, sandbox_token(c)), dns)
 
     def _apply_sandboxes(self, snap: Snapshot, containers: list[Container], got: dict) -> None:
         from inspectors.sandbox import join_sandbox
@@ -442,11 +475,13 @@ class Model:
             if hit is None:
                 continue
             get, dns = hit
-            info = get()
             if dns is not None:
                 path = c.dns.path
                 c.dns = dns
                 c.dns.path = path
+            if get is None:  # resolv.conf only: the host side told the rest
+                continue
+            info = get()
             if info.error:
                 c.sandbox_note = info.error
                 continue

@@ -1129,3 +1129,80 @@ def test_listening_ports_read_by_sock_diag_in_each_namespace(daemon, res):
     for _ip, port, _proto in got:
         assert f":{port}" in ss, (port, ss)
     assert len(got) == len(ss.strip().splitlines()), (got, ss)
+
+
+# --------------------------------------------------------------------------- host side
+
+
+def _doctor_of(daemon, host_side: bool):
+    from inspectors.snapshot import Model
+
+    m = Model(daemon.host, host_side=host_side)
+    try:
+        snap = m.build()
+    finally:
+        m.close()
+    found = run_doctor(snap, gather_facts(snap))
+    return snap, sorted((f.rule, f.severity, tuple(f.objects), f.message) for f in found)
+
+
+def test_host_side_doctor_finds_what_reading_every_namespace_finds(daemon, res):
+    """The doctor reads a namespace only when the host side shows a suspect
+    (inspectors.hostside). With healthy containers beside a downed, a detached and a
+    deleted host veth, a macvlan, a shared, a host, a none and a stopped container,
+    its findings equal those of a build that reads every namespace; only the
+    suspects' namespaces were read, and the healthy ones' veths are theirs."""
+    a = res.net(res.name("hsa"))
+    parent = res.link(
+        f"dshp{res.uniq}"[:15], "type", "veth", "peer", "name", f"dshq{res.uniq}"[:15]
+    )
+    sh("ip", "link", "set", f"dshq{res.uniq}"[:15], "up")
+    sh("ip", "link", "set", parent, "up")
+    mv = res.net(
+        res.name("hsm"),
+        "-d",
+        "macvlan",
+        "-o",
+        f"parent={parent}",
+        "--subnet",
+        subnet_in_pool(daemon, 241),
+    )
+    ok1 = res.run(res.name("hok1"), "--network", a)
+    ok2 = res.run(res.name("hok2"), "--network", a)
+    dock(daemon, "network", "connect", "bridge", ok2)  # two endpoints, two bridges
+    down = res.run(res.name("hdn"), "--network", a)
+    det = res.run(res.name("hdt"), "--network", a)
+    gone = res.run(res.name("hgo"), "--network", a)
+    mvc = res.run(res.name("hmv"), "--network", mv)
+    shared = res.run(res.name("hsh"), "--network", f"container:{ok1}")
+    hostc = res.run(res.name("hho"), "--network", "host")
+    nonec = res.run(res.name("hno"), "--network", "none")
+    res.run(res.name("hst"), "--network", a, create=True)
+    snap = snapshot(daemon)
+    sh("ip", "link", "set", host_veth(snap, down), "down")
+    sh("ip", "link", "set", host_veth(snap, det), "nomaster")
+    sh("ip", "link", "del", host_veth(snap, gone))
+
+    full, want = _doctor_of(daemon, host_side=False)
+    hs, got = _doctor_of(daemon, host_side=True)
+    assert got == want
+    rules = {(r, o) for r, _s, objs, _m in got for o in objs}
+    for c in (down, det):
+        assert ("bridge_port_broken", c) in rules, got
+    assert ("endpoint_path_broken", gone) in rules, got
+
+    read = {c.name for c in hs.containers if c.netns}
+    assert read == {down, det, gone, mvc}, read
+    assert {c.name for c in full.containers if c.netns} >= read | {ok1, ok2, shared, nonec}
+    for name in (ok1, ok2):
+        want_veths = sorted(i.host_veth for i in full.container(name).interfaces if i.host_veth)
+        got_veths = sorted(i.host_veth for i in hs.container(name).interfaces)
+        assert got_veths == want_veths and len(got_veths) == (1 if name == ok1 else 2)
+        assert sorted(e.host_veth for e in hs.container(name).endpoints) == want_veths
+    mine = {bridge_of(full, a), bridge_of(full, "bridge")}  # other engines' churn aside
+
+    def owners(s):
+        return {p.name: p.container for b in s.bridges if b.name in mine for p in b.ports}
+
+    assert owners(hs) == owners(full) and ok1 in owners(hs).values()
+    assert hs.container(hostc).interfaces == [] and hs.container(shared).interfaces == []

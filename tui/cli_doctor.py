@@ -126,14 +126,15 @@ def _fact_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _build(args, refs: bool = True, daemon_log: int = 0, fdb: bool = True):
+def _build(args, refs: bool = True, daemon_log: int = 0, fdb: bool = True, host_side: bool = False):
     """The snapshot and the host facts, read once (``fdb=False``: bridges without their
     forwarding database, which no doctor rule reads and which costs most of the kernel
-    read on a busy host)."""
+    read on a busy host; ``host_side``: namespaces read only where the host side shows
+    a suspect, inspectors.hostside)."""
     from inspectors.hostfacts import gather_facts
     from tui.cli_snapshot import model_for
 
-    m = model_for(args, with_fdb=fdb)
+    m = model_for(args, with_fdb=fdb, host_side=host_side)
     # iptables-save runs while the model builds (host namespace only; needs root)
     ipt = None
     if getattr(args, "netns", None) is None and os.geteuid() == 0:
@@ -261,7 +262,7 @@ def cmd_doctor(args) -> int:
                 return 2
             print(f"{key}: {state or 'cleared'} ({mutes.path})", file=sys.stderr)
             return 0
-    snap, facts = _build(args, daemon_log=DAEMON_LOG_LINES, fdb=False)
+    snap, facts = _build(args, daemon_log=DAEMON_LOG_LINES, fdb=False, host_side=True)
     findings = run_doctor(snap, facts)
     limit = SEVERITY_RANK[args.severity]
     shown = [
