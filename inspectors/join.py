@@ -28,21 +28,30 @@ def _own_veths(c: Container, links_by_index: dict, veth_owner: dict) -> None:
     if (c.network_mode or "").startswith("container:"):
         return  # it shares another container's namespace: the veths are that one's
     by_mac = {i.mac.lower(): i for i in c.interfaces if i.mac}
+    matched = []
     for e in c.endpoints:
         iface = by_mac.get((e.mac or "").lower()) if e.mac else None
         if iface is not None:
             e.sandbox_ifname = iface.name
-            e.host_veth = iface.host_veth
             iface.network = e.network
+            matched.append((e, iface))
     for i in c.interfaces:
         if i.host_veth:
             veth_owner[i.host_veth] = (c, i.name, i.network)
         elif i.peer_ifindex and i.peer_ifindex in links_by_index and i.name != "lo":
             hl = links_by_index[i.peer_ifindex]
-            if hl.kind == "veth":
+            # a macvlan's link is its parent (a veth, on some hosts): only a veth
+            # whose own peer is this interface is its host side
+            if (
+                hl.kind == "veth"
+                and i.kind in (None, "veth")
+                and hl.peer_ifindex in (None, i.ifindex)
+            ):
                 i.host_veth = hl.name
                 i.bridge = hl.master_name
                 veth_owner[hl.name] = (c, i.name, i.network)
+    for e, iface in matched:  # after the pass above: one join gives what two would
+        e.host_veth = iface.host_veth
 
 
 def _endpoint_from(e: Endpoint, c: Container, n) -> None:

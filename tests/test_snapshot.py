@@ -845,3 +845,25 @@ def test_console_first_read_runs_in_a_forked_process_that_then_serves_the_first_
         for a, b in zip(got[key], want[key]):
             assert a == b, (key, _diff(a, b))
         assert len(got[key]) == len(want[key]), key
+
+
+def test_join_twice_is_join_once_and_a_macvlan_on_a_veth_parent_owns_no_veth(daemon, topo):
+    """A macvlan's link is its parent; here the parent is a veth, which a join once
+    took for the container's host side (and only on a second pass, so a targeted
+    refresh and a build disagreed)."""
+    from inspectors.snapshot import join
+
+    m = Model(host=daemon.host)
+    try:
+        snap = m.build()
+    finally:
+        m.close()
+    once = to_jsonable(snap)
+    join(snap)
+    assert to_jsonable(snap) == once
+    c = snap.container(topo["mvc"])
+    assert c is not None and c.pid
+    assert all(i.host_veth is None for i in c.interfaces)
+    assert all(e.host_veth is None for e in c.endpoints)
+    assert any(i.kind == "macvlan" for i in c.interfaces)
+    assert all(p.container != topo["mvc"] for b in snap.bridges for p in b.ports)
