@@ -621,7 +621,9 @@ class Model:
         return names
 
     @off_loop
-    def refresh_network(self, nid: str) -> Snapshot:
+    def refresh_network(self, nid: str, kernel: bool = True) -> Snapshot:
+        """After a network event: one network inspect; with ``kernel``, the links and
+        bridges are read again (a network made or removed its bridge)."""
         with self._lock:
             snap = self.snapshot
             api, err = self._connect()
@@ -637,7 +639,7 @@ class Model:
             if n is not None:
                 snap.networks.append(n)
                 snap.networks.sort(key=lambda x: x.name)
-            if api.target.is_local and self.with_kernel:
+            if kernel and api.target.is_local and self.with_kernel:
                 try:
                     snap.links, snap.bridges = self._read_kernel()
                 except Exception:

@@ -71,7 +71,7 @@ class ClusterModel:
             self.build()
 
     # a docker event of one node: the whole cluster again (at most every MIN_REBUILD s)
-    def refresh_network(self, nid: str) -> Snapshot:
+    def refresh_network(self, nid: str, kernel: bool = True) -> Snapshot:
         self._soon()
         return self.snapshot
 

@@ -44,6 +44,12 @@ from inspectors.model import Snapshot
 QUIET = 0.03  # a burst is over after this long without a new item
 MAX_BATCH = 0.15  # ...or after this long in any case
 KERNEL_MIN_INTERVAL = 0.5  # link churn alone (busy hosts) re-reads the kernel at most this often
+# back-pressure: after an apply that took t seconds, the next one gathers for at least
+# HOLD_RATIO * t (at most HOLD_MAX): under sustained churn the loop works at most half
+# the time and batches grow with the host (an apply costs more with more containers),
+# instead of falling behind the events; a lone event on a quiet host is not held
+HOLD_RATIO = 1.0
+HOLD_MAX = 2.0
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 HEARTBEAT_INTERVAL = 2.0  # ping the engine this often...
 HEARTBEAT_TIMEOUT = 5.0  # ...and call it hung when a ping takes longer (loaded hosts: not less)
@@ -188,6 +194,8 @@ class Live:
         self.down_since: float | None = None
         self.event_count = 0
         self._kernel_at = 0.0
+        self._hold_until = 0.0  # back-pressure: the next apply gathers until then
+        self.applies = 0
         # names of the host interfaces this engine's view shows (set after each
         # snapshot; None until the first): link churn elsewhere on the host (other
         # engines, VMs, test namespaces) is not re-read
@@ -475,11 +483,29 @@ class Live:
                         break  # a docker event: apply everything now
                 if any(k == "stop" for k, _ in batch):
                     return
+            self._gather_until(batch, self._hold_until)
+            if any(k == "stop" for k, _ in batch):
+                return
+            t_apply = time.monotonic()
             try:
                 self._apply(batch)
             except Exception as e:
                 if not self.stop.is_set():
                     self.post(LiveError("update", _one_line(e)))
+            self.applies += 1
+            took = time.monotonic() - t_apply
+            self._hold_until = time.monotonic() + min(HOLD_MAX, HOLD_RATIO * took)
+
+    def _gather_until(self, batch: list[tuple], until: float) -> None:
+        """Back-pressure: add what arrives until ``until`` to ``batch`` (a stop ends it)."""
+        while (left := until - time.monotonic()) > 0:
+            try:
+                item = self.queue.get(timeout=left)
+            except queue.Empty:
+                return
+            batch.append(item)
+            if item[0] == "stop":
+                return
 
     def _apply(self, batch: list[tuple]) -> None:
         from inspectors.api import EngineError
@@ -511,6 +537,9 @@ class Live:
                     self.post(EngineBack(after))
             return
         nets: list[str] = []
+        # a network only gained or lost an endpoint: its bridge is the same, and the
+        # container's refresh fetches (or drops) the veth by ifindex: no kernel dump
+        nets_attach_only: set[str] = set()
         ctrs: list[str] = []
         listeners = "listeners" in kinds
         daemon = False
@@ -526,7 +555,10 @@ class Live:
             elif typ == "network" and action in NETWORK_ACTIONS and aid:
                 if aid not in nets:
                     nets.append(aid)
+                    nets_attach_only.add(aid)
                 cid = attrs.get("container")
+                if action not in ("connect", "disconnect") or not cid:
+                    nets_attach_only.discard(aid)
                 if cid and cid not in ctrs:
                     ctrs.append(cid)
             elif typ == "daemon":
@@ -536,8 +568,11 @@ class Live:
         if self.engine_up is not False:
             try:
                 for nid in nets:
-                    m.refresh_network(nid)
-                    kernel = True  # refresh_network re-reads links and bridges
+                    if nid in nets_attach_only:
+                        m.refresh_network(nid, kernel=False)
+                    else:
+                        m.refresh_network(nid)
+                        kernel = True  # refresh_network re-reads links and bridges
                 for cid in ctrs:
                     m.refresh_container(cid)
                 if daemon:

@@ -1,0 +1,197 @@
+"""The console's live model under churn (issue 13): restarts and network
+connect/disconnect on a real engine, with the docker events and netlink loops
+running as in the console.
+
+Two properties: what the live model holds after the churn is what a fresh build
+reads (connect/disconnect refresh the network without a kernel dump: the
+container's refresh fetches or drops its veth by ifindex), and the apply loop
+keeps up by batching (back-pressure) instead of working all the time."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from inspectors.snapshot import Model
+from tui import live as L
+
+N = 8
+SLOW = 0.08  # a stand-in for a big host: each container refresh costs this much more
+
+
+def _wait(cond, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def _view(snap, names: set[str], nets: set[str]) -> dict:
+    """What must agree: each container's state, addresses and host veths, each
+    network's endpoints, each of our bridges' ports and who sits behind them."""
+    out: dict = {}
+    for c in snap.containers:
+        if c.name in names:
+            out[c.name] = (
+                c.state,
+                c.pid,
+                sorted((e.network, e.ipv4, e.host_veth or "") for e in c.endpoints),
+                sorted((i.name, i.host_veth or "", i.bridge or "") for i in c.interfaces),
+            )
+    for n in snap.networks:
+        if n.name in nets:
+            out["net:" + n.name] = sorted((e.container, e.ipv4) for e in n.endpoints)
+            br = snap.bridge(n.bridge) if n.bridge else None
+            out["br:" + n.name] = sorted(
+                (p.name, p.container or "") for p in (br.ports if br else [])
+            )
+    return out
+
+
+def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, image, uniq):
+    d = daemon.docker
+    a, b = f"cha{uniq}", f"chb{uniq}"
+    names = {f"ch{uniq}{i}" for i in range(N)}
+    d("network", "create", a)
+    d("network", "create", b)
+    m = Model(host=daemon.host)
+    lv = None
+    threads: list[threading.Thread] = []
+    try:
+        for name in sorted(names):
+            d("run", "-d", "--name", name, "--network", a, image, "sleep", "600")
+        got: list = []
+        lv = L.Live(m, got.append)
+        # the slow stand-in: the apply loop's refreshes cost what they cost on a host
+        # with hundreds of containers (real refresh, then the extra time)
+        real = m.refresh_container
+
+        def slow(cid: str):
+            time.sleep(SLOW)
+            return real(cid)
+
+        m.refresh_container = slow  # type: ignore[method-assign]
+        spans: list[tuple[float, float]] = []
+        real_apply = lv._apply
+
+        applying = threading.Event()
+
+        def timed(batch):
+            t0 = time.monotonic()
+            applying.set()
+            try:
+                return real_apply(batch)
+            finally:
+                spans.append((t0, time.monotonic()))
+                applying.clear()
+
+        lv._apply = timed  # type: ignore[method-assign]
+        threads = [
+            threading.Thread(target=lv.apply_loop, daemon=True),
+            threading.Thread(target=lv.events_loop, daemon=True),
+            threading.Thread(target=lv.netlink_loop, daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        _wait(lambda: any(getattr(x, "reason", "") == "build" for x in got), 30, "first build")
+        lv.first_paint.set()
+        time.sleep(1.0)  # the subscriptions are up
+
+        cli = daemon.client()
+        ctrs = [cli.containers.get(n) for n in sorted(names)]
+        net_b = cli.networks.get(b)
+        rnd = random.Random(13)
+        jobs = ["restart"] * 24 + ["connect"] * 12 + ["disconnect"] * 4
+        rnd.shuffle(jobs)
+        lock = threading.Lock()
+        busy: set[str] = set()
+        attached: set[str] = set()
+
+        def one(job: str) -> None:
+            while True:
+                c = rnd.choice(ctrs)
+                with lock:
+                    if c.id not in busy:
+                        busy.add(c.id)
+                        break
+            try:
+                if job == "restart":
+                    c.stop(timeout=0)
+                    c.start()
+                elif c.id in attached:
+                    net_b.disconnect(c)
+                    attached.discard(c.id)
+                else:
+                    net_b.connect(c)
+                    if job == "connect":
+                        attached.add(c.id)
+                    else:  # connect and disconnect again
+                        net_b.disconnect(c)
+            finally:
+                with lock:
+                    busy.discard(c.id)
+
+        churn_start = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, jobs))
+        churn_end = time.monotonic()
+        cli.close()
+
+        # the events of the churn are applied: no apply running, nothing queued, and
+        # longer than the longest back-pressure hold since the last one ended
+        def settled() -> bool:
+            return (
+                bool(spans)
+                and not applying.is_set()
+                and lv.queue.empty()
+                and time.monotonic() - spans[-1][1] > L.HOLD_MAX + 1.0
+            )
+
+        _wait(settled, 60, "the loop to catch up")
+        caught_up = spans[-1][1] - churn_end
+
+        fresh = Model(host=daemon.host)
+        try:
+            want = _view(fresh.build(), names, {a, b})
+        finally:
+            fresh.close()
+        errors = [(x.where, x.error) for x in got if isinstance(x, L.LiveError)]
+        assert not errors
+        have = _view(m.snapshot, names, {a, b})
+        diff = {
+            k: (have.get(k), want.get(k))
+            for k in set(have) | set(want)
+            if have.get(k) != want.get(k)
+        }
+        assert not diff
+        last = [x for x in got if isinstance(x, L.LiveUpdate) and x.snapshot is not None][-1]
+        assert _view(last.snapshot, names, {a, b}) == want  # the UI's copy too
+
+        # back-pressure: each apply waited (gathering) as long as the one before it
+        # took, up to HOLD_MAX; without it, under this churn, the next apply starts
+        # as soon as the last ends (the queue is never empty) and the loop works all
+        # the time
+        gaps = [(e - s, n - e) for (s, e), (n, _) in zip(spans, spans[1:])]
+        during = [(t, g) for ((s, _), (t, g)) in zip(spans, gaps) if s < churn_end]
+        assert len(during) >= 2, f"too few applies during the churn to say: {gaps}"
+        for took, gap in during:
+            assert gap >= min(L.HOLD_MAX, L.HOLD_RATIO * took) - 0.05, gaps
+        work = sum(max(0.0, min(e, churn_end) - max(s, churn_start)) for s, e in spans)
+        span = churn_end - churn_start
+        assert span > 3, f"the churn was too short to say: {span:.1f}s"
+        assert work / span < 0.8, f"apply loop busy {work / span:.0%} of the churn: {gaps}"
+        assert caught_up < 10, f"caught up {caught_up:.1f}s after the churn"
+    finally:
+        if lv is not None:
+            lv.close()
+        for t in threads:
+            t.join(10)
+        m.close()
+        for name in names:
+            d("rm", "-f", name, check=False)
+        for n in (a, b):
+            d("network", "rm", n, check=False)
