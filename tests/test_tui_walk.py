@@ -371,3 +371,38 @@ async def test_events_that_arrive_before_the_events_view_is_composed_are_kept():
         await pilot.pause()
         view = pane.query_one("#list", DataView)
         assert view.row_count == 1
+
+
+def test_the_timeline_is_newest_first_by_when_events_happened():
+    """A docker event can arrive after the link notifications it caused (another
+    stream, and the console batches under load): it goes below them, by its time."""
+    from tui.live import kernel_events
+    from tui.panes.events import EventsPane
+
+    def docker_ev(action: str, t: float) -> dict:
+        return {
+            "Type": "container",
+            "Action": action,
+            "Actor": {"ID": "c1", "Attributes": {"name": "web"}},
+            "time": int(t),
+            "timeNano": int(t * 1e9),
+        }
+
+    pane = EventsPane(id="events")
+    pane.add_events([docker_ev("die", 100.0)])
+    # link notifications stamped when they arrived, applied later in one batch
+    pane.add_events(
+        kernel_events([("RTM_DELLINK", "veth1", 100.5), ("RTM_NEWLINK", "veth2", 102.0)])
+    )
+    pane.add_events([docker_ev("start", 101.0)])  # late: happened before veth2 appeared
+    pane.add_events([docker_ev("restart", 103.0)])
+    order = [(r.cells[2].plain, r.cells[3].plain) for r in pane._rows]
+    assert order == [
+        ("restart", "web"),
+        ("link new/changed", "veth2"),
+        ("start", "web"),
+        ("link deleted", "veth1"),
+        ("die", "web"),
+    ], order
+    times = list(pane._times)
+    assert times == sorted(times, reverse=True)

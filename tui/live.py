@@ -101,9 +101,11 @@ def kernel_events(items: list) -> list[dict]:
     seen: set[tuple] = set()
     now = time.time()
     for item in items:
-        if not isinstance(item, tuple) or len(item) != 2:
+        if not isinstance(item, tuple) or len(item) not in (2, 3):
             continue
-        ev, name = item
+        ev, name = item[0], item[1]
+        # stamped when the notification arrived (a batch can be applied seconds later)
+        at = item[2] if len(item) == 3 else now
         if (ev, name) in seen or ev not in _KERNEL_ACTIONS:
             continue
         seen.add((ev, name))
@@ -112,8 +114,8 @@ def kernel_events(items: list) -> list[dict]:
                 "Type": "kernel",
                 "Action": _KERNEL_ACTIONS[ev],
                 "Actor": {"ID": "", "Attributes": {"name": name or "?"}},
-                "time": int(now),
-                "timeNano": int(now * 1e9),
+                "time": int(at),
+                "timeNano": int(at * 1e9),
             }
         )
     return out
@@ -372,9 +374,9 @@ class Live:
                     self._other_bridges.discard(name)
                 elif len(self._other_bridges) < 4096:  # its deletion is told by name only
                     self._other_bridges.add(name)
-                self.queue.put(("kernel-other", (ev, name)))
+                self.queue.put(("kernel-other", (ev, name, time.time())))
             return
-        self.queue.put(("kernel", (ev, name)))
+        self.queue.put(("kernel", (ev, name, time.time())))
 
     def _note_kernel_names(self, snap: Snapshot) -> None:
         if not snap.engine.reachable or not (snap.links or snap.bridges):
@@ -603,7 +605,11 @@ class Live:
         )
         self._publish(
             reason,
-            events + kernel_events([a for k, a in batch if k in ("kernel", "kernel-other")]),
+            # one timeline: docker events and link notifications in the order they happened
+            sorted(
+                events + kernel_events([a for k, a in batch if k in ("kernel", "kernel-other")]),
+                key=_ev_time,
+            ),
             kernel,
             t0,
             with_snapshot=bool(nets or ctrs or daemon or kernel or listeners),

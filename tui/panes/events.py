@@ -62,6 +62,7 @@ ACTION_STYLE = {
     "reload": "cyan",
 }
 HIDDEN_ATTRS = {"name", "image"}
+LATE_SCAN = 512  # how far down a late event is placed by its time at most
 
 
 def event_time(ev: dict) -> float:
@@ -132,6 +133,7 @@ class EventsPane(Pane):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self._rows: deque[Row] = deque(maxlen=MAX_EVENTS)
+        self._times: deque[float] = deque(maxlen=MAX_EVENTS)  # each row's event time
         self._seq = 0
         self.last_event_at: float | None = None
         self.names: dict[str, str] = {}
@@ -152,7 +154,7 @@ class EventsPane(Pane):
             return
         for ev in events:
             self._seq += 1
-            self._rows.appendleft(event_row(self._seq, ev, self.names))
+            self._place(event_row(self._seq, ev, self.names), event_time(ev))
             self.last_event_at = event_time(ev)
         tab = self.parent
         if tab is not None and not tab.display:
@@ -163,6 +165,22 @@ class EventsPane(Pane):
             self.dirty = True
             return
         self._show()
+
+    def _place(self, row: Row, t: float) -> None:
+        """Newest first, by the time the event happened: a docker event that arrives
+        after the link notifications it caused goes below them (a bounded scan)."""
+        if not self._times or t >= self._times[0]:
+            self._rows.appendleft(row)
+            self._times.appendleft(t)
+            return
+        i = 1
+        while i < len(self._times) and i < LATE_SCAN and self._times[i] > t:
+            i += 1
+        if len(self._rows) == MAX_EVENTS:
+            self._rows.pop()
+            self._times.pop()
+        self._rows.insert(i, row)
+        self._times.insert(i, t)
 
     def _show(self) -> None:
         # events can arrive (the startup backlog) before the view is composed: the rows
