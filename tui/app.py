@@ -472,9 +472,7 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
             return
         import gc
 
-        # collect first: the first build ran with the collector off (tui/prefetch.py),
-        # and pyroute2's decoded messages are cycles (each attribute holds its parent);
-        # frozen, that garbage would never be freed (~20 MB with 1,000 host links)
+        # collect first: frozen, the first build's cyclic garbage (pyroute2) stayed live
         gc.collect()
         gc.freeze()
 

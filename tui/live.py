@@ -473,16 +473,10 @@ class Live:
                 return
             if all(k in ("kernel", "kernel-other") for k, _ in batch):
                 # only link notifications: throttle, gathering what else comes meanwhile
-                wait = KERNEL_MIN_INTERVAL - (time.monotonic() - self._kernel_at)
-                deadline = time.monotonic() + wait
-                while (left := deadline - time.monotonic()) > 0:
-                    try:
-                        item = self.queue.get(timeout=left)
-                    except queue.Empty:
-                        break
-                    batch.append(item)
-                    if item[0] not in ("kernel", "kernel-other"):
-                        break  # a docker event: apply everything now
+                # (a docker event ends it: apply everything now)
+                self._gather_until(
+                    batch, self._kernel_at + KERNEL_MIN_INTERVAL, ("kernel", "kernel-other")
+                )
                 if any(k == "stop" for k, _ in batch):
                     return
             self._gather_until(batch, self._hold_until)
@@ -498,15 +492,16 @@ class Live:
             took = time.monotonic() - t_apply
             self._hold_until = time.monotonic() + min(HOLD_MAX, HOLD_RATIO * took)
 
-    def _gather_until(self, batch: list[tuple], until: float) -> None:
-        """Back-pressure: add what arrives until ``until`` to ``batch`` (a stop ends it)."""
+    def _gather_until(self, batch: list[tuple], until: float, only: tuple = ()) -> None:
+        """Add what arrives until ``until`` to ``batch``; a stop ends it, and so does
+        an item of a kind not in ``only`` (when given)."""
         while (left := until - time.monotonic()) > 0:
             try:
                 item = self.queue.get(timeout=left)
             except queue.Empty:
                 return
             batch.append(item)
-            if item[0] == "stop":
+            if item[0] == "stop" or (only and item[0] not in only):
                 return
 
     def _apply(self, batch: list[tuple]) -> None:
