@@ -178,12 +178,16 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
         gaps = [(e - s, n - e) for (s, e), (n, _) in zip(spans, spans[1:])]
         during = [(t, g) for ((s, _), (t, g)) in zip(spans, gaps) if s < churn_end]
         assert len(during) >= 2, f"too few applies during the churn to say: {gaps}"
-        for took, gap in during:
-            assert gap >= min(L.HOLD_MAX, L.HOLD_RATIO * took) - 0.05, gaps
+        assert L.HOLD_MAX >= 1.0
+        for took, gap in during:  # held as long as the apply took, up to HOLD_MAX
+            assert gap >= min(L.HOLD_MAX, took) - 0.05, gaps
+        # so the loop worked at most half the time, more only where an apply took
+        # longer than HOLD_MAX (a loaded machine)
         work = sum(max(0.0, min(e, churn_end) - max(s, churn_start)) for s, e in spans)
         span = churn_end - churn_start
+        bound = sum(t for t, _ in gaps) / sum(t + min(L.HOLD_MAX, t) for t, _ in gaps)
         assert span > 3, f"the churn was too short to say: {span:.1f}s"
-        assert work / span < 0.8, f"apply loop busy {work / span:.0%} of the churn: {gaps}"
+        assert work / span <= bound + 0.15, f"apply loop busy {work / span:.0%}: {gaps}"
         assert caught_up < 10, f"caught up {caught_up:.1f}s after the churn"
     finally:
         if lv is not None:
