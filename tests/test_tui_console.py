@@ -317,3 +317,39 @@ async def test_findings_grouped_by_rule_filtered_and_muted(tmp_path, monkeypatch
         await pilot.press("h")  # show muted
         await pilot.pause()
         assert any("[muted]" in r[3] for r in cell_texts(table))
+
+
+def test_start_up_heap_frozen_once_at_the_first_frame_and_collected_when_settled():
+    """tui/cli.py starts the console with the cyclic collector off; the first frame
+    freezes what is alive (the collection it would run took ~70 ms before the next
+    frame) and turns it on, once although it runs after every update; the settled
+    heap unfreezes, collects and freezes again (nothing frozen stays garbage)."""
+    import gc
+
+    app = app_for()
+    was = gc.isenabled()
+    gc.unfreeze()
+    gc.disable()
+    try:
+        app._first_painted()
+        frozen = gc.get_freeze_count()
+        assert gc.isenabled() and frozen > 0
+        import weakref
+
+        class Node:
+            pass
+
+        cycle = Node()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        app._first_painted()
+        assert gc.get_freeze_count() == frozen  # not a second time
+        gc.freeze()  # as if a later freeze had caught the cycle
+        del cycle
+        app.all_mounted = True
+        app._settle_heap()  # unfreezes before it collects
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+        if was:
+            gc.enable()

@@ -238,7 +238,12 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
     def _first_painted(self) -> None:
         import gc
 
-        gc.enable()  # tui/cli.py holds the collector off until the first frame
+        # tui/cli.py holds the collector off until the first frame; what is alive now
+        # (the imports, the screen) leaves its scans until _settle_heap: enabled
+        # over it, the first collection took ~70 ms before the next frame
+        if not gc.isenabled():  # once: this runs after every update
+            gc.freeze()
+            gc.enable()
         if self.live is None or self.live_started:
             return
         self.live_started = True
@@ -472,7 +477,9 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
             return
         import gc
 
-        # collect first: frozen, the first build's cyclic garbage (pyroute2) stayed live
+        # collect first (frozen, the first build's cyclic garbage (pyroute2) would stay
+        # live), the start-up heap frozen at the first frame too
+        gc.unfreeze()
         gc.collect()
         gc.freeze()
 
