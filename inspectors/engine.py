@@ -283,6 +283,37 @@ def parse_container(raw: dict, summary: dict | None = None) -> Container:
     return c
 
 
+# The parts of a container inspect that are read after the model has parsed it: by
+# parse_container again (a warm rebuild from the cache) and by the doctor's container
+# refs (inspectors.hostfacts.container_refs_from_inspect). A cached inspect keeps
+# only these: the whole JSON as Python objects is ~25 KB a container, 25 MB at 1,000.
+INSPECT_KEEP: dict[str, tuple[str, ...] | None] = {
+    "Id": None,
+    "Name": None,
+    "Image": None,
+    "Created": None,
+    "ResolvConfPath": None,
+    "State": ("Status", "Pid", "Running"),
+    "Config": ("Image", "Labels", "Env", "Cmd", "Entrypoint"),
+    "HostConfig": ("NetworkMode", "ExtraHosts", "LogConfig", "PortBindings", "Links", "Dns"),
+    "NetworkSettings": ("SandboxKey", "SandboxID", "Networks", "Ports"),
+}
+
+
+def trim_inspect(raw: dict) -> dict:
+    """``raw`` with only :data:`INSPECT_KEEP` (parse_container(trim_inspect(raw)) ==
+    parse_container(raw))."""
+    out: dict = {}
+    for key, sub in INSPECT_KEEP.items():
+        if key not in raw:
+            continue
+        v = raw[key]
+        if sub is not None and isinstance(v, dict):
+            v = {k: v[k] for k in sub if k in v}
+        out[key] = v
+    return out
+
+
 def parse_summary(s: dict) -> Container:
     """Cheap container from the list call (no pid/aliases): first paint, remote hosts."""
     ns = (s.get("NetworkSettings") or {}).get("Networks") or {}
@@ -390,7 +421,7 @@ def read_containers(
                 if e.kind == "notfound":
                     return None
                 raise
-            cache[s["Id"]] = (fp, raw)
+            cache[s["Id"]] = (fp, trim_inspect(raw))
             return parse_container(raw, s)
         return read_container(api, s["Id"], s)
 
@@ -426,6 +457,7 @@ __all__ = [
     "read_container",
     "parse_container",
     "parse_summary",
+    "trim_inspect",
     "bridge_name_for",
     "api_at_least",
 ]

@@ -536,12 +536,20 @@ class Model:
             if api is None:
                 return snap
             old = next((x for x in snap.containers if x.id == cid or x.id.startswith(cid)), None)
-            c = eng.read_container(api, cid)
+            try:
+                raw = api.container(cid)
+            except EngineError as e:
+                if e.kind != "notfound":
+                    raise
+                raw = None
+            c = eng.parse_container(raw) if raw is not None else None
             if c is not None:
                 cid = c.id
             elif old is not None:
                 cid = old.id
             self._inspects.pop(cid, None)
+            if raw is not None:  # for the doctor's refs; no list fingerprint: a build re-reads
+                self._inspects[cid] = (None, eng.trim_inspect(raw))
             snap.containers = [x for x in snap.containers if x.id != cid]
             old_veths = {i.host_veth for i in old.interfaces if i.host_veth} if old else set()
             new_veths: set[str] = set()

@@ -867,3 +867,29 @@ def test_join_twice_is_join_once_and_a_macvlan_on_a_veth_parent_owns_no_veth(dae
     assert all(e.host_veth is None for e in c.endpoints)
     assert any(i.kind == "macvlan" for i in c.interfaces)
     assert all(p.container != topo["mvc"] for b in snap.bridges for p in b.ports)
+
+
+def test_a_trimmed_inspect_parses_and_names_peers_as_the_whole_one(daemon, topo):
+    """The model caches container inspects trimmed to what is read again
+    (inspectors.engine.INSPECT_KEEP): the container and the doctor's refs parsed from
+    the trimmed JSON equal those parsed from the whole one, for every kind of
+    container here (published ports, a stopped one with bindings, aliases, host, none,
+    macvlan), and the trimmed one is much smaller."""
+    from inspectors.engine import parse_container, trim_inspect
+    from inspectors.hostfacts import container_refs_from_inspect
+
+    names = [topo[k] for k in ("web", "dflt", "stop", "hostc", "nonec", "intc", "mvc")]
+    raws = inspect(daemon, *names)
+    others = set(names)
+    for raw in raws:
+        small = trim_inspect(raw)
+        assert to_jsonable(parse_container(small)) == to_jsonable(parse_container(raw))
+        name = raw["Name"].lstrip("/")
+        assert container_refs_from_inspect(small, others, {}, name) == (
+            container_refs_from_inspect(raw, others, {}, name)
+        )
+        assert len(json.dumps(small)) < len(json.dumps(raw)) / 2
+    # the model's cache holds the trimmed form
+    cached = topo["model"].container_inspects()
+    web = next(r for r in raws if r["Name"] == "/" + topo["web"])
+    assert cached[web["Id"]] == trim_inspect(web)

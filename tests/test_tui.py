@@ -740,3 +740,37 @@ async def test_kernel_changes_join_the_events_timeline(daemon, uniq):
             await wait_for(pilot, lambda: "link deleted" in kernel_rows(), 10)
     finally:
         subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+async def test_console_doctor_reads_the_containers_config_from_the_models_inspects(daemon, uniq):
+    """The findings pane's doctor takes the containers' env, command and links from
+    the model's own inspects (a cold console at 1,000 containers made 1,000 more
+    inspects for them): a container started while the console runs is named in a
+    finding through its env, and the doctor kept no inspect cache of its own."""
+    from inspectors import hostfacts
+
+    db, first, late = f"db{uniq}", f"app{uniq}", f"late{uniq}"
+    daemon.docker("run", "-d", "--name", db, IMAGE, "sleep", "3600")
+    daemon.docker("run", "-d", "--name", first, "-e", f"DB_HOST={db}", IMAGE, "sleep", "3600")
+    hostfacts._CONFIG_CACHE.clear()
+    app = make_app(daemon.host)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            pane = app.query_one("#findings")
+
+            def named(who: str) -> bool:
+                return any(
+                    f.rule == "default_bridge_names" and who in f.objects and db in f.objects
+                    for f in pane.findings
+                )
+
+            await pilot.press("7")  # the doctor runs for the pane on screen
+            await wait_for(pilot, lambda: named(first), 30)
+            daemon.docker(
+                "run", "-d", "--name", late, "-e", f"DB_HOST={db}", IMAGE, "sleep", "3600"
+            )
+            await wait_for(pilot, lambda: named(late), 30)
+            assert not hostfacts._CONFIG_CACHE
+    finally:
+        daemon.docker("rm", "-f", db, first, late, check=False)
