@@ -43,3 +43,22 @@ def test_the_textual_hygiene_check_can_fail():
     """The check above really sees Textual when something imports it."""
     loaded = _imported_after("import textual.app")
     assert "textual" in loaded
+
+
+def test_the_consoles_start_up_parses_without_the_sub_commands_or_a_metadata_scan():
+    """`dockscope` (no command) parses its options with the top-level parser only,
+    and --version is looked up only when asked (bench/startup: ~90 ms of a first
+    frame of ~250 ms); a command still gets the full parser."""
+    code = (
+        "import tui.cli\n"
+        "def fake_run(args):\n"
+        "    print('COMMAND', args.command, args.host, args.read_only)\n"
+        "    return 0\n"
+        "tui.cli._run = fake_run\n"
+        "tui.cli.main(['-H', 'unix:///nowhere.sock', '--read-only'])\n"
+    )
+    loaded = _imported_after(code)
+    assert not {m for m in loaded if m.startswith("tui.cli_") and m != "tui.cli_cluster"}
+    assert "importlib.metadata" not in loaded
+    loaded = _imported_after(code.replace("'--read-only'", "'--read-only', 'doctor'"))
+    assert "tui.cli_doctor" in loaded

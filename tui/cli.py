@@ -59,7 +59,9 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``commands=False``: the top-level options only (the
+    console's start-up: the sub-commands' modules cost ~30 ms to import and register)."""
     p = OneLineParser(
         prog="dockscope",
         description="See and fix Docker networking on this host. "
@@ -88,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="never change anything on the host (also: DOCKSCOPE_READ_ONLY=1)",
     )
+    if not commands:
+        p.set_defaults(command=None)
+        return p
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _MODULES:
         try:
@@ -141,9 +146,15 @@ def engine_exit(e) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    # `capture TARGET -c N icmp`: words after the options belong to the filter
-    args, extra = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args, extra = None, []
+    if not any(w in ("-h", "--help") for w in words):
+        # no command (the console): the top-level options are all there is to parse
+        args, extra = build_parser(commands=False).parse_known_args(words)
+    if args is None or extra:
+        parser = build_parser()
+        # `capture TARGET -c N icmp`: words after the options belong to the filter
+        args, extra = parser.parse_known_args(words)
     if extra:
         if not getattr(args, "takes_extra", False) or any(w.startswith("-") for w in extra):
             parser.error("unrecognized arguments: " + " ".join(extra))
