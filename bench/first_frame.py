@@ -71,9 +71,9 @@ def console(mode: str, t0: float) -> tuple[str, float] | None:
     """The start-up path of tui/cli.py (`dockscope` without a command): the first
     engine read starts, then Textual is imported and the app runs."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tui.cli import build_parser
+    from tui.cli import parse
 
-    build_parser().parse_known_args([])  # as tui/cli.py main() does first
+    parse([])  # as tui/cli.py main() does first
     from tui import prefetch
 
     first = prefetch.start(None)

@@ -145,7 +145,8 @@ def engine_exit(e) -> int:
     return 1 if (e.kind in ("api", "notfound") and e.status) else 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (bad arguments: one line, exit 2)."""
     words = sys.argv[1:] if argv is None else argv
     args, extra = None, []
     if not any(w in ("-h", "--help") for w in words):
@@ -159,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "takes_extra", False) or any(w.startswith("-") for w in extra):
             parser.error("unrecognized arguments: " + " ".join(extra))
         args.extra = extra
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     from tui.cli_cluster import multi_host  # several engines (-H -H, --swarm): issue 11
 
     rc = multi_host(args)
