@@ -233,10 +233,8 @@ class Model:
                     # threads run (the console): spawn one only for many containers
                     on_list = self._on_list(reader, cold, local, listed)
 
-            if reader is not None and reader.procs is not None and not self.host_side:
+            if reader is not None and reader.procs is not None:
                 # the namespace reads this process takes back at the end need pyroute2
-                # (the doctor's host-side build reads only its suspects' namespaces,
-                # usually none: importing it here cost the doctor ~0.2 s of the GIL)
                 self.pool.submit(importlib.import_module, "pyroute2")
             if api is not None:
                 if local:
