@@ -286,7 +286,8 @@ def parse_container(raw: dict, summary: dict | None = None) -> Container:
 # The parts of a container inspect that are read after the model has parsed it: by
 # parse_container again (a warm rebuild from the cache) and by the doctor's container
 # refs (inspectors.hostfacts.container_refs_from_inspect). A cached inspect keeps
-# only these: the whole JSON as Python objects is ~25 KB a container, 25 MB at 1,000.
+# only these: 4.0 KB a container as Python objects against 10.7 KB for the whole JSON
+# (bench/inspect_cache at 1,000 busybox containers: 3.9 MB against 10.4 MB).
 INSPECT_KEEP: dict[str, tuple[str, ...] | None] = {
     "Id": None,
     "Name": None,
