@@ -189,6 +189,14 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
         assert span > 3, f"the churn was too short to say: {span:.1f}s"
         assert work / span <= bound + 0.15, f"apply loop busy {work / span:.0%}: {gaps}"
         assert caught_up < 10, f"caught up {caught_up:.1f}s after the churn"
+
+        # the UI's clock hands the C heap's free pages back once after updates, not
+        # again within TRIM_INTERVAL, and not at rest (no update since)
+        lv._trimmed_at = 0.0
+        assert lv.trim_if_due() == (L._TRIM is not None)
+        assert not lv.trim_if_due()
+        lv._trimmed_at = 0.0
+        assert not lv.trim_if_due()
     finally:
         if lv is not None:
             lv.close()

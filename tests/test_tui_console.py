@@ -353,3 +353,34 @@ def test_start_up_heap_frozen_once_at_the_first_frame_and_collected_when_settled
         gc.unfreeze()
         if was:
             gc.enable()
+
+
+def test_trim_heap_hands_freed_c_heap_pages_back():
+    """tui.live.trim_heap (glibc malloc_trim): memory freed by another thread stays
+    in that thread's malloc arena, counted in the RSS, until trimmed. 60 MB of
+    1 KB buffers (glibc malloc, not Python's small-object allocator), every tenth
+    kept alive so that no arena can shrink from its top by itself."""
+    import threading
+
+    import psutil
+
+    from tui import live
+
+    if live._TRIM is None:
+        import pytest
+
+        pytest.skip("not glibc: no malloc_trim (the console then runs without it)")
+    kept: list = []
+
+    def churn() -> None:
+        bufs = [bytearray(1024) for _ in range(60_000)]
+        kept.extend(bufs[::10])
+        del bufs
+
+    t = threading.Thread(target=churn)
+    t.start()
+    t.join()
+    rss = lambda: psutil.Process().memory_info().rss  # noqa: E731
+    before = rss()
+    assert live.trim_heap()
+    assert before - rss() > 8 * 2**20, (before, rss())  # 17-30 MB here; 0 untrimmed

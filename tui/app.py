@@ -238,11 +238,8 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
     def _first_painted(self) -> None:
         import gc
 
-        # tui/cli.py holds the collector off until the first frame; what is alive now
-        # (the imports, the screen) leaves its scans until _settle_heap: enabled
-        # over it, the first collection took ~70 ms before the next frame
-        if not gc.isenabled():  # once: this runs after every update
-            gc.freeze()
+        if not gc.isenabled():  # off since tui/prefetch.py; the start-up heap frozen
+            gc.freeze()  # until _settle_heap (collected now: ~70 ms before the next frame)
             gc.enable()
         if self.live is None or self.live_started:
             return
@@ -314,13 +311,8 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
             ThreadPoolExecutor(max_workers=32, thread_name_prefix="dockscope-worker")
         )
         if self.model is not None:
-            self.live = Live(
-                self.model,
-                self.post_message,
-                host=self.host,
-                started_at=self.started_at,
-                first_read=self.first_read,
-            )
+            self.live = Live(self.model, self.post_message, host=self.host,
+                             started_at=self.started_at, first_read=self.first_read)  # fmt: skip
             self.first_read = None
             self._apply_worker()
 
@@ -404,6 +396,8 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
     def _tick(self) -> None:
         """Counters and sockets have no notifications: poll them only while shown."""
         self.ticks += 1
+        if self.live is not None:
+            self.live.trim_if_due()  # the C heap's free pages, after updates
         if self.live is None or len(self.screen_stack) > 1:
             return
         active = self.active_pane_id
@@ -467,18 +461,15 @@ class DockscopeApp(ActionKeys, Navigation, App[int]):
             self._schedule_mount_rest()
 
     def _settle_heap(self) -> None:
-        """Once the first full snapshot is on screen with every pane mounted: what
-        is alive then (imports, widgets, the model) leaves the cyclic collector's
-        scans (``gc.freeze``). A full collection then scans only what came after:
-        under a log firehose its CPU went from 32 ms to 5 ms at most, the key p95
-        from 67 to 50 ms (bench/logs --gc-freeze)."""
+        """Once the full snapshot is on screen, every pane mounted: what is alive
+        then leaves the cyclic collector's scans (``gc.freeze``): under a log firehose
+        a full collection's CPU 32 -> 5 ms at most, key p95 67 -> 50 ms (bench/logs)."""
         if not self.all_mounted:
             self.set_timer(0.5, self._settle_heap)
             return
         import gc
 
-        # collect first (frozen, the first build's cyclic garbage (pyroute2) would stay
-        # live), the start-up heap frozen at the first frame too
+        # the first build's cyclic garbage (pyroute2) would stay live frozen: collect
         gc.unfreeze()
         gc.collect()
         gc.freeze()

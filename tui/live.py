@@ -54,6 +54,33 @@ BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 HEARTBEAT_INTERVAL = 2.0  # ping the engine this often...
 HEARTBEAT_TIMEOUT = 5.0  # ...and call it hung when a ping takes longer (loaded hosts: not less)
 IDLE_POLL = 30.0  # loops that close() wakes itself re-check their stop flag only this often
+TRIM_INTERVAL = 5.0  # seconds between two hand-backs of the C heap's free pages (trim_heap)
+
+
+def _libc_trim():
+    """glibc's ``malloc_trim``, or None (another libc, no ctypes)."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), "malloc_trim")
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+_TRIM = _libc_trim()
+
+
+def trim_heap() -> bool:
+    """Give the C heap's free pages back to the kernel (glibc ``malloc_trim(0)``;
+    hand-written: ctypes, no maintained library wraps it). Each update's transient
+    copies (the snapshot for the UI, inspects, netlink messages) are freed, but glibc
+    keeps the pages in its per-thread arenas: at 300 containers under churn the
+    console's RSS ended 17 MB higher without it (bench/soak). False if unavailable."""
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True
 
 CONTAINER_ACTIONS = {
     "create",
@@ -198,6 +225,9 @@ class Live:
         self._kernel_at = 0.0
         self._hold_until = 0.0  # back-pressure: the next apply gathers until then
         self.applies = 0
+        self.trims = 0
+        self._trimmed_at = 0.0
+        self._trim_due = False  # updates published since the last trim
         # names of the host interfaces this engine's view shows (set after each
         # snapshot; None until the first): link churn elsewhere on the host (other
         # engines, VMs, test namespaces) is not re-read
@@ -424,6 +454,7 @@ class Live:
             with lock:
                 snap = clone(self.model.snapshot)
             self._note_kernel_names(snap)
+        self._trim_due = True
         self.post(LiveUpdate(snap, events, reason, kernel, time.monotonic() - t0))
 
     def initial_load(self) -> None:
@@ -491,6 +522,19 @@ class Live:
             self.applies += 1
             took = time.monotonic() - t_apply
             self._hold_until = time.monotonic() + min(HOLD_MAX, HOLD_RATIO * took)
+
+    def trim_if_due(self) -> bool:
+        """Called on the UI's clock (tui/app.py): once updates were published (the
+        UI has applied them by the next tick), hand the C heap's free pages back
+        (:func:`trim_heap`), at most every TRIM_INTERVAL s; nothing at rest."""
+        now = time.monotonic()
+        if not self._trim_due or now - self._trimmed_at < TRIM_INTERVAL:
+            return False
+        self._trim_due, self._trimmed_at = False, now
+        if not trim_heap():
+            return False
+        self.trims += 1
+        return True
 
     def _gather_until(self, batch: list[tuple], until: float, only: tuple = ()) -> None:
         """Add what arrives until ``until`` to ``batch``; a stop ends it, and so does
