@@ -76,11 +76,13 @@ def trim_heap() -> bool:
     hand-written: ctypes, no maintained library wraps it). Each update's transient
     copies (the snapshot for the UI, inspects, netlink messages) are freed, but glibc
     keeps the pages in its per-thread arenas: at 300 containers under churn the
-    console's RSS ended 17 MB higher without it (bench/soak). False if unavailable."""
+    console's RSS ended 14 MB higher without it (bench/RESULTS.md, stop 19; bench/soak
+    at 1,000: 7-9 MB). False if unavailable."""
     if _TRIM is None:
         return False
     _TRIM(0)
     return True
+
 
 CONTAINER_ACTIONS = {
     "create",
