@@ -349,13 +349,19 @@ def parse_summary(s: dict) -> Container:
     return c
 
 
-def read_container(api: EngineAPI, cid: str, summary: dict | None = None) -> Container | None:
+def inspect_container(api: EngineAPI, cid: str) -> dict | None:
+    """The container's inspect JSON; None when it is gone (removed meanwhile)."""
     try:
-        return parse_container(api.container(cid), summary)
+        return api.container(cid)
     except EngineError as e:
         if e.kind == "notfound":
             return None
         raise
+
+
+def read_container(api: EngineAPI, cid: str, summary: dict | None = None) -> Container | None:
+    raw = inspect_container(api, cid)
+    return parse_container(raw, summary) if raw is not None else None
 
 
 def list_fingerprint(s: dict) -> tuple:
@@ -456,6 +462,7 @@ __all__ = [
     "parse_network",
     "read_containers",
     "read_container",
+    "inspect_container",
     "parse_container",
     "parse_summary",
     "trim_inspect",

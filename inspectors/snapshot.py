@@ -536,12 +536,7 @@ class Model:
             if api is None:
                 return snap
             old = next((x for x in snap.containers if x.id == cid or x.id.startswith(cid)), None)
-            try:
-                raw = api.container(cid)
-            except EngineError as e:
-                if e.kind != "notfound":
-                    raise
-                raw = None
+            raw = eng.inspect_container(api, cid)
             c = eng.parse_container(raw) if raw is not None else None
             if c is not None:
                 cid = c.id

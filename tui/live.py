@@ -227,7 +227,6 @@ class Live:
         self._kernel_at = 0.0
         self._hold_until = 0.0  # back-pressure: the next apply gathers until then
         self.applies = 0
-        self.trims = 0
         self._trimmed_at = 0.0
         self._trim_due = False  # updates published since the last trim
         # names of the host interfaces this engine's view shows (set after each
@@ -533,10 +532,7 @@ class Live:
         if not self._trim_due or now - self._trimmed_at < TRIM_INTERVAL:
             return False
         self._trim_due, self._trimmed_at = False, now
-        if not trim_heap():
-            return False
-        self.trims += 1
-        return True
+        return trim_heap()
 
     def _gather_until(self, batch: list[tuple], until: float, only: tuple = ()) -> None:
         """Add what arrives until ``until`` to ``batch``; a stop ends it, and so does
