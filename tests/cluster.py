@@ -611,35 +611,99 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 # ---------------------------------------------------------------------- pytest
+def _unavailable() -> str | None:
+    if os.geteuid() != 0 or not shutil.which("dockerd") or not shutil.which("sshd"):
+        return "the cluster needs root, dockerd and sshd (openssh-server)"
+    return None
+
+
+# The session's cluster, started early (prestart) and handed to the fixture.
+_early: dict = {}
+
+
+def prestart(items) -> None:
+    """Start the session's cluster in a thread once the collected tests are known, if
+    one of them uses it: its ~40 s of setup (mostly waiting on three dockerds and the
+    swarm) runs beside the tests before the first cluster test instead of in front of
+    it. The fixture joins the thread; :func:`finish` stops a cluster no test took."""
+    if (
+        _early
+        or _unavailable()
+        or not any("cluster" in getattr(i, "fixturenames", ()) for i in items)
+    ):
+        return
+    c = Cluster(3)
+
+    def run() -> None:
+        try:
+            c.start()
+        except BaseException as e:  # re-raised by the fixture, in the test that asked
+            _early["error"] = e
+
+    _early["prev_term"] = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _term)  # a SIGTERM still tears the cluster down
+    t = threading.Thread(target=run, name="cluster-prestart", daemon=True)
+    _early.update(cluster=c, thread=t)
+    t.start()
+
+
+def _term(signum, frame):
+    raise KeyboardInterrupt  # unwinds through the fixture's teardown, or finish()
+
+
+def _take_early() -> Cluster | None:
+    t = _early.pop("thread", None)
+    if t is None:
+        return None
+    t.join()
+    c = _early.pop("cluster")
+    err = _early.pop("error", None)
+    if err is not None:
+        c.stop()
+        raise err
+    return c
+
+
+def finish() -> None:
+    """Session end: stop a prestarted cluster that no test took (tests deselected
+    after collection, an interrupted run); restore SIGTERM."""
+    with contextlib.suppress(BaseException):
+        c = _take_early()
+        if c is not None:
+            c.stop()
+    if "prev_term" in _early:
+        signal.signal(signal.SIGTERM, _early.pop("prev_term"))
+
+
 def _cluster_fixture():
     import pytest
 
     @pytest.fixture(scope="session")
     def cluster():
-        """The run's 3-node swarm (node1 manager). Torn down at the end, also on
-        SIGTERM; a run killed harder is swept by the next one."""
-        if os.geteuid() != 0 or not shutil.which("dockerd") or not shutil.which("sshd"):
-            why = "the cluster needs root, dockerd and sshd (openssh-server)"
+        """The run's 3-node swarm (node1 manager), usually started by :func:`prestart`.
+        Torn down at the end, also on SIGTERM; a run killed harder is swept by the
+        next one."""
+        why = _unavailable()
+        if why:
             if os.environ.get("CI"):
                 pytest.fail(f"CI must run the cluster tests: {why}")
             pytest.skip(why)
-        c = Cluster(3)
         prev = signal.getsignal(signal.SIGTERM)
-
-        def _term(signum, frame):
-            raise KeyboardInterrupt  # unwinds through the teardown below
-
         signal.signal(signal.SIGTERM, _term)
         try:
-            c.start()
-        except BaseException:
-            c.stop()
-            signal.signal(signal.SIGTERM, prev)
-            raise
-        try:
-            yield c
+            c = _take_early()
+            if c is None:
+                c = Cluster(3)
+                try:
+                    c.start()
+                except BaseException:
+                    c.stop()
+                    raise
+            try:
+                yield c
+            finally:
+                c.stop()
         finally:
-            c.stop()
             signal.signal(signal.SIGTERM, prev)
 
     return cluster

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests import cluster as _cluster  # noqa: E402
 from tests.cluster import cluster  # noqa: E402,F401  (the 3-node swarm fixture)
 from tests.harness import IMAGE, TestDaemon  # noqa: E402
 from tests.helpers import started  # noqa: E402
@@ -92,10 +93,16 @@ def pytest_runtest_setup(item):
         os._exit(70)
 
 
+def pytest_collection_finish(session):
+    if not session.config.option.collectonly:
+        _cluster.prestart(session.items)  # the swarm's setup overlaps the first tests
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
     if os.getpid() != _SESSION_PID:
         os._exit(70)
+    _cluster.finish()
 
 
 @pytest.fixture(autouse=True)
