@@ -154,8 +154,9 @@ def console_allocator() -> None:
     """The console, a long-running process whose snapshot is replaced on every update,
     keeps its Python objects on glibc's allocator (``PYTHONMALLOC=malloc``, two arenas):
     pymalloc keeps a 1 MiB arena while any object in it lives, and the console's heap
-    trim cannot hand those back. bench/soak at 1,000 containers, by hand (RESULTS.md,
-    stop 20): 170 -> 118 MB at rest, 190 -> 148 MB after an hour of events. The
+    trim cannot hand those back. bench/soak --pymalloc at 1,000 containers (RESULTS.md,
+    stop 20): 184 -> 150 MB after an hour of events (+70 -> +33 MB over the churn), for
+    7-20% more of the console's CPU during the churn and 26-45 ms at start. The
     allocator is chosen when the interpreter starts, hence one re-exec of this same
     interpreter (``sys.executable``) and argv, before anything heavy is imported. A
     PYTHONMALLOC the user set wins; what was added is removed again in the new process,
