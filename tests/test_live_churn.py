@@ -9,6 +9,7 @@ keeps up by batching (back-pressure) instead of working all the time."""
 
 from __future__ import annotations
 
+import pickle
 import random
 import threading
 import time
@@ -65,7 +66,19 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
         for name in sorted(names):
             d("run", "-d", "--name", name, "--network", a, image, "sleep", "600")
         got: list = []
-        lv = L.Live(m, got.append)
+        frozen: list[tuple[object, bytes]] = []  # each UI copy, pickled when posted
+        shared: list[int] = []
+
+        def post(msg) -> None:
+            # runs on the apply thread right after the copy: the model is as copied
+            snap = getattr(msg, "snapshot", None)
+            if snap is not None and msg.reason not in ("quick", "list"):
+                assert snap == m.snapshot, "the UI's copy is not the model's snapshot"
+                frozen.append((snap, pickle.dumps(snap)))
+                shared.append(lv.clone.shared)
+            got.append(msg)
+
+        lv = L.Live(m, post)
         # the slow stand-in: the apply loop's refreshes cost what they cost on a host
         # with hundreds of containers (real refresh, then the extra time)
         real = m.refresh_container
@@ -170,6 +183,14 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
         assert not diff
         last = [x for x in got if isinstance(x, L.LiveUpdate) and x.snapshot is not None][-1]
         assert _view(last.snapshot, names, {a, b}) == want  # the UI's copy too
+        # each copy the UI got equalled the model then (checked as posted), and no later
+        # update changed it, though copies share what did not change between them
+        assert len(frozen) >= 3
+        for snap, was in frozen:
+            assert pickle.dumps(snap) == was, "an update changed a copy the UI holds"
+        assert shared[0] == 0 and max(shared[1:]) > 0, shared
+        before = {id(c) for c in frozen[-2][0].containers}
+        assert any(id(c) in before for c in frozen[-1][0].containers)
 
         # back-pressure: each apply waited (gathering) as long as the one before it
         # took, up to HOLD_MAX; without it, under this churn, the next apply starts
