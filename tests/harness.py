@@ -167,6 +167,7 @@ class TestDaemon:
         self.bridge = f"dsbr{self.id}"[:15]
         self.proc: subprocess.Popen | None = None
         self.swarm = False
+        self.swarm_since = 0  # when swarm_init ran (its overlays are swept at stop)
         self.bridge_net, self.pool = _free_slash16()
         self.bridge_cidr = ipaddress.ip_network(f"{self.bridge_net.network_address}/24")
         self.bridge_ip = f"{self.bridge_cidr.network_address + 1}/24"
@@ -340,7 +341,14 @@ done
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.cleanup_objects()
+        overlays: list[str] = []
         if self.swarm:
+            with contextlib.suppress(Exception):  # every overlay it made, removed or not
+                overlays = self.docker(
+                    "events", "--since", str(self.swarm_since), "--until", str(int(time.time()) + 1),
+                    "--filter", "type=network", "--filter", "event=create",
+                    "--format", "{{.Actor.ID}}", check=False,
+                ).stdout.split()  # fmt: skip
             self.docker("swarm", "leave", "--force", check=False)
             self.docker("network", "rm", "docker_gwbridge", check=False)
         # bridges of networks still there (docker_gwbridge, a failed rm) outlive dockerd
@@ -368,6 +376,12 @@ done
             subprocess.run(["ip", "link", "del", name], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(self.exec_root, ignore_errors=True)
+        # dockerd 20.10 writes each overlay's load-balancer sandbox files (lb_<network id>)
+        # under /var/lib/docker/network/files whatever its data-root (libnetwork's
+        # default prefix; moby/moby#31610 fixed only the ingress one): ours go with it
+        for nid in overlays:
+            if nid.isalnum():
+                shutil.rmtree(f"/var/lib/docker/network/files/lb_{nid}", ignore_errors=True)
         for net in (self.bridge_net, self.pool):
             with contextlib.suppress(OSError):
                 os.unlink(f"/tmp/dockscope-test-pools/{str(net).split('.')[1]}")
@@ -407,6 +421,7 @@ done
 
     def swarm_init(self) -> None:
         if not self.swarm:
+            self.swarm_since = int(time.time()) - 1
             self.docker(
                 "swarm",
                 "init",

@@ -29,9 +29,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
-import dataclasses
-import hashlib
 import os
 import pickle
 import queue
@@ -42,7 +39,7 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from inspectors.model import Bridge, Network, Snapshot
+from inspectors.model import Snapshot
 
 QUIET = 0.03  # a burst is over after this long without a new item
 MAX_BATCH = 0.15  # ...or after this long in any case
@@ -111,71 +108,6 @@ def _ev_key(ev: dict) -> tuple:
 def clone(snap: Snapshot) -> Snapshot:
     """A private deep copy for the UI (pickle is ~4x faster than deepcopy here)."""
     return pickle.loads(pickle.dumps(snap, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-# the lists of these objects are shared item by item; the object itself is always new
-_SPLIT: dict[type, tuple[str, ...]] = {Network: ("endpoints",), Bridge: ("ports", "fdb")}
-_HP = pickle.HIGHEST_PROTOCOL
-
-
-class SharingClone:
-    """Private copies of the model's snapshot for the UI, each sharing with the one
-    before it every item (container, endpoint, link, listener, bridge port...) whose
-    content did not change: an item is pickled, and when the pickle's digest is the
-    previous copy's, that copy's object is reused instead of unpickled. Equal bytes
-    unpickle to equal objects, so the copy is the same as :func:`clone`'s; the UI
-    only reads its snapshot (it never changes one), so sharing is safe. Why: a full
-    copy per update is ~9 MB of small objects at 1,000 containers, allocated and
-    freed under churn, which fragments the heap (bench/RESULTS.md, stops 20-21);
-    here an update allocates only what changed. The snapshot's other fields (engine,
-    notes, anything added later) are copied whole. Used from one thread only."""
-
-    def __init__(self) -> None:
-        self._prev: dict[bytes, Any] = {}
-        self.shared = 0  # items reused by the last copy
-        self.copied = 0  # items unpickled by the last copy
-
-    def __call__(self, snap: Snapshot) -> Snapshot:
-        prev, now = self._prev, {}
-        counts = [0, 0]
-        dumps, loads, digest = pickle.dumps, pickle.loads, hashlib.blake2b
-
-        def item(obj):
-            b = dumps(obj, _HP)
-            d = digest(b, digest_size=16).digest()
-            got = prev.get(d)
-            if got is None or d in now:  # (equal items within one copy stay distinct)
-                got = loads(b)
-                counts[1] += 1
-            else:
-                counts[0] += 1
-            now[d] = got
-            return got
-
-        def one(obj):
-            split = _SPLIT.get(type(obj))
-            if split is None:
-                return item(obj)
-            shell = copy.copy(obj)
-            for name in split:
-                setattr(shell, name, [])
-            out = loads(dumps(shell, _HP))
-            for name in split:
-                setattr(out, name, [item(x) for x in getattr(obj, name)])
-            return out
-
-        out = copy.copy(snap)
-        for f in dataclasses.fields(snap):
-            value = getattr(snap, f.name)
-            if isinstance(value, list) and all(dataclasses.is_dataclass(x) for x in value):
-                setattr(out, f.name, [one(x) for x in value])
-            elif isinstance(value, (str, int, float, bool, type(None))):
-                pass  # immutable: the shallow copy holds it
-            else:
-                setattr(out, f.name, loads(dumps(value, _HP)))
-        self._prev = now
-        self.shared, self.copied = counts
-        return out
 
 
 # --------------------------------------------------------------------------- messages
@@ -307,7 +239,6 @@ class Live:
         # set by the app once the first snapshot is on screen: the full build
         # (CPU-heavy Python) waits for it so the first frame is not starved of the GIL
         self.first_paint = threading.Event()
-        self.clone = SharingClone()  # the UI's copies share what did not change
 
     # ---------------------------------------------------------------- control
     def request(self, kind: str, arg: Any = None) -> None:
@@ -522,7 +453,7 @@ class Live:
         if with_snapshot:
             lock = getattr(self.model, "_lock", None) or contextlib.nullcontext()
             with lock:
-                snap = self.clone(self.model.snapshot)
+                snap = clone(self.model.snapshot)
             self._note_kernel_names(snap)
         self._trim_due = True
         self.post(LiveUpdate(snap, events, reason, kernel, time.monotonic() - t0))
