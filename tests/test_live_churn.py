@@ -67,7 +67,6 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
             d("run", "-d", "--name", name, "--network", a, image, "sleep", "600")
         got: list = []
         frozen: list[tuple[object, bytes]] = []  # each UI copy, pickled when posted
-        shared: list[int] = []
 
         def post(msg) -> None:
             # runs on the apply thread right after the copy: the model is as copied
@@ -75,7 +74,6 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
             if snap is not None and msg.reason not in ("quick", "list"):
                 assert snap == m.snapshot, "the UI's copy is not the model's snapshot"
                 frozen.append((snap, pickle.dumps(snap)))
-                shared.append(lv.clone.shared)
             got.append(msg)
 
         lv = L.Live(m, post)
@@ -184,13 +182,10 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
         last = [x for x in got if isinstance(x, L.LiveUpdate) and x.snapshot is not None][-1]
         assert _view(last.snapshot, names, {a, b}) == want  # the UI's copy too
         # each copy the UI got equalled the model then (checked as posted), and no later
-        # update changed it, though copies share what did not change between them
+        # update changed it (the UI reads its copy on its own thread, unlocked)
         assert len(frozen) >= 3
         for snap, was in frozen:
             assert pickle.dumps(snap) == was, "an update changed a copy the UI holds"
-        assert shared[0] == 0 and max(shared[1:]) > 0, shared
-        before = {id(c) for c in frozen[-2][0].containers}
-        assert any(id(c) in before for c in frozen[-1][0].containers)
 
         # back-pressure: each apply waited (gathering) as long as the one before it
         # took, up to HOLD_MAX; without it, under this churn, the next apply starts
