@@ -206,8 +206,9 @@ mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/sshd /run/containerd
 # the mount points: a fresh install without a started engine has no /var/lib/docker
 # (dockerd makes it, 0710, on its first start); made here on the host as dockerd would
-[ -e /var/lib/docker ] || mkdir -m 0710 /var/lib/docker
-[ -e /etc/docker ] || mkdir -m 0755 /etc/docker
+# (-p: the nodes start at once, and another may have just made it)
+mkdir -p -m 0710 /var/lib/docker
+mkdir -p -m 0755 /etc/docker
 mount --bind {d}/lib /var/lib/docker
 mount --bind {d}/etc /etc/docker
 /usr/sbin/sshd -f {sshd_conf} -E {d}/sshd.log
