@@ -564,17 +564,39 @@ class EngineAPI:
         self.close()
 
 
+_ONE_POOL_CLASS = None
+
+
+def _one_pool_adapter(socket_path: str, timeout: float, size: int):
+    """The docker SDK's unix-socket adapter with one connection pool for the socket.
+    The SDK keys its pools by request URL (docker/transport/unixconn.py), so every
+    container inspect is a new URL: a new pool and a new connection to dockerd, and
+    urllib3 closes the least recently used of its 25 pools (one connect and close per
+    inspect). All requests of a client go to one socket: one pool serves them, its
+    connections kept alive (bench/inspect_pool: 300 inspects, CPU and wall before and
+    after). A subclass, not a transport of our own: the SDK still makes every
+    connection; only the pool's key changes."""
+    global _ONE_POOL_CLASS
+    if _ONE_POOL_CLASS is None:
+        from docker.transport import UnixHTTPAdapter
+
+        class OnePoolUnixAdapter(UnixHTTPAdapter):
+            def get_connection(self, url, proxies=None):
+                return super().get_connection("http+docker://localhost", proxies)
+
+        _ONE_POOL_CLASS = OnePoolUnixAdapter
+    return _ONE_POOL_CLASS("http+unix://" + socket_path, timeout, max_pool_size=size)
+
+
 def _make_client(target: Target, version: str, timeout: float, bridge=None):
     import docker
 
     # one client for every thread: the model's 8 inspect threads, the event stream and
     # log streams each hold a connection; above the pool size urllib3 would open extra
-    # ones and log "pool is full" onto the console's stderr. On a unix socket the SDK
-    # keeps one pool per URL (docker/transport/unixconn.py): at most the 8 model
-    # threads share one, and each new pool costs a queue slot per size (an inspect
-    # is a new URL: 32 -> 8 took 10-15% of an inspect's CPU, bench/snapshot).
+    # ones and log "pool is full" onto the console's stderr. On a unix socket (and the
+    # ssh bridge's) every request goes through the one pool of _one_pool_adapter.
     kw: dict = {"base_url": target.host, "version": version, "timeout": timeout}
-    kw["max_pool_size"] = 8 if bridge is not None or target.scheme in ("unix", "") else 32
+    kw["max_pool_size"] = 32
     if bridge is not None:
         kw["base_url"] = f"unix://{bridge.path}"  # ssh:// through _SSHBridge
     elif target.tls is not None and target.scheme in ("tcp", "https"):
@@ -591,6 +613,9 @@ def _make_client(target: Target, version: str, timeout: float, bridge=None):
         )
     client = docker.DockerClient(**kw)
     s = client.api  # a requests.Session
+    sock = bridge.path if bridge is not None else target.socket_path
+    if sock is not None:
+        s.mount("http+docker://", _one_pool_adapter(sock, timeout, kw["max_pool_size"]))
     # docker-py #2433: with trust_env, requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
     # replace the engine's CA. Turn the environment lookup off and keep only what the
     # docker CLI does take from it (HTTP(S)_PROXY/NO_PROXY for tcp engines).

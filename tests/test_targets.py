@@ -325,6 +325,45 @@ def test_ssh_engine_in_process_times_out_on_a_hung_remote(ssh_node, daemon, monk
     eng.close()
 
 
+def _connects(monkeypatch) -> list:
+    """Every connect() this process makes from here on, by address (real sockets)."""
+    import socket
+
+    seen: list = []
+    real = socket.socket.connect
+
+    def connect(sock, address):
+        seen.append(address)
+        return real(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return seen
+
+
+@pytest.mark.parametrize("via", ["unix", "ssh"])
+def test_many_inspects_share_one_connection(via, daemon, ssh_node, monkeypatch, uniq):
+    """The docker SDK keys a unix socket's connection pools by request URL, so every
+    container inspect would open a connection to dockerd (and, through the ssh bridge,
+    start an ssh session of its own) and close the least recently used of 25 pools.
+    The engine object keeps one pool: 30 inspects under 30 different URLs (the same
+    container by ids of 12 to 41 hex digits) reuse the connection of the first call."""
+    cid = daemon.docker("create", "--name", f"pool-{uniq}", IMAGE, "true").stdout.strip()
+    try:
+        if via == "ssh":
+            monkeypatch.setenv("PATH", ssh_node.env()["PATH"])
+        eng = api.open_engine(daemon.host if via == "unix" else ssh_node.host, timeout=10)
+        try:
+            sock = eng.client.api.get_adapter("http+docker://localhost").socket_path
+            seen = _connects(monkeypatch)
+            for k in range(12, 42):
+                assert eng.container(cid[:k])["Id"] == cid
+            assert len(seen) <= 1 and all(a == sock for a in seen), seen
+        finally:
+            eng.close()
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
 def test_ssh_failure_is_the_ssh_one_liner(ssh_node):
     env = ssh_node.env()
     env["DOCKER_HOST"] = f"ssh://nobody-{os.getpid()}@{ssh_node.ip}"
