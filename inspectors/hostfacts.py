@@ -290,52 +290,107 @@ def _route_rows(ipr, names, routes, ipv6: bool):
     return routes.entries(msgs, names)
 
 
-def _read_net(facts: HostFacts, links=None, ipv6: bool = True) -> None:
-    """Routes, addresses, link MTUs, default gateway and egress (this thread's netns),
-    through the one route reader (:mod:`inspectors.routes`, pyroute2). ``links``: the
-    links the snapshot already read in this namespace (then not read again)."""
-    from inspectors import kernel, routes
+@dataclass
+class RoutePart:
+    """The routes half of :func:`_read_net`, picklable: what a reader process reads
+    (:func:`route_part_in_child`) for this process to adopt."""
+
+    routes: list[HostRoute] = field(default_factory=list)
+    default_gateway: str | None = None
+    egress_iface: str | None = None
+    ipv6: bool = False  # IPv6 routes included
+
+
+def _route_part(ipr, names: dict, ipv6: bool) -> RoutePart:
+    from inspectors import routes
+
+    part = RoutePart(ipv6=ipv6)
+    default = None
+    for r in _route_rows(ipr, names, routes, ipv6):
+        hr = HostRoute(
+            dst=r.dst,
+            dev=r.dev,
+            gateway=r.gateway,
+            table=r.table,
+            type=r.type,
+            metric=r.metric,
+            family=r.family,
+        )
+        part.routes.append(hr)
+        if (
+            hr.dst == "default"
+            and hr.family == 4
+            and r.table == routes.RT_TABLE_MAIN
+            and default is None
+        ):
+            default = hr
+    if default is not None:
+        part.default_gateway = default.gateway
+        target = default.gateway
+        got = routes.route_get(target, ipr, names) if target else None
+        part.egress_iface = got.dev if got and got.dev else default.dev
+    return part
+
+
+def route_part_in_child(ipv6: bool) -> RoutePart:
+    """In a reader process (:class:`inspectors.readerproc.ReaderProcess`, where
+    pyroute2 is imported already): the host netns's routes, the link names taken
+    from the host dumps it made just before (:func:`inspectors.kernel.dump_in_child`),
+    else from a link dump of its own. The doctor's process then never imports
+    pyroute2 (~0.19 s of its GIL at 300 containers, bench/RESULTS.md stop 22)."""
+    from inspectors import kernel
 
     with kernel.open_ipr() as ipr:
-        if not links:
-            links = kernel.read_links(ipr)
-        names = {lk.index: lk.name for lk in links}
-        facts.link_mtu = {lk.name: lk.mtu for lk in links if lk.mtu is not None}
-        for lk in links:
-            facts.addresses.extend((lk.name, a) for a in lk.addresses)
-        default = None
-        for r in _route_rows(ipr, names, routes, ipv6):
-            hr = HostRoute(
-                dst=r.dst,
-                dev=r.dev,
-                gateway=r.gateway,
-                table=r.table,
-                type=r.type,
-                metric=r.metric,
-                family=r.family,
-            )
-            facts.routes.append(hr)
-            if (
-                hr.dst == "default"
-                and hr.family == 4
-                and r.table == routes.RT_TABLE_MAIN
-                and default is None
-            ):
-                default = hr
-        if default is not None:
-            facts.default_gateway = default.gateway
-            target = default.gateway
-            got = routes.route_get(target, ipr, names) if target else None
-            oif = got.dev if got and got.dev else default.dev
-            facts.egress_iface = oif
-            facts.egress_mtu = facts.link_mtu.get(oif) if oif else None
+        recs = kernel.last_link_records()
+        if recs is not None:
+            names = {r["index"]: r["name"] for r in recs}
+        else:
+            names = {lk.index: lk.name for lk in kernel.read_links(ipr)}
+        return _route_part(ipr, names, ipv6)
+
+
+def _read_net(
+    facts: HostFacts, links=None, ipv6: bool = True, routes: RoutePart | None = None
+) -> None:
+    """Routes, addresses, link MTUs, default gateway and egress (this thread's netns),
+    through the one route reader (:mod:`inspectors.routes`, pyroute2). ``links``: the
+    links the snapshot already read in this namespace (then not read again);
+    ``routes``: the routes a reader process read (used when it has the families
+    asked for)."""
+    from inspectors import kernel
+
+    if routes is not None and (routes.ipv6 or not ipv6) and links:
+        part = routes
+        _links_part(facts, links)
+    else:
+        with kernel.open_ipr() as ipr:
+            if not links:
+                links = kernel.read_links(ipr)
+            _links_part(facts, links)
+            part = _route_part(ipr, {lk.index: lk.name for lk in links}, ipv6)
+    facts.routes.extend(part.routes)
+    facts.default_gateway = part.default_gateway
+    facts.egress_iface = part.egress_iface
+    if part.egress_iface:
+        facts.egress_mtu = facts.link_mtu.get(part.egress_iface)
+
+
+def _links_part(facts: HostFacts, links) -> None:
+    facts.link_mtu = {lk.name: lk.mtu for lk in links if lk.mtu is not None}
+    for lk in links:
+        facts.addresses.extend((lk.name, a) for a in lk.addresses)
 
 
 # --------------------------------------------------------------------------- per-netns block
 
 
 def _netns_part(
-    facts: HostFacts, bridges: list[str], want_iptables, links=None, ipv6: bool = True
+    facts: HostFacts,
+    bridges: list[str],
+    want_iptables,
+    links=None,
+    ipv6: bool = True,
+    routes: RoutePart | None = None,
 ) -> None:
     root = facts.proc_root.rstrip("/")
     sysnet = f"{root}/sys/net"
@@ -344,7 +399,7 @@ def _netns_part(
     facts.conntrack_count = read_int(f"{sysnet}/netfilter/nf_conntrack_count")
     facts.conntrack_max = read_int(f"{sysnet}/netfilter/nf_conntrack_max")
     try:
-        _read_net(facts, links, ipv6)
+        _read_net(facts, links, ipv6, routes)
     except OSError as e:
         facts.notes.append(f"routes and addresses unavailable: {e}")
     for ifname in set(bridges) | ({facts.egress_iface} if facts.egress_iface else set()):
@@ -541,12 +596,15 @@ def gather_facts(
     container_refs: bool = True,
     daemon_log: int = 0,
     inspects: dict | None = None,
+    routes: RoutePart | None = None,
 ) -> HostFacts:
     """Read every host fact the doctor needs, once.
 
     ``netns``: a netns handle path (``/var/run/netns/NAME``, ``/proc/PID/ns/net``)
     to read the per-namespace facts from instead of the host's.
     ``proc_root``: where sysctls live (``<proc_root>/sys/net/...``).
+    ``routes``: the host's routes as a reader process read them
+    (:func:`route_part_in_child`), for the host netns only.
     """
     facts = HostFacts(
         proc_root=proc_root, netns=netns, is_root=os.geteuid() == 0, resolv_conf_path=resolv_conf
@@ -565,7 +623,8 @@ def gather_facts(
             shared = snap.links if netns is None and local else None
             v6 = any(n.enable_ipv6 for n in snap.networks) or not snap.networks
             ipt = iptables if isinstance(iptables, IptablesFacts) else (iptables and local)
-            run_in_netns(netns, _netns_part, facts, bridges, ipt, shared, v6)
+            pre = routes if netns is None and local else None
+            run_in_netns(netns, _netns_part, facts, bridges, ipt, shared, v6, pre)
         except OSError as e:
             facts.notes.append(f"namespace {netns} unreadable: {e}")
         try:
@@ -590,6 +649,7 @@ __all__ = [
     "IptablesFacts",
     "DnatRule",
     "HostRoute",
+    "RoutePart",
     "ContainerRefs",
     "gather_facts",
     "run_in_netns",

@@ -754,13 +754,22 @@ class KernelTables:
         return links, _build_bridges(links, ipr=ipr, with_fdb=with_fdb, fdb_recs=fdb)
 
 
+_LAST_LINKS: list = []  # in a reader process: the link records of its host dump
+
+
 def dump_in_child(with_fdb: bool) -> dict:
     """In a reader process (:class:`inspectors.readerproc.ReaderProcess`): the host
     dumps of a cold build, as :meth:`KernelTables.export` records."""
     t = KernelTables()
     with HostReader() as r:
         t.dump(r, with_fdb=with_fdb)
+    _LAST_LINKS[:] = [t._links[0]] if t._links else []
     return t.export()
+
+
+def last_link_records() -> list[dict] | None:
+    """In a reader process: the link records of the host dump it made (None: none yet)."""
+    return _LAST_LINKS[0] if _LAST_LINKS else None
 
 
 # --------------------------------------------------------------------------- brctl text

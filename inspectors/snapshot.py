@@ -233,8 +233,9 @@ class Model:
                     # threads run (the console): spawn one only for many containers
                     on_list = self._on_list(reader, cold, local, listed)
 
-            if reader is not None and reader.procs is not None:
+            if reader is not None and reader.procs is not None and not self.host_side:
                 # the namespace reads this process takes back at the end need pyroute2
+                # (the doctor's: few, the suspects' only; it pays the import if any)
                 self.pool.submit(importlib.import_module, "pyroute2")
             if api is not None:
                 if local:

@@ -370,6 +370,77 @@ def test_subnet_overlapping_a_vpn_route(daemon, res):
     assert not hits(doctor(daemon), "subnet_overlap", net)
 
 
+_IMPORTS_PROBE = """
+import atexit, json, os, sys
+main_pid, seen, out = os.getpid(), set(), sys.argv[1]
+
+def hook(event, args):
+    if event == "import" and os.getpid() == main_pid:
+        seen.add(args[0].split(".")[0])
+
+sys.addaudithook(hook)
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(seen))))
+sys.argv = ["dockscope", "doctor", "--json"]
+from tui.cli import main
+sys.exit(main())
+"""
+
+
+def test_doctor_reads_the_host_routes_in_its_reader_process(daemon, res, tmp_path):
+    """`dockscope doctor` as root on two cores forks its reader process before it
+    imports anything heavy, and that process reads the host's IPv4 routes too: the
+    doctor's own process never imports pyroute2 (the import was ~0.19 s of its GIL at
+    300 containers), and a route only the reader read still makes its finding. The
+    routes, default gateway and egress it hands over equal this process's read."""
+    from inspectors import kernel
+    from inspectors.hostfacts import RoutePart, _route_part, route_part_in_child
+    from inspectors.readerproc import ReaderProcess, cpus
+
+    net = res.net(res.name("rr"))
+    subnet = snapshot(daemon).network(net).subnets[0].subnet
+    vpn = res.link(f"dsrr{res.uniq}"[:15], "type", "veth", "peer", "name", f"dsrq{res.uniq}"[:15])
+    sh("ip", "link", "set", vpn, "up")
+    sh("ip", "route", "add", subnet, "dev", vpn, "metric", "4243")
+    try:
+        out = tmp_path / "imports.json"
+        r = subprocess.run(
+            [sys.executable, "-c", _IMPORTS_PROBE, str(out)],
+            capture_output=True,
+            text=True,
+            env=daemon.env(),
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert r.returncode in (0, 1), r.stderr
+        imported = set(json.loads(out.read_text()))
+        assert "docker" in imported  # the probe sees the doctor's imports
+        assert ("pyroute2" in imported) == (cpus() < 2), sorted(imported)
+        found = [
+            f
+            for f in json.loads(r.stdout)["findings"]
+            if f["rule"] == "subnet_overlap" and {net, vpn} <= set(f["objects"])
+        ]
+        assert found and subnet in found[0]["message"], found
+
+        for _ in range(3):  # another test's engine may add a route between the reads
+            rp = ReaderProcess()
+            try:
+                rp.early_dumps(False)
+                theirs = rp.call(route_part_in_child, False).result(60)
+            finally:
+                rp.close()
+            with kernel.open_ipr() as ipr:
+                names = {lk.index: lk.name for lk in kernel.read_links(ipr)}
+                mine = _route_part(ipr, names, False)
+            if theirs == mine:
+                break
+        assert isinstance(theirs, RoutePart) and theirs == mine
+        assert any(rt.dst == subnet and rt.dev == vpn for rt in theirs.routes)
+        assert not theirs.ipv6 and all(rt.family == 4 for rt in theirs.routes)
+    finally:
+        sh("ip", "route", "del", subnet, "dev", vpn, "metric", "4243", check=False)
+
+
 # --------------------------------------------------------------------------- R21
 
 

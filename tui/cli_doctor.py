@@ -134,6 +134,15 @@ def _build(args, refs: bool = True, daemon_log: int = 0, fdb: bool = True, host_
     from inspectors.hostfacts import gather_facts
     from tui.cli_snapshot import model_for
 
+    # the host's IPv4 routes, read by the reader process tui/cli.py forked (it has
+    # pyroute2 imported): this process then never imports it (IPv6 ones, needed only
+    # with an IPv6 network, are read here)
+    routes = None
+    rp = getattr(args, "_reader", None)
+    if rp is not None and getattr(args, "netns", None) is None:
+        from inspectors.hostfacts import route_part_in_child
+
+        routes = rp.call(route_part_in_child, False)
     m = model_for(args, with_fdb=fdb, host_side=host_side)
     # iptables-save runs while the model builds (host namespace only; needs root)
     ipt = None
@@ -145,6 +154,11 @@ def _build(args, refs: bool = True, daemon_log: int = 0, fdb: bool = True, host_
         snap = m.build()
         inspects = m.container_inspects()  # the refs read from these: no engine call more
         iptables = ipt.result() if ipt is not None and snap.engine.local else True
+        if routes is not None:
+            try:
+                routes = routes.result(m.timeout)
+            except Exception:  # the reader process died or timed out: read here
+                routes = None
     finally:
         m.close()
     facts = gather_facts(
@@ -156,6 +170,7 @@ def _build(args, refs: bool = True, daemon_log: int = 0, fdb: bool = True, host_
         container_refs=refs,
         daemon_log=daemon_log,
         inspects=inspects,
+        routes=routes,
     )
     return snap, facts
 
