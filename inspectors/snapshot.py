@@ -238,7 +238,16 @@ class Model:
                 # (the doctor's: few, the suspects' only; it pays the import if any)
                 self.pool.submit(importlib.import_module, "pyroute2")
             if api is not None:
-                if local:
+                if (
+                    local
+                    and reader is not None
+                    and reader.procs is not None
+                    and self._daemon is None
+                ):
+                    # a cold build's dockerd walk in the reader process, beside its walk
+                    # for the listeners' owners: psutil is never imported here
+                    futures["daemon"] = reader.procs.call(_find_daemon, api.target.host)
+                elif local:
                     futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
                 futures["info"] = self.pool.submit(api.info)
                 futures["networks"] = self.pool.submit(eng.read_networks, api, self.pool)
@@ -291,7 +300,11 @@ class Model:
                     if note:
                         snap.notes.append(note)
                 if "daemon" in futures and snap.engine.reachable:
-                    snap.engine.daemon = futures["daemon"].result()
+                    try:
+                        self._daemon = futures["daemon"].result()
+                    except Exception:  # the reader process died: walk here
+                        self._find_daemon(api.target.host)
+                    snap.engine.daemon = self._daemon
                 if reader is not None and self.host_side and snap.engine.reachable:
                     self._host_side(snap, reader, sandboxes)
                 if sandboxes:

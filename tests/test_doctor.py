@@ -388,10 +388,11 @@ sys.exit(main())
 
 def test_doctor_reads_the_host_routes_in_its_reader_process(daemon, res, tmp_path):
     """`dockscope doctor` as root on two cores forks its reader process before it
-    imports anything heavy, and that process reads the host's IPv4 routes too: the
-    doctor's own process never imports pyroute2 (the import was ~0.19 s of its GIL at
-    300 containers), and a route only the reader read still makes its finding. The
-    routes, default gateway and egress it hands over equal this process's read."""
+    imports anything heavy, and that process reads the host's IPv4 routes and walks the
+    processes for dockerd too: the doctor's own process never imports pyroute2 or
+    psutil (~0.19 and ~0.09 s of its GIL at 300 containers), and a route only the
+    reader read still makes its finding. The routes, default gateway and egress it
+    hands over equal this process's read."""
     from inspectors import kernel
     from inspectors.hostfacts import RoutePart, _route_part, route_part_in_child
     from inspectors.readerproc import ReaderProcess, cpus
@@ -415,12 +416,15 @@ def test_doctor_reads_the_host_routes_in_its_reader_process(daemon, res, tmp_pat
         imported = set(json.loads(out.read_text()))
         assert "docker" in imported  # the probe sees the doctor's imports
         assert ("pyroute2" in imported) == (cpus() < 2), sorted(imported)
+        assert ("psutil" in imported) == (cpus() < 2), sorted(imported)
         found = [
             f
             for f in json.loads(r.stdout)["findings"]
             if f["rule"] == "subnet_overlap" and {net, vpn} <= set(f["objects"])
         ]
         assert found and subnet in found[0]["message"], found
+        notes = json.loads(r.stdout)["notes"]  # the reader's walk found this engine's dockerd
+        assert not [n for n in notes if "dockerd process not found" in n], notes
 
         for _ in range(3):  # another test's engine may add a route between the reads
             rp = ReaderProcess()
