@@ -591,12 +591,14 @@ def _one_pool_adapter(socket_path: str, timeout: float, size: int):
 def _make_client(target: Target, version: str, timeout: float, bridge=None):
     import docker
 
-    # one client for every thread: the model's 8 inspect threads, the event stream and
-    # log streams each hold a connection; above the pool size urllib3 would open extra
-    # ones and log "pool is full" onto the console's stderr. On a unix socket (and the
-    # ssh bridge's) every request goes through the one pool of _one_pool_adapter.
+    # one client for every thread: the model's 8 inspect threads, the console's 32
+    # workers (the event stream, log streams, forms) each hold a connection while they
+    # call; above the pool size urllib3 would open extra ones and log "pool is full"
+    # onto the console's stderr. The size bounds the idle connections kept, never the
+    # calls. On a unix socket (and the ssh bridge's) every request goes through the
+    # one pool of _one_pool_adapter.
     kw: dict = {"base_url": target.host, "version": version, "timeout": timeout}
-    kw["max_pool_size"] = 32
+    kw["max_pool_size"] = 64
     if bridge is not None:
         kw["base_url"] = f"unix://{bridge.path}"  # ssh:// through _SSHBridge
     elif target.tls is not None and target.scheme in ("tcp", "https"):

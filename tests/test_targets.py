@@ -364,6 +364,30 @@ def test_many_inspects_share_one_connection(via, daemon, ssh_node, monkeypatch, 
         daemon.docker("rm", "-f", cid, check=False)
 
 
+def test_forty_concurrent_calls_never_overflow_the_pool(daemon, caplog):
+    """The console's 32 workers and the model's 8 threads may call the engine at once:
+    the one pool keeps every connection they return (urllib3 would otherwise log
+    "Connection pool is full" onto the console's stderr)."""
+    import logging
+
+    eng = api.open_engine(daemon.host, timeout=30)
+    barrier = threading.Barrier(40)
+
+    def call(_i):
+        barrier.wait(10)
+        return eng.info()["ID"]
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="urllib3"):
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(40) as ex:
+                assert len(set(ex.map(call, range(40)))) == 1
+        assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+    finally:
+        eng.close()
+
+
 def test_ssh_failure_is_the_ssh_one_liner(ssh_node):
     env = ssh_node.env()
     env["DOCKER_HOST"] = f"ssh://nobody-{os.getpid()}@{ssh_node.ip}"
