@@ -198,12 +198,16 @@ def test_live_model_after_churn_is_a_fresh_build_and_the_loop_keeps_up(daemon, i
         for took, gap in during:  # held as long as the apply took, up to HOLD_MAX
             assert gap >= min(L.HOLD_MAX, took) - 0.05, gaps
         # so the loop worked at most half the time, more only where an apply took
-        # longer than HOLD_MAX (a loaded machine)
-        work = sum(max(0.0, min(e, churn_end) - max(s, churn_start)) for s, e in spans)
+        # longer than HOLD_MAX (a loaded machine). Counted over whole cycles (an apply
+        # that started during the churn and the wait after it), not over the churn's
+        # window: a window that ends inside a long apply counts its work but not the
+        # hold after it (a fresh machine's 3 s apply at the end read as 78% busy)
         span = churn_end - churn_start
-        bound = sum(t for t, _ in gaps) / sum(t + min(L.HOLD_MAX, t) for t, _ in gaps)
         assert span > 3, f"the churn was too short to say: {span:.1f}s"
-        assert work / span <= bound + 0.15, f"apply loop busy {work / span:.0%}: {gaps}"
+        work = sum(t for t, _ in during)
+        cycles = sum(t + g for t, g in during)
+        bound = work / sum(t + min(L.HOLD_MAX, t) for t, _ in during)
+        assert work / cycles <= bound + 0.1, f"apply loop busy {work / cycles:.0%}: {gaps}"
         assert caught_up < 10, f"caught up {caught_up:.1f}s after the churn"
 
         # the UI's clock hands the C heap's free pages back once after updates, not
