@@ -32,38 +32,18 @@ def own_netns(c: Container) -> bool:
     )
 
 
-def netnsids(pids: list[int], reader=None) -> dict[int, int]:
+def netnsids(pids: list[int]) -> dict[int, int]:
     """pid -> the host's id for that process's network namespace (RTM_GETNSID with
-    NETNSA_PID), for the pids that have one. ``reader``: a
-    :class:`inspectors.kernel.HostReader` (one pass of its loop for all of them);
-    a private one otherwise. A module-level function: it also runs in the reader
-    process (:meth:`inspectors.readerproc.ReaderProcess.call`)."""
-    import asyncio
+    NETNSA_PID), for the pids that have one; the requests go out in windows over
+    one socket (:meth:`inspectors.nlsock.RtnlSocket.nsids`). A module-level
+    function: it also runs in the reader process
+    (:meth:`inspectors.readerproc.ReaderProcess.call`). Call it from a thread in
+    the host's netns."""
+    from .nlsock import RtnlSocket
 
-    from .kernel import HostReader
-
-    own = reader is None
-    r = HostReader() if own else reader
-
-    async def ask() -> dict[int, int]:
-        out = {}
-        for pid in pids:
-            try:
-                got = await r.ipr.get_netnsid(pid=pid)
-            except Exception:  # noqa: BLE001 - the process is gone: no id, a suspect
-                continue
-            nsid = (got or {}).get("nsid")
-            if nsid is not None and 0 <= nsid < 0xFFFFFFFF:  # -1: none assigned
-                out[pid] = nsid
-        await asyncio.sleep(0)  # let the loop close get_netnsid's unfinished generators
-        return out
-
-    try:
-        with r.lock:
-            return r.loop.run_until_complete(ask())
-    finally:
-        if own:
-            r.close()
+    with RtnlSocket() as s:
+        got = s.nsids(pids=pids)
+    return {pid: nsid for pid, nsid in zip(pids, got) if nsid is not None}
 
 
 def split(

@@ -4,13 +4,12 @@ per container.
 For each running container: open ``/proc/<pid>/ns/net`` (fallback: the
 ``SandboxKey`` path, e.g. ``/var/run/docker/netns/<id>`` or under a custom
 exec-root), move one worker thread into it (``pyroute2.netns.setns``) just
-long enough to open a pyroute2 ``IPRoute`` (its netlink socket stays bound to
-the namespace it was created in), move the thread back, then dump links,
-addresses and routes (main table) through that socket. No process per
-container (``IPRoute(netns=...)`` would fork one), no ``docker exec``, nothing
-created: namespace files are only ever opened read-only (``flags=0``: the
-pyroute2 ``O_CREAT`` trap does not apply). Each worker thread keeps one event
-loop for all its ``IPRoute`` objects. The namespace switching always happens
+long enough to open a netlink socket (it stays bound to the namespace it was
+created in), move the thread back, then dump links, addresses and routes (main
+table) through that socket, decoded by pyroute2 (:mod:`inspectors.nlsock`). No
+process per container (``IPRoute(netns=...)`` would fork one), no ``docker
+exec``, nothing created: namespace files are only ever opened read-only
+(``flags=0``: the pyroute2 ``O_CREAT`` trap does not apply). The namespace switching always happens
 in worker threads, never in the caller's thread: :func:`in_netns` is the one
 "run this in that netns" primitive (``hostfacts.run_in_netns`` builds on it).
 
@@ -196,25 +195,6 @@ def in_netns(target: str | int):
 _NO_WAY_HOME = "could not return to the original netns"
 
 
-def _thread_loop():
-    """One asyncio event loop per worker thread for all its pyroute2 sockets."""
-    loop = getattr(_tls, "loop", None)
-    if loop is None or loop.is_closed():
-        import asyncio
-
-        loop = _tls.loop = asyncio.new_event_loop()
-    return loop
-
-
-def _async_iproute():
-    """pyroute2's AsyncIPRoute (0.9), or None on 0.7/0.8."""
-    try:
-        from pyroute2 import AsyncIPRoute
-    except ImportError:  # pragma: no cover - pyroute2 < 0.9
-        return None
-    return AsyncIPRoute
-
-
 # --------------------------------------------------------------------------- reading one netns
 
 
@@ -263,18 +243,12 @@ def _build(links_msgs, addr_msgs, route_msgs) -> tuple[list[Interface], list[Rou
 
 
 class _NsReader:
-    """Per worker thread: reads one netns after another through pyroute2.
-
-    pyroute2 0.9: an ``AsyncIPRoute`` per namespace, its socket created while
-    the thread is inside the namespace; the three dumps and the host's
-    RTM_GETNSID then run in ONE pass of the thread's event loop (the sync
-    wrapper would run the loop once per message: most of the cost).
-    0.7/0.8: a sync ``IPRoute`` created inside the namespace.
-    """
+    """Per worker thread: reads one netns after another through pyroute2's
+    codecs over a plain socket (:class:`inspectors.nlsock.RtnlSocket`), opened
+    while the thread is inside the namespace: links, addresses and routes, and
+    from a host-netns socket the host's id for the namespace (RTM_GETNSID)."""
 
     def __init__(self):
-        self.loop = _thread_loop()
-        self.Async = _async_iproute()
         self.host = None  # host-netns socket for RTM_GETNSID
 
     def close(self) -> None:
@@ -283,58 +257,20 @@ class _NsReader:
             self.host = None
 
     def read(self, fd: int, want_nsid: bool) -> tuple[list[Interface], list[Route], int | None]:
-        if self.Async is None:  # pragma: no cover - pyroute2 < 0.9
-            return self._read_sync(fd, want_nsid)
-        import asyncio
-
-        from .kernel import lean_policy
-
-        Async, loop = self.Async, self.loop
-
-        async def opened():
-            ipr = Async()
-            ipr.register_policy(lean_policy())
-            await ipr.setup_endpoint()
-            return ipr
-
-        async def dumps(ipr):
-            links = [m async for m in await ipr.get_links()]
-            addrs = [m async for m in await ipr.get_addr()]
-            routes = [m async for m in await ipr.get_routes(table=254)]
-            nsid = None
-            if want_nsid:
-                if self.host is None:
-                    self.host = await opened()
-                got = await self.host.get_netnsid(fd=fd)
-                nsid = (got or {}).get("nsid")
-                # get_netnsid leaves its response generator unfinished: let the
-                # loop run the generator's aclose() now, not at thread exit
-                await asyncio.sleep(0)
-            return links, addrs, routes, nsid
+        from .nlsock import RtnlSocket
 
         with in_netns(fd):
-            ipr = loop.run_until_complete(opened())
+            s = RtnlSocket()
         try:
-            links, addrs, routes, nsid = loop.run_until_complete(dumps(ipr))
+            links, addrs, routes = s.dump("links"), s.dump("addrs"), s.dump("routes")
         finally:
-            ipr.close()
-        return (*_build(links, addrs, routes), nsid)
-
-    def _read_sync(self, fd: int, want_nsid: bool):  # pragma: no cover - pyroute2 < 0.9
-        from pyroute2 import IPRoute
-
-        with in_netns(fd):
-            ipr = IPRoute()
-        try:
-            got = _build(ipr.get_links(), ipr.get_addr(), ipr.get_routes(table=254))
-        finally:
-            ipr.close()
+            s.close()
         nsid = None
         if want_nsid:
             if self.host is None:
-                self.host = IPRoute()
-            nsid = (self.host.get_netnsid(fd=fd) or {}).get("nsid")
-        return (*got, nsid)
+                self.host = RtnlSocket()
+            nsid = self.host.nsids(fds=[fd])[0]
+        return (*_build(links, addrs, routes), nsid)
 
 
 def _ns_reader() -> _NsReader:

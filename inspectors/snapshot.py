@@ -471,7 +471,7 @@ class Model:
             except Exception:  # the process died: ask here
                 nsids = None
         if nsids is None:
-            nsids = off_loop(netnsids)(pids, self.ipr())
+            nsids = netnsids(pids)
         ok, suspects = split(snap.containers, snap.links, snap.networks, nsids)
         for c in snap.containers:
             if c.id in ok:

@@ -310,6 +310,33 @@ def test_thirty_namespaces_fast():
         lab.down()
 
 
+@root_only
+def test_namespace_ids_of_many_pids_match_the_host_veths(monkeypatch):
+    """hostside.netnsids sends its RTM_GETNSID requests in windows over one socket
+    (inspectors.nlsock): each pid's id is the one the host's veth names for its
+    peer's namespace (IFLA_LINK_NETNSID, from the kernel's own link dump), across
+    window boundaries, and a pid that is gone has none (the rest still answer)."""
+    from inspectors import hostside, nlsock
+
+    monkeypatch.setattr(nlsock, "NSID_WINDOW", 4)  # 13 pids: four windows
+    lab = Lab(12)
+    try:
+        lab.up()
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        pids = [lab.pids[ns] for ns in lab.ns]
+        pids.insert(5, gone.pid)
+        got = hostside.netnsids(pids)
+        by_name = {lk.name: lk for lk in kernel.read_links()}
+        want = {lab.pids[ns]: by_name[v].peer_netnsid for ns, v in zip(lab.ns, lab.veth)}
+        assert all(v is not None for v in want.values())
+        assert got == want
+        assert gone.pid not in got
+        assert len(set(got.values())) == 12
+    finally:
+        lab.down()
+
+
 # --------------------------------------------------------------------------- resolv.conf
 
 
