@@ -81,6 +81,9 @@ class Model:
         self.reader_method: str | None = None  # how the last cold build's reads ran: fork/spawn
         self._given_procs = None  # a ReaderProcess handed over for the first build
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="dockscope")
+        # the engine reads that fan out into self.pool (networks, containers) wait in
+        # threads of their own: a waiting reader never holds a worker its work needs
+        self._outer = ThreadPoolExecutor(3, thread_name_prefix="dockscope-read")
         self.engine: EngineAPI | None = engine
         self._owns_engine = engine is None
         self.last_error: EngineError | None = engine_error
@@ -114,6 +117,7 @@ class Model:
             self._watch.close()
             self._watch = None
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self._outer.shutdown(wait=False, cancel_futures=True)
 
     def connect(self) -> EngineAPI:
         """The engine object, opened on first use. Raises :class:`EngineError`."""
@@ -249,9 +253,9 @@ class Model:
                     futures["daemon"] = reader.procs.call(_find_daemon, api.target.host)
                 elif local:
                     futures["daemon"] = self.pool.submit(self._find_daemon, api.target.host)
-                futures["info"] = self.pool.submit(api.info)
-                futures["networks"] = self.pool.submit(eng.read_networks, api, self.pool)
-                futures["containers"] = self.pool.submit(
+                futures["info"] = self._outer.submit(api.info)
+                futures["networks"] = self._outer.submit(eng.read_networks, api, self.pool)
+                futures["containers"] = self._outer.submit(
                     eng.read_containers,
                     api,
                     self.pool,

@@ -18,6 +18,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -603,6 +604,34 @@ def test_refresh_one_container_after_an_event(daemon, topo):
         assert all(e.container != name for e in snap.network(topo["fb"]).endpoints)
     finally:
         daemon.docker("rm", "-f", name, check=False)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_model_with_few_worker_threads_builds_what_eight_build(daemon, topo, threads):
+    """The engine reads that fan out into the worker pool (networks, containers) wait
+    outside it: with one or two workers a build used to wait forever on itself."""
+
+    def view(snap):
+        d = to_jsonable(snap)
+        return (
+            sorted((c["name"], c["state"], c["pid"]) for c in d["containers"]),
+            sorted((n["name"], len(n["endpoints"])) for n in d["networks"]),
+        )
+
+    m = Model(host=daemon.host, threads=threads, with_sandboxes=False, with_listeners=False)
+    try:
+        got: list = []
+        t = threading.Thread(target=lambda: got.append(m.build()), daemon=True)
+        t.start()
+        t.join(60)
+        assert not t.is_alive(), f"a build with {threads} worker thread(s) never ended"
+    finally:
+        m.close()
+    want = Model(host=daemon.host, with_sandboxes=False, with_listeners=False)
+    try:
+        assert view(got[0]) == view(want.build())
+    finally:
+        want.close()
 
 
 def test_refresh_one_network(daemon, topo):
