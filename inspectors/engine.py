@@ -397,13 +397,15 @@ def read_containers(
     pid_alive=None,
     on_container=None,
     on_list=None,
+    workers: int | None = None,
 ) -> list[Container]:
     """Every container, inspected. With ``cache`` (id -> (fingerprint, inspect)),
     only containers whose list entry changed are inspected again; ``pid_alive``
     (pid -> bool) double-checks a cached running container's pid.
     ``on_container(c)`` runs in the worker thread right after each container is
     parsed (to pipeline namespace reads with the remaining inspects);
-    ``on_list(summaries)`` runs once, before the first inspect."""
+    ``on_list(summaries)`` runs once, before the first inspect. ``workers``: at
+    most that many inspects in flight (default: one per thread of ``pool``)."""
     summaries = api.containers(all=True)
     if on_list is not None:
         on_list(summaries)
@@ -438,6 +440,9 @@ def read_containers(
         and all(cache.get(s["Id"], (None,))[0] == list_fingerprint(s) for s in summaries)
     ):
         out = [one(s) for s in todo]
+    elif workers is not None and workers < len(todo):
+        parts = [todo[i :: max(1, workers)] for i in range(max(1, workers))]
+        out = [c for part in pool.map(lambda p: [one(s) for s in p], parts) for c in part]
     else:
         out = list(pool.map(one, todo))
     if cache is not None:

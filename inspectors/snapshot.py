@@ -36,6 +36,13 @@ from inspectors.model import (
 READER_PROCESS_MIN = 40
 
 
+# inspects in flight against an engine on this host: each costs the SDK ~0.8 ms of
+# CPU under the GIL and dockerd about as much; more threads than that only trade
+# the GIL (300 containers, 2 cores: snapshot and doctor 5-7% faster with 3 than 8,
+# bench/snapshot). A remote engine's round trips want every thread of the pool.
+LOCAL_INSPECTS = 3
+
+
 class Model:
     """Holds the engine object, a warm netlink socket and the current snapshot.
 
@@ -263,6 +270,7 @@ class Model:
                     _pid_alive if local else None,
                     on_container,
                     on_list,
+                    LOCAL_INSPECTS if local else None,
                 )
                 futures["containers"].add_done_callback(lambda _f: listed.set())
             if on_list is not None and api is not None:
