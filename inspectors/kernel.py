@@ -22,6 +22,7 @@ Never imports textual.
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Callable, Iterable
 
@@ -342,8 +343,7 @@ def link_record(msg) -> dict:
         rec["br"] = {
             "stp_state": da.get("IFLA_BR_STP_STATE"),
             "ageing_time": da.get("IFLA_BR_AGEING_TIME"),
-            # pyroute2 decodes IFLA_BR_BRIDGE_ID prio in host byte order: sysfs has brctl's form
-            "bridge_id": None,
+            "bridge_id": _bridge_id(da.get("IFLA_BR_BRIDGE_ID")),
         }
     if slave_kind == "bridge":
         sd = ia.get("IFLA_INFO_SLAVE_DATA")
@@ -356,6 +356,20 @@ def link_record(msg) -> dict:
                 "no": sa.get("IFLA_BRPORT_NO"),
             }
     return rec
+
+
+def _bridge_id(bid) -> str | None:
+    """brctl's (and sysfs') form of a bridge's id, ``8000.0242ac110002``, from
+    IFLA_BR_BRIDGE_ID (the kernel's ``struct ifla_bridge_id``: two priority bytes,
+    then the address; an empty bridge's address is all zeros, not its own). pyroute2
+    unpacks the priority bytes in host byte order: packed back the same way they are
+    the kernel's two bytes, in order."""
+    if not isinstance(bid, dict):
+        return None
+    prio, addr = bid.get("prio"), bid.get("addr")
+    if not isinstance(prio, int) or not isinstance(addr, str) or addr.count(":") != 5:
+        return None
+    return f"{struct.pack('=H', prio).hex()}.{addr.replace(':', '').lower()}"
 
 
 def addr_record(msg) -> dict:

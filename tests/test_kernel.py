@@ -77,7 +77,8 @@ def lab():
             sh(f"ip -n {ns} link set lo up")
         for br in (lab.br_plain, lab.br_stp, lab.br_empty):
             sh(f"ip link add {br} type bridge")
-        sh(f"ip link set {lab.br_stp} type bridge stp_state 1")
+        # a priority whose two bytes differ: the bridge id is read in brctl's byte order
+        sh(f"ip link set {lab.br_stp} type bridge stp_state 1 priority 4660")
         sh(f"ip addr add 10.251.{int(tag[:2], 16)}.1/24 dev {lab.br_plain}")
         for i, (port, ns) in enumerate(zip(lab.ports, lab.ns)):
             sh(f"ip link add {port} type veth peer name eth0 netns {ns}")
@@ -224,6 +225,7 @@ def test_read_bridges_matches_sysfs(lab):
             states = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
             assert p.state == states[int(_sys(f"{pb}/state"))]
             assert p.kind == "veth" and p.peer_ifindex and p.peer_netnsid is not None
+    assert brs[lab.br_stp].bridge_id.startswith("1234.")
     plain = brs[lab.br_plain]
     assert plain.interfaces == sorted(lab.ports, key=str.encode)
     assert plain.stp_enabled is False and brs[lab.br_stp].stp_enabled is True
