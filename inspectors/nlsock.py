@@ -21,12 +21,14 @@ import socket
 import struct
 
 from pyroute2.netlink import (
+    NETLINK_GET_STRICT_CHK,
     NETLINK_ROUTE,
     NLM_F_DUMP,
     NLM_F_DUMP_INTR,
     NLM_F_REQUEST,
     NLMSG_DONE,
     NLMSG_ERROR,
+    SOL_NETLINK,
 )
 from pyroute2.netlink.rtnl import (
     RTM_GETADDR,
@@ -52,6 +54,7 @@ DUMPS = {
 _HDR = struct.Struct("IHHII")  # struct nlmsghdr
 _TEMPLATES: dict[tuple[str, int], bytes] = {}
 _CLASSES: dict[int, type] = {}
+RT_TABLE_MAIN = 254
 # GETNSID requests sent before their replies are read: the kernel answers each
 # during the send, into this socket's receive buffer, and drops what does not fit
 NSID_WINDOW = 64
@@ -85,6 +88,8 @@ def _template(what: str, family: int) -> bytes:
         m["header"]["type"] = DUMPS[what][0]
         m["header"]["flags"] = NLM_F_REQUEST | NLM_F_DUMP
         m["family"] = family
+        if what == "routes":  # the main table: with strict checking the kernel filters
+            m["table"] = RT_TABLE_MAIN
         m.encode()
         got = _TEMPLATES[(what, family)] = bytes(m.data)
     return got
@@ -104,6 +109,10 @@ class RtnlSocket:
         except OSError:
             self.sock.close()
             raise
+        try:  # Linux 4.20+: dumps filtered in the kernel (a route dump by its table)
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+        except OSError:  # older: every table comes back, and the callers filter
+            pass
         self.seq = 0
         self.classes = _classes()
 
@@ -129,7 +138,8 @@ class RtnlSocket:
         return m
 
     def dump(self, what: str) -> list:
-        """``what`` ("links", "addrs", "routes") as pyroute2 messages; run again
+        """``what`` ("links", "addrs", "routes": the main table's, or every table's on
+        a kernel without strict checking) as pyroute2 messages; run again
         (twice at most) when the kernel flags it interrupted (NLM_F_DUMP_INTR)."""
         out: list = []
         for family in DUMPS[what][2]:
