@@ -656,6 +656,19 @@ def read_sandbox(
 _EXT_RE = re.compile(r"^#\s*ExtServers:\s*\[(.*)\]\s*$")
 
 
+_RESOLV_LOCK = threading.Lock()
+_RESOLV: dict[str, tuple[tuple, DnsConfig]] = {}  # path -> (its stat, the parse)
+RESOLV_CACHE_MAX = 8192
+RESOLV_SETTLED = 2.0  # seconds: a file changed more recently than this is never reused
+
+
+def _dns_copy(cfg: DnsConfig) -> DnsConfig:
+    new = _copy(cfg)
+    new.nameservers, new.search = list(cfg.nameservers), list(cfg.search)
+    new.options, new.ext_servers = list(cfg.options), list(cfg.ext_servers)
+    return new
+
+
 def read_resolv_conf(path: str) -> DnsConfig:
     """Parse a resolv.conf: nameservers, search (``domain`` when no ``search``),
     options, and Docker's ``# ExtServers: [host(127.0.0.53) 8.8.8.8]`` comment
@@ -663,7 +676,32 @@ def read_resolv_conf(path: str) -> DnsConfig:
 
     The container's file is inspect's ``ResolvConfPath`` (under data-root) or
     ``/proc/<pid>/root/etc/resolv.conf``. Errors go to ``DnsConfig.error``.
+
+    A warm rebuild reads every container's file again: a parse is reused while the
+    file's stat (inode, size, mtime, ctime) is the one it was parsed at, and only once
+    that mtime is :data:`RESOLV_SETTLED` old (a rewrite within the filesystem's
+    timestamp granularity could otherwise keep size and mtime).
     """
+    try:
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    except OSError:
+        key = None
+    if key is not None:
+        with _RESOLV_LOCK:
+            hit = _RESOLV.get(path)
+        if hit is not None and hit[0] == key:
+            return _dns_copy(hit[1])
+    cfg = _parse_resolv_conf(path)
+    if key is not None and cfg.error is None and time.time() - st.st_mtime > RESOLV_SETTLED:
+        with _RESOLV_LOCK:
+            if len(_RESOLV) >= RESOLV_CACHE_MAX:
+                _RESOLV.clear()
+            _RESOLV[path] = (key, _dns_copy(cfg))
+    return cfg
+
+
+def _parse_resolv_conf(path: str) -> DnsConfig:
     cfg = DnsConfig(path=path)
     try:
         with open(path, encoding="utf-8", errors="replace") as f:

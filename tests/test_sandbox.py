@@ -387,6 +387,29 @@ def test_read_resolv_conf_variants(tmp_path):
     assert missing.error and missing.nameservers == [] and missing.path.endswith("nope")
 
 
+def test_resolv_conf_parse_is_reused_only_while_the_file_is_unchanged(tmp_path):
+    """A warm rebuild's resolv.conf reads: an unchanged, settled file gives a copy
+    of the last parse (the caller's changes to it never reach the next one), a
+    rewrite of the same size is seen, and so is one too recent to trust its mtime."""
+    p = tmp_path / "resolv.conf"
+    old = time.time() - 60
+    p.write_text("nameserver 10.0.0.1\nsearch a.example\n")
+    os.utime(p, (old, old))
+    first = sandbox.read_resolv_conf(str(p))
+    assert str(p) in sandbox._RESOLV  # settled: kept
+    first.nameservers.append("mutated")
+    first.search[:] = []
+    again = sandbox.read_resolv_conf(str(p))
+    assert again.nameservers == ["10.0.0.1"] and again.search == ["a.example"]
+    p.write_text("nameserver 10.0.0.2\nsearch b.example\n")  # same size, new inode times
+    os.utime(p, (old, old))  # even with the old mtime back: ctime moved
+    assert sandbox.read_resolv_conf(str(p)).nameservers == ["10.0.0.2"]
+    p.write_text("nameserver 10.0.0.3\nsearch c.example\n")  # fresh: read, not kept
+    assert sandbox.read_resolv_conf(str(p)).nameservers == ["10.0.0.3"]
+    p.write_text("nameserver 10.0.0.4\nsearch d.example\n")
+    assert sandbox.read_resolv_conf(str(p)).nameservers == ["10.0.0.4"]
+
+
 # --------------------------------------------------------------------------- a real container
 
 
