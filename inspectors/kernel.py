@@ -138,6 +138,8 @@ _LEAN_KEEP = {
     "IFLA_LINK_NETNSID",
 }
 
+_LEAN_BRPORT = {"IFLA_BRPORT_STATE", "IFLA_BRPORT_COST", "IFLA_BRPORT_MODE", "IFLA_BRPORT_NO"}
+
 
 class _Deferred:
     """Mixin for a pyroute2 message class: the attribute chain is decoded (by
@@ -180,18 +182,35 @@ def lean_policy() -> dict:
         from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-        nla_map = []
-        for i, e in enumerate(ifinfmsg.nla_map):
-            idx, name, typ = e if len(e) == 3 else (i, *e)
-            nla_map.append((idx, name, typ if name in _LEAN_KEEP else "none"))
+        def lean(cls, keep) -> tuple:
+            out = []
+            for i, e in enumerate(cls.nla_map):
+                idx, name, typ = e if len(e) == 3 else (i, *e)
+                out.append((idx, name, typ if name in keep else "none"))
+            return tuple(out)
+
+        # a bridge port's IFLA_INFO_SLAVE_DATA: ~40 attributes, four read (link_record)
+        class lean_brport(ifinfmsg.ifinfo.bridge_slave_data):
+            nla_map = lean(ifinfmsg.ifinfo.bridge_slave_data, _LEAN_BRPORT)
+
+        class lean_ifinfo(ifinfmsg.ifinfo):
+            bridge_slave_data = lean_brport
 
         class lean_ifinfmsg(_Deferred, ifinfmsg):
-            pass
+            ifinfo = lean_ifinfo
+
+        nla_map = lean(ifinfmsg, _LEAN_KEEP)
 
         class lazy_ifaddrmsg(_Deferred, ifaddrmsg):
             pass
 
-        lean_ifinfmsg.nla_map = tuple(nla_map)
+        lean_ifinfmsg.nla_map = nla_map
+        # pyroute2 compiles a class's attribute table on its first instance and marks
+        # the class compiled, a mark a subclass inherits: a lean class made after
+        # pyroute2's own one was used would decode with its parent's whole table.
+        # Compiled here, each from its own map (and its own nested classes)
+        for cls in (lean_brport, lean_ifinfo, lean_ifinfmsg, lazy_ifaddrmsg):
+            cls().compile_nla_table()
         _LEAN = {RTM_NEWLINK: lean_ifinfmsg, RTM_NEWADDR: lazy_ifaddrmsg}
     return _LEAN
 

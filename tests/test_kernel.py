@@ -141,6 +141,36 @@ def test_read_links_matches_ip(lab):
         assert links[port].peer_ifindex is not None and links[port].peer_netnsid is not None
 
 
+def test_lean_link_decoding_holds_after_pyroute2s_own_classes_were_used(lab, monkeypatch):
+    """kernel.lean_policy's link classes decode only the attributes the readers use,
+    also when pyroute2's own classes compiled their tables first (a compiled mark a
+    subclass would inherit), and read the same records as pyroute2's full decoding."""
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    from inspectors.nlsock import RtnlSocket
+
+    monkeypatch.setattr(kernel, "_LEAN", None)
+    ifinfmsg()  # pyroute2's own class used first (the nlsock request templates do)
+    ifinfmsg.ifinfo()
+    ifinfmsg.ifinfo.bridge_slave_data()
+    pol = kernel.lean_policy()
+    with RtnlSocket() as s:
+        msgs = s.dump("links")
+    port = next(m for m in msgs if kernel.attrs(m).get("IFLA_IFNAME") == lab.ports[0])
+    assert type(port).__name__ == "lean_ifinfmsg" and type(port) is pol[16]
+    slots = {sl[0]: sl for sl in port["attrs"]}
+    af = slots.get("IFLA_AF_SPEC")
+    assert af is not None and type(af[1]).__name__ != "af_spec"  # left undecoded
+    info = kernel.attrs(port).get("IFLA_LINKINFO")
+    assert type(info).__name__ == "lean_ifinfo"
+    slave = kernel.attrs(info).get("IFLA_INFO_SLAVE_DATA")
+    assert type(slave).__name__ == "lean_brport"
+    full = ifinfmsg(port.data, offset=port.offset)
+    full.decode()
+    assert kernel.link_record(port) == kernel.link_record(full)
+    assert kernel.link_record(port)["brport"]["state"] == 3  # forwarding
+
+
 def test_link_stats_match_ip(lab):
     before = {d["ifname"]: d["stats64"] for d in ipj("ip -j -s link show")}
     mine = {lk.name: lk.stats for lk in kernel.read_links()}

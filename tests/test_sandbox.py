@@ -669,7 +669,13 @@ def test_reader_process_reads_what_this_process_reads_shares_its_tail_and_surviv
         r = sandbox.SandboxReader(procs=rp)
         try:
             gets = [r.start(pid, key) for pid, key in targets]
-            # the child is still importing: the caller takes the reads from the back
+            # the first chunk is handed to the process (it can no longer be taken
+            # back), the child is still importing: the caller takes the rest from the
+            # back (without the wait, a caller quicker than the executor's hand-over
+            # thread took all twelve)
+            deadline = time.monotonic() + 10
+            while not rp._chunks[0][0].running() and time.monotonic() < deadline:
+                time.sleep(0.005)
             stolen = []
             th = threading.Thread(target=lambda: stolen.append(r.steal()))
             th.start()
