@@ -440,8 +440,8 @@ def read_containers(
         and all(cache.get(s["Id"], (None,))[0] == list_fingerprint(s) for s in summaries)
     ):
         out = [one(s) for s in todo]
-    elif workers is not None and workers < len(todo):
-        parts = [todo[i :: max(1, workers)] for i in range(max(1, workers))]
+    elif workers is not None and 0 < workers < len(todo):
+        parts = [todo[i::workers] for i in range(workers)]
         out = [c for part in pool.map(lambda p: [one(s) for s in p], parts) for c in part]
     else:
         out = list(pool.map(one, todo))

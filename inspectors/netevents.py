@@ -53,6 +53,7 @@ class LinkSubscription:
         addresses: bool = True,
         routes: bool = True,
     ):
+        import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
         from pyroute2.netlink.rtnl import (
             RTMGRP_IPV4_IFADDR,
             RTMGRP_IPV4_ROUTE,

@@ -56,6 +56,7 @@ class KernelWatch:
     """
 
     def __init__(self) -> None:
+        import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
         from pyroute2.netlink import NETLINK_LISTEN_ALL_NSID, SOL_NETLINK
         from pyroute2.netlink.rtnl import (
             RTM_DELADDR,
@@ -75,7 +76,7 @@ class KernelWatch:
         )
         from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-        from .kernel import lean_policy
+        from .nlcodec import lean_policy
 
         self._sol = SOL_NETLINK
         self._all_nsid = NETLINK_LISTEN_ALL_NSID
@@ -145,6 +146,7 @@ class KernelWatch:
 
 
 def _socket(groups: int, opt: tuple[int, int] | None = None) -> socket.socket:
+    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
     from pyroute2.netlink import NETLINK_ROUTE
 
     sock = socket.socket(

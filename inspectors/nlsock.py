@@ -1,5 +1,5 @@
 """rtnetlink requests over a plain blocking socket, encoded and decoded by
-pyroute2's own message classes (:func:`inspectors.kernel.lean_policy`'s).
+pyroute2's own message classes (:func:`inspectors.nlcodec.lean_policy`'s).
 
 Hand-written only in the transport (send, receive, split on the netlink header):
 pyroute2 0.9 runs an asyncio loop, a request object and a queue per call, ~1 ms
@@ -20,6 +20,7 @@ from __future__ import annotations
 import socket
 import struct
 
+import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
 from pyroute2.netlink import (
     NETLINK_GET_STRICT_CHK,
     NETLINK_ROUTE,
@@ -66,7 +67,7 @@ def _classes() -> dict[int, type]:
         from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
         from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-        from .kernel import lean_policy
+        from .nlcodec import lean_policy
 
         _CLASSES.update(lean_policy())
         _CLASSES.setdefault(RTM_NEWROUTE, rtmsg)
@@ -158,6 +159,28 @@ class RtnlSocket:
         self.sock.send(req)
         out: list = []
         intr = False
+        for data, off, length, mtype, flags, mseq in self._replies():
+            if mseq != seq:
+                continue
+            if mtype == NLMSG_DONE:
+                err = struct.unpack_from("i", data, off + 16)[0] if length >= 20 else 0
+                if err < 0:
+                    raise OSError(-err, f"netlink dump: {_strerror(-err)}")
+                return out, intr
+            if mtype == NLMSG_ERROR:
+                err = struct.unpack_from("i", data, off + 16)[0]
+                raise OSError(-err, f"netlink dump: {_strerror(-err)}")
+            intr = intr or bool(flags & NLM_F_DUMP_INTR)
+            if mtype == want:
+                m = self._decode(data, off, mtype)
+                if m is not None:
+                    out.append(m)
+        raise OSError("netlink: the dump never ended")  # pragma: no cover - _replies is endless
+
+    def _replies(self):
+        """Every message the socket receives, as (buffer, offset, length, type, flags,
+        sequence number), one ``recv`` at a time; the caller stops when it has its
+        answer (a receive that waits past the socket's timeout raises)."""
         while True:
             data = self.sock.recv(65536)
             off = 0
@@ -165,20 +188,7 @@ class RtnlSocket:
                 length, mtype, flags, mseq, _pid = _HDR.unpack_from(data, off)
                 if length < 16:
                     raise OSError("netlink: malformed reply")
-                if mseq == seq:
-                    if mtype == NLMSG_DONE:
-                        err = struct.unpack_from("i", data, off + 16)[0] if length >= 20 else 0
-                        if err < 0:
-                            raise OSError(-err, f"netlink dump: {_strerror(-err)}")
-                        return out, intr
-                    if mtype == NLMSG_ERROR:
-                        err = struct.unpack_from("i", data, off + 16)[0]
-                        raise OSError(-err, f"netlink dump: {_strerror(-err)}")
-                    intr = intr or bool(flags & NLM_F_DUMP_INTR)
-                    if mtype == want:
-                        m = self._decode(data, off, mtype)
-                        if m is not None:
-                            out.append(m)
+                yield data, off, length, mtype, flags, mseq
                 off += (length + 3) & ~3
 
     def nsids(self, *, pids=(), fds=()) -> list[int | None]:
@@ -200,19 +210,14 @@ class RtnlSocket:
                 m.encode()
                 self.sock.send(m.data)
                 by_seq[seq] = i
-            while by_seq:
-                data = self.sock.recv(65536)
-                off = 0
-                while off + 16 <= len(data):
-                    length, mtype, _flags, mseq, _pid = _HDR.unpack_from(data, off)
-                    if length < 16:
-                        raise OSError("netlink: malformed reply")
-                    i = by_seq.pop(mseq, None)
-                    if i is not None and mtype == RTM_NEWNSID:
-                        nsid = self._decode(data, off, mtype).get_attr("NETNSA_NSID")
-                        if nsid is not None and 0 <= nsid < 0xFFFFFFFF:  # -1: none
-                            out[i] = nsid
-                    off += (length + 3) & ~3
+            for data, off, _length, mtype, _flags, mseq in self._replies():
+                i = by_seq.pop(mseq, None)
+                if i is not None and mtype == RTM_NEWNSID:
+                    nsid = self._decode(data, off, mtype).get_attr("NETNSA_NSID")
+                    if nsid is not None and 0 <= nsid < 0xFFFFFFFF:  # -1: none
+                        out[i] = nsid
+                if not by_seq:
+                    break
         return out
 
 

@@ -269,6 +269,7 @@ def ip_vs_config() -> str:
 
 def _read_ipvs(path: str) -> tuple[list[IpvsService], str | None]:
     from pyroute2 import IPVS
+    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
     from pyroute2.ipvs import IPVSService
     from pyroute2.netlink.exceptions import NetlinkError
 

@@ -9,8 +9,9 @@ created in), move the thread back, then dump links, addresses and routes (main
 table) through that socket, decoded by pyroute2 (:mod:`inspectors.nlsock`). No
 process per container (``IPRoute(netns=...)`` would fork one), no ``docker
 exec``, nothing created: namespace files are only ever opened read-only
-(``flags=0``: the pyroute2 ``O_CREAT`` trap does not apply). The namespace switching always happens
-in worker threads, never in the caller's thread: :func:`in_netns` is the one
+(``flags=0``: the pyroute2 ``O_CREAT`` trap does not apply). The namespace
+switching always happens in worker threads, never in the caller's thread:
+:func:`in_netns` is the one
 "run this in that netns" primitive (``hostfacts.run_in_netns`` builds on it).
 
 The join with the host (see :func:`veth_map`): a host veth whose
@@ -163,6 +164,7 @@ def in_netns(target: str | int):
     as ``/proc/PID/ns/net`` or ``/run/netns/NAME``, or an open fd) and back on
     exit, through ``pyroute2.netns.setns``. Raises :class:`NetnsError` with a
     readable message when the thread cannot enter."""
+    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
     from pyroute2.netns import setns
 
     home = _home_fd()

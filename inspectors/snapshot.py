@@ -39,7 +39,8 @@ READER_PROCESS_MIN = 40
 # inspects in flight against an engine on this host: each costs the SDK ~0.8 ms of
 # CPU under the GIL and dockerd about as much; more threads than that only trade
 # the GIL (300 containers, 2 cores: snapshot and doctor 5-7% faster with 3 than 8,
-# bench/snapshot). A remote engine's round trips want every thread of the pool.
+# interleaved by hand; bench/RESULTS.md, stop 23). A remote engine's round trips want
+# every thread of the pool.
 LOCAL_INSPECTS = 3
 
 
@@ -244,10 +245,15 @@ class Model:
                     # threads run (the console): spawn one only for many containers
                     on_list = self._on_list(reader, cold, local, listed)
 
+            warm_import = None
             if reader is not None and reader.procs is not None and not self.host_side:
                 # the namespace reads this process takes back at the end need pyroute2
-                # (the doctor's: few, the suspects' only; it pays the import if any)
-                self.pool.submit(importlib.import_module, "pyroute2")
+                # (the doctor's: few, the suspects' only; it pays the import if any).
+                # Nothing else here imports a part of pyroute2 before this import is
+                # over (waited for below): a submodule imported by one thread while
+                # another runs the package's first import can come out half made
+                # (`module 'pyroute2.netns' has no attribute 'create_socket'`)
+                warm_import = self.pool.submit(importlib.import_module, "pyroute2")
             if api is not None:
                 if (
                     local
@@ -319,11 +325,15 @@ class Model:
                     snap.engine.daemon = self._daemon
                 if reader is not None and self.host_side and snap.engine.reachable:
                     self._host_side(snap, reader, sandboxes)
+                if warm_import is not None:
+                    _settled(warm_import)
                 if sandboxes:
                     if reader.procs is not None:  # share the reads not started yet
                         self.pool.submit(reader.steal).result()
                     self._apply_sandboxes(snap, snap.containers, sandboxes)
             finally:
+                if warm_import is not None:  # the caller's next pyroute2 use is safe too
+                    _settled(warm_import)
                 if reader is not None:
                     reader.close()
             if not self.is_root and local:
@@ -706,6 +716,14 @@ def _read_listeners(reader=None) -> tuple[list[Listener], str | None]:
         return got, (notes[0] if notes else None)
     except Exception as e:
         return [], f"host sockets unavailable: {e}"
+
+
+def _settled(fut) -> None:
+    """Wait for a background import; its failure is the first real user's to report."""
+    try:
+        fut.result()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _pid_alive(pid: int) -> bool:

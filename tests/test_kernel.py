@@ -142,18 +142,20 @@ def test_read_links_matches_ip(lab):
 
 
 def test_lean_link_decoding_holds_after_pyroute2s_own_classes_were_used(lab, monkeypatch):
-    """kernel.lean_policy's link classes decode only the attributes the readers use,
+    """nlcodec.lean_policy's link classes decode only the attributes the readers use,
     also when pyroute2's own classes compiled their tables first (a compiled mark a
     subclass would inherit), and read the same records as pyroute2's full decoding."""
     from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
+    from inspectors import nlcodec, nlsock
     from inspectors.nlsock import RtnlSocket
 
-    monkeypatch.setattr(kernel, "_LEAN", None)
+    monkeypatch.setattr(nlcodec, "_LEAN", None)
+    monkeypatch.setattr(nlsock, "_CLASSES", {})  # the socket's reply classes: made anew
     ifinfmsg()  # pyroute2's own class used first (the nlsock request templates do)
     ifinfmsg.ifinfo()
     ifinfmsg.ifinfo.bridge_slave_data()
-    pol = kernel.lean_policy()
+    pol = nlcodec.lean_policy()
     with RtnlSocket() as s:
         msgs = s.dump("links")
     port = next(m for m in msgs if kernel.attrs(m).get("IFLA_IFNAME") == lab.ports[0])
