@@ -27,7 +27,12 @@ import threading
 from collections.abc import Callable, Iterable
 
 from .model import Bridge, BridgePort, FdbEntry, Link, LinkStats
-from .nlcodec import attrs, body_of, lean_policy  # the decoding policy (callers import here too)
+from .nlcodec import (  # the decoding policy (callers import these names here too)
+    attrs,
+    body_of,
+    lean_policy,
+    whole_pyroute2,
+)
 
 SYSFS_NET = "/sys/class/net"
 
@@ -433,7 +438,7 @@ def read_link(index: int, ipr=None) -> Link | None:
 
     For targeted updates after an event: a started container's new veth.
     """
-    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+    whole_pyroute2()
     from pyroute2.netlink.exceptions import NetlinkError
 
     with _Own(ipr) as r:

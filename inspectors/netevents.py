@@ -53,7 +53,9 @@ class LinkSubscription:
         addresses: bool = True,
         routes: bool = True,
     ):
-        import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+        from .nlcodec import whole_pyroute2
+
+        whole_pyroute2()
         from pyroute2.netlink.rtnl import (
             RTMGRP_IPV4_IFADDR,
             RTMGRP_IPV4_ROUTE,

@@ -56,7 +56,9 @@ class KernelWatch:
     """
 
     def __init__(self) -> None:
-        import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+        from .nlcodec import whole_pyroute2
+
+        whole_pyroute2()
         from pyroute2.netlink import NETLINK_LISTEN_ALL_NSID, SOL_NETLINK
         from pyroute2.netlink.rtnl import (
             RTM_DELADDR,
@@ -146,7 +148,9 @@ class KernelWatch:
 
 
 def _socket(groups: int, opt: tuple[int, int] | None = None) -> socket.socket:
-    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+    from .nlcodec import whole_pyroute2
+
+    whole_pyroute2()
     from pyroute2.netlink import NETLINK_ROUTE
 
     sock = socket.socket(

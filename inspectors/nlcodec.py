@@ -6,16 +6,24 @@ reusing a record) and :func:`attrs` (attributes by name).
 pyroute2 is imported when :func:`lean_policy` is first called, not here: the
 doctor's own process imports this module and never pyroute2. Never imports Textual.
 
-Every lazy import of a part of pyroute2 in inspectors/ is preceded by ``import
-pyroute2``: a thread importing a part (``pyroute2.netlink...``) while another runs
-the package's first import does not wait for it, and the import system's deadlock
-escape can leave a half-made module bound for good (seen: ``module 'pyroute2.netns'
-has no attribute 'create_socket'`` in `dockscope path`, whose socket walk and
-namespace reads import pyroute2 from two threads). Importing the package by name
-waits for a first import under way.
+Every import of a part of pyroute2 in inspectors/ is preceded by
+:func:`whole_pyroute2` (``import pyroute2`` by name): a thread importing a part
+(``pyroute2.netlink...``) while another runs the package's first import does not
+wait for it, and the import system's deadlock escape can leave a half-made module
+bound for good (seen: ``module 'pyroute2.netns' has no attribute 'create_socket'``
+in `dockscope path`, whose socket walk and namespace reads import pyroute2 from two
+threads). Importing the package by name waits for a first import under way.
 """
 
 from __future__ import annotations
+
+import importlib
+
+
+def whole_pyroute2():
+    """The pyroute2 package, imported by name: call it before importing a part of
+    pyroute2 (a first import under way in another thread is waited for)."""
+    return importlib.import_module("pyroute2")
 
 
 _LEAN: dict | None = None
@@ -75,7 +83,7 @@ def lean_policy() -> dict:
     decoding their attributes only when first read (:class:`_Deferred`)."""
     global _LEAN
     if _LEAN is None:
-        import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+        whole_pyroute2()
         from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWLINK
         from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg

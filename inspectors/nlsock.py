@@ -20,8 +20,10 @@ from __future__ import annotations
 import socket
 import struct
 
-import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
-from pyroute2.netlink import (
+from .nlcodec import whole_pyroute2
+
+whole_pyroute2()  # before any part of it (nlcodec.py)
+from pyroute2.netlink import (  # noqa: E402
     NETLINK_GET_STRICT_CHK,
     NETLINK_ROUTE,
     NLM_F_DUMP,
@@ -31,7 +33,7 @@ from pyroute2.netlink import (
     NLMSG_ERROR,
     SOL_NETLINK,
 )
-from pyroute2.netlink.rtnl import (
+from pyroute2.netlink.rtnl import (  # noqa: E402
     RTM_GETADDR,
     RTM_GETLINK,
     RTM_GETNSID,

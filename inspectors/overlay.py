@@ -269,7 +269,9 @@ def ip_vs_config() -> str:
 
 def _read_ipvs(path: str) -> tuple[list[IpvsService], str | None]:
     from pyroute2 import IPVS
-    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+    from .nlcodec import whole_pyroute2
+
+    whole_pyroute2()
     from pyroute2.ipvs import IPVSService
     from pyroute2.netlink.exceptions import NetlinkError
 

@@ -163,7 +163,9 @@ def read_routes(
 def route_get(dst: str, ipr=None, names: dict[int, str] | None = None) -> RouteEntry | None:
     """The kernel's route lookup for ``dst`` (``ip route get DST``; no packet
     is sent); None if there is no route or ``dst`` is not an address."""
-    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+    from .nlcodec import whole_pyroute2
+
+    whole_pyroute2()
     from pyroute2.netlink.exceptions import NetlinkError
 
     try:

@@ -164,7 +164,9 @@ def in_netns(target: str | int):
     as ``/proc/PID/ns/net`` or ``/run/netns/NAME``, or an open fd) and back on
     exit, through ``pyroute2.netns.setns``. Raises :class:`NetnsError` with a
     readable message when the thread cannot enter."""
-    import pyroute2  # noqa: F401 - the package whole first (nlcodec.py)
+    from .nlcodec import whole_pyroute2
+
+    whole_pyroute2()
     from pyroute2.netns import setns
 
     home = _home_fd()
