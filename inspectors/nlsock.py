@@ -57,7 +57,6 @@ DUMPS = {
 _HDR = struct.Struct("IHHII")  # struct nlmsghdr
 _TEMPLATES: dict[tuple[str, int], bytes] = {}
 _CLASSES: dict[int, type] = {}
-RT_TABLE_MAIN = 254
 # GETNSID requests sent before their replies are read: the kernel answers each
 # during the send, into this socket's receive buffer, and drops what does not fit
 NSID_WINDOW = 64
@@ -92,6 +91,8 @@ def _template(what: str, family: int) -> bytes:
         m["header"]["flags"] = NLM_F_REQUEST | NLM_F_DUMP
         m["family"] = family
         if what == "routes":  # the main table: with strict checking the kernel filters
+            from .routes import RT_TABLE_MAIN  # the one route reader's constant
+
             m["table"] = RT_TABLE_MAIN
         m.encode()
         got = _TEMPLATES[(what, family)] = bytes(m.data)
